@@ -1,0 +1,18 @@
+//! Armature's shared vocabulary: the only crate every process links.
+//!
+//! It holds typed ids, coordinate units, the display list that content builds and the GPU
+//! process replays, and one message enum per ipc channel. It knows nothing of wgpu, HTML or
+//! wasm (WebRender's `webrender_api` plays the same role).
+//!
+//! Architecture invariant: everything here is plain data plus serde; no process logic.
+
+pub mod color;
+pub mod display_list;
+pub mod ids;
+pub mod messages;
+pub mod units;
+
+pub use color::ColorF;
+pub use display_list::{DisplayItem, DisplayList, GlyphInstance, ResourceUpdate};
+pub use ids::{ContentId, Epoch, FontKey, IdNamespace};
+pub use units::{DeviceIntSize, LayoutPixel, LayoutPoint, LayoutRect, LayoutSize};

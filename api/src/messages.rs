@@ -1,0 +1,177 @@
+//! Every cross-process message, one enum per channel (and direction).
+//!
+//! ```text
+//! launcher ──LauncherToGpu──────► gpu        launcher ──LauncherToContent──► content
+//! launcher ◄─GpuToLauncher─────── gpu        launcher ◄─ContentToLauncher─── content
+//!                    content ──ContentToGpu──► gpu ──GpuToContent──► content
+//! ```
+//! The content↔gpu pair is created by the launcher (the broker) and handed to each side;
+//! children never find each other by themselves.
+
+use std::path::PathBuf;
+
+use ipc_channel::ipc::{IpcReceiver, IpcSender, IpcSharedMemory};
+use serde::{Deserialize, Serialize};
+
+use crate::{ContentId, DeviceIntSize, DisplayList, Epoch, ResourceUpdate};
+
+/// The command-line value of `--role`, naming what a child process is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ProcessRole {
+    /// The one GPU process.
+    Gpu,
+    /// A content process (one per page).
+    Content,
+}
+
+impl ProcessRole {
+    /// The spelling used on the command line and in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProcessRole::Gpu => "gpu",
+            ProcessRole::Content => "content",
+        }
+    }
+}
+
+impl std::fmt::Display for ProcessRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The first (and only) message a child sends to the launcher's one-shot bootstrap server:
+/// the two ends of its control channel.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "ToChild: Serialize, FromChild: Serialize",
+    deserialize = "ToChild: Deserialize<'de>, FromChild: Deserialize<'de>"
+))]
+pub struct ChildBootstrap<ToChild, FromChild> {
+    /// The child's process id, as it sees itself.
+    pub pid: u32,
+    /// Where the launcher sends control messages.
+    pub to_child: IpcSender<ToChild>,
+    /// Where the launcher receives the child's messages.
+    pub from_child: IpcReceiver<FromChild>,
+}
+
+/// What the launcher tells the GPU process.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum LauncherToGpu {
+    /// A content process joins: read its commands, send its replies.
+    ConnectContent {
+        /// Which content process.
+        content: ContentId,
+        /// Its pid, for reports naming it.
+        pid: u32,
+        /// Commands from the content process.
+        from_content: IpcReceiver<ContentToGpu>,
+        /// Replies to the content process.
+        to_content: IpcSender<GpuToContent>,
+    },
+    /// Exit cleanly.
+    Shutdown,
+}
+
+/// What the GPU process tells the launcher.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum GpuToLauncher {
+    /// The GPU device is up; ready for content.
+    Ready(AdapterSummary),
+    /// The GPU process cannot work at all (no adapter, device lost); it exits after this.
+    Fatal {
+        /// What went wrong, and the fix where there is one.
+        message: String,
+    },
+    /// A presented frame, read back from the GPU.
+    Frame(FramePixels),
+    /// Rendering one content process's frame failed; the GPU process keeps serving others.
+    ContentError {
+        /// Which content process.
+        content: ContentId,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// The adapter the GPU process chose, for `--verbose` and crash annotations.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AdapterSummary {
+    /// Adapter name, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
+    pub name: String,
+    /// Backend, e.g. "Vulkan".
+    pub backend: String,
+    /// Device type, e.g. "Cpu" or "DiscreteGpu".
+    pub device_type: String,
+    /// Driver name and version as the driver reports them.
+    pub driver: String,
+}
+
+/// A frame's pixels, tightly packed RGBA8 rows, in shared memory.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FramePixels {
+    /// Which content process's page this is.
+    pub content: ContentId,
+    /// Which of its frames.
+    pub epoch: Epoch,
+    /// Width and height in pixels.
+    pub size: DeviceIntSize,
+    /// `size.width * size.height * 4` bytes, row after row, no padding.
+    pub rgba: IpcSharedMemory,
+}
+
+/// What the launcher tells a content process.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum LauncherToContent {
+    /// Load and render a page.
+    Start {
+        /// This process's id (and id namespace).
+        content: ContentId,
+        /// The page file.
+        page: PathBuf,
+        /// The viewport in CSS pixels (device pixel ratio 1).
+        viewport: DeviceIntSize,
+        /// Commands to the GPU process (brokered by the launcher).
+        to_gpu: IpcSender<ContentToGpu>,
+        /// Replies from the GPU process.
+        from_gpu: IpcReceiver<GpuToContent>,
+    },
+    /// Exit cleanly.
+    Shutdown,
+}
+
+/// What a content process tells the launcher.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ContentToLauncher {
+    /// The page was loaded and its first frame sent to the GPU process.
+    PageLoaded {
+        /// The page's `<title>`, if any.
+        title: Option<String>,
+        /// How many display items the first frame has.
+        display_items: usize,
+    },
+    /// The page could not be loaded; the process exits after this.
+    Failed {
+        /// What went wrong, naming the file.
+        message: String,
+    },
+}
+
+/// What a content process asks of the GPU process, in order.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ContentToGpu {
+    /// Add or remove resources (fonts, images) before items use them.
+    UpdateResources(Vec<ResourceUpdate>),
+    /// Replace the page's display list.
+    SetDisplayList(Epoch, DisplayList),
+    /// Render the current display list and hand the pixels to the launcher.
+    Present(Epoch),
+}
+
+/// What the GPU process answers a content process.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum GpuToContent {
+    /// The frame of this epoch was rendered and handed to the launcher.
+    Presented(Epoch),
+}

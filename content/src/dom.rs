@@ -1,0 +1,349 @@
+//! The DOM: an arena of nodes built by html5ever through our own `TreeSink`.
+//!
+//! Nodes live in one `Vec` and refer to each other by [`NodeId`]; nothing is reference
+//! counted. Owned by the content process's main thread.
+
+use std::borrow::Cow;
+use std::cell::{Ref, RefCell};
+
+use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
+use html5ever::tendril::{StrTendril, TendrilSink};
+use html5ever::{Attribute, LocalName, QualName, ns, parse_document};
+
+/// Index of a node in its [`Document`]'s arena.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(u32);
+
+impl NodeId {
+    /// The document node, root of every tree.
+    pub const DOCUMENT: NodeId = NodeId(0);
+
+    /// Position in the arena (dense from 0, so side tables can be vectors).
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// What a node is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeData {
+    /// The root.
+    Document,
+    /// `<!DOCTYPE …>`.
+    Doctype,
+    /// An element with its attributes (in source order).
+    Element {
+        /// Tag name (HTML namespace for HTML elements).
+        name: QualName,
+        /// Attributes as (name, value).
+        attrs: Vec<(LocalName, String)>,
+    },
+    /// Character data.
+    Text(String),
+    /// A comment or processing instruction; never rendered.
+    Comment,
+}
+
+/// One node of the tree.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Parent, `None` for the document and detached nodes.
+    pub parent: Option<NodeId>,
+    /// Children in document order.
+    pub children: Vec<NodeId>,
+    /// What the node is.
+    pub data: NodeData,
+}
+
+/// A parsed page.
+#[derive(Debug, Clone)]
+pub struct Document {
+    nodes: Vec<Node>,
+}
+
+impl Document {
+    /// Parses HTML text (already decoded) into a document; html5ever recovers from any
+    /// malformed markup the way browsers do, so this cannot fail.
+    pub fn parse(html: &str) -> Document {
+        let sink = DomSink::default();
+        parse_document(sink, Default::default()).one(html)
+    }
+
+    /// The node behind an id.
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.index()]
+    }
+
+    /// Number of nodes, the document included.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the document has only its root.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.len() <= 1
+    }
+
+    /// The element's local name, if the node is an element.
+    pub fn tag(&self, id: NodeId) -> Option<&LocalName> {
+        match &self.node(id).data {
+            NodeData::Element { name, .. } => Some(&name.local),
+            _ => None,
+        }
+    }
+
+    /// An attribute's value, if the node is an element that has it.
+    pub fn attr(&self, id: NodeId, attr: &str) -> Option<&str> {
+        match &self.node(id).data {
+            NodeData::Element { attrs, .. } => {
+                attrs.iter().find(|(name, _)| &**name == attr).map(|(_, value)| value.as_str())
+            }
+            _ => None,
+        }
+    }
+
+    /// All descendants of `root` in document order (root first).
+    pub fn descendants(&self, root: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        let mut stack = vec![root];
+        std::iter::from_fn(move || {
+            let id = stack.pop()?;
+            stack.extend(self.node(id).children.iter().rev().copied());
+            Some(id)
+        })
+    }
+
+    /// The first element with this tag name, in document order.
+    pub fn first_element(&self, tag: &str) -> Option<NodeId> {
+        self.descendants(NodeId::DOCUMENT).find(|&id| self.tag(id).is_some_and(|name| &**name == tag))
+    }
+
+    /// The concatenated text of a node's descendants.
+    pub fn text_content(&self, id: NodeId) -> String {
+        self.descendants(id)
+            .filter_map(|node| match &self.node(node).data {
+                NodeData::Text(text) => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The `<title>`, whitespace-collapsed, if the page has a non-empty one.
+    pub fn title(&self) -> Option<String> {
+        let title = self.first_element("title")?;
+        let text = self.text_content(title);
+        let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        (!collapsed.is_empty()).then_some(collapsed)
+    }
+}
+
+/// html5ever's view of our arena while parsing.
+struct DomSink {
+    nodes: RefCell<Vec<Node>>,
+    /// Each node's element name, parallel to `nodes` (empty for non-elements), so that
+    /// `elem_name` can hand out a `Ref` and stays total for any handle.
+    names: RefCell<Vec<QualName>>,
+}
+
+impl Default for DomSink {
+    fn default() -> DomSink {
+        DomSink { nodes: RefCell::default(), names: RefCell::default() }
+    }
+}
+
+impl DomSink {
+    fn push(&self, data: NodeData) -> NodeId {
+        self.ensure_document();
+        let name = match &data {
+            NodeData::Element { name, .. } => name.clone(),
+            _ => empty_name(),
+        };
+        let mut nodes = self.nodes.borrow_mut();
+        let id = NodeId(u32::try_from(nodes.len()).unwrap_or(u32::MAX));
+        nodes.push(Node { parent: None, children: Vec::new(), data });
+        self.names.borrow_mut().push(name);
+        id
+    }
+
+    fn ensure_document(&self) {
+        if self.nodes.borrow().is_empty() {
+            self.nodes.borrow_mut().push(Node {
+                parent: None,
+                children: Vec::new(),
+                data: NodeData::Document,
+            });
+            self.names.borrow_mut().push(empty_name());
+        }
+    }
+
+    fn detach(&self, id: NodeId) {
+        let mut nodes = self.nodes.borrow_mut();
+        if let Some(parent) = nodes[id.index()].parent.take() {
+            nodes[parent.index()].children.retain(|&child| child != id);
+        }
+    }
+
+    /// Appends text to `parent`, merging with a preceding text node as the spec requires.
+    fn append_text(&self, parent: NodeId, position: Option<usize>, text: &str) {
+        {
+            let mut nodes = self.nodes.borrow_mut();
+            let siblings = &nodes[parent.index()].children;
+            let previous = match position {
+                Some(0) => None,
+                Some(index) => siblings.get(index - 1).copied(),
+                None => siblings.last().copied(),
+            };
+            if let Some(previous) = previous
+                && let NodeData::Text(existing) = &mut nodes[previous.index()].data
+            {
+                existing.push_str(text);
+                return;
+            }
+        }
+        let id = self.push(NodeData::Text(text.to_owned()));
+        self.insert(parent, position, id);
+    }
+
+    fn insert(&self, parent: NodeId, position: Option<usize>, child: NodeId) {
+        self.detach(child);
+        let mut nodes = self.nodes.borrow_mut();
+        nodes[child.index()].parent = Some(parent);
+        let children = &mut nodes[parent.index()].children;
+        match position {
+            Some(index) => children.insert(index.min(children.len()), child),
+            None => children.push(child),
+        }
+    }
+}
+
+impl TreeSink for DomSink {
+    type Handle = NodeId;
+    type Output = Document;
+    type ElemName<'a> = Ref<'a, QualName>;
+
+    fn finish(self) -> Document {
+        self.ensure_document();
+        Document { nodes: self.nodes.into_inner() }
+    }
+
+    fn parse_error(&self, msg: Cow<'static, str>) {
+        tracing::debug!(target: "armature::dom", "html parse error: {msg}");
+    }
+
+    fn get_document(&self) -> NodeId {
+        self.ensure_document();
+        NodeId::DOCUMENT
+    }
+
+    fn elem_name<'a>(&'a self, target: &'a NodeId) -> Ref<'a, QualName> {
+        Ref::map(self.names.borrow(), |names| &names[target.index()])
+    }
+
+    fn create_element(&self, name: QualName, attrs: Vec<Attribute>, _: ElementFlags) -> NodeId {
+        let attrs = attrs.into_iter().map(|attr| (attr.name.local, attr.value.to_string())).collect();
+        self.push(NodeData::Element { name, attrs })
+    }
+
+    fn create_comment(&self, _text: StrTendril) -> NodeId {
+        self.push(NodeData::Comment)
+    }
+
+    fn create_pi(&self, _target: StrTendril, _data: StrTendril) -> NodeId {
+        self.push(NodeData::Comment)
+    }
+
+    fn append(&self, parent: &NodeId, child: NodeOrText<NodeId>) {
+        match child {
+            NodeOrText::AppendNode(node) => self.insert(*parent, None, node),
+            NodeOrText::AppendText(text) => self.append_text(*parent, None, &text),
+        }
+    }
+
+    fn append_based_on_parent_node(
+        &self,
+        element: &NodeId,
+        prev_element: &NodeId,
+        child: NodeOrText<NodeId>,
+    ) {
+        if self.nodes.borrow()[element.index()].parent.is_some() {
+            self.append_before_sibling(element, child);
+        } else {
+            self.append(prev_element, child);
+        }
+    }
+
+    fn append_doctype_to_document(&self, _: StrTendril, _: StrTendril, _: StrTendril) {
+        let doctype = self.push(NodeData::Doctype);
+        self.insert(NodeId::DOCUMENT, None, doctype);
+    }
+
+    fn get_template_contents(&self, target: &NodeId) -> NodeId {
+        // Template contents are inert; parse them into the template itself, never rendered
+        // because the UA sheet hides <template>.
+        *target
+    }
+
+    fn same_node(&self, x: &NodeId, y: &NodeId) -> bool {
+        x == y
+    }
+
+    fn set_quirks_mode(&self, _mode: QuirksMode) {}
+
+    fn append_before_sibling(&self, sibling: &NodeId, new_node: NodeOrText<NodeId>) {
+        let Some(parent) = self.nodes.borrow()[sibling.index()].parent else {
+            return;
+        };
+        let position = self.nodes.borrow()[parent.index()].children.iter().position(|c| c == sibling);
+        match new_node {
+            NodeOrText::AppendNode(node) => self.insert(parent, position, node),
+            NodeOrText::AppendText(text) => self.append_text(parent, position, &text),
+        }
+    }
+
+    fn add_attrs_if_missing(&self, target: &NodeId, new_attrs: Vec<Attribute>) {
+        let mut nodes = self.nodes.borrow_mut();
+        if let NodeData::Element { attrs, .. } = &mut nodes[target.index()].data {
+            for attr in new_attrs {
+                if !attrs.iter().any(|(name, _)| *name == attr.name.local) {
+                    attrs.push((attr.name.local, attr.value.to_string()));
+                }
+            }
+        }
+    }
+
+    fn remove_from_parent(&self, target: &NodeId) {
+        self.detach(*target);
+    }
+
+    fn reparent_children(&self, node: &NodeId, new_parent: &NodeId) {
+        let children = std::mem::take(&mut self.nodes.borrow_mut()[node.index()].children);
+        for child in children {
+            self.nodes.borrow_mut()[child.index()].parent = None;
+            self.insert(*new_parent, None, child);
+        }
+    }
+}
+
+fn empty_name() -> QualName {
+    QualName::new(None, ns!(), LocalName::from(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_nested_elements_and_merges_text() {
+        let doc = Document::parse("<title> Hi  there </title><p id=a>one <b>two</b> three");
+        assert_eq!(doc.title().as_deref(), Some("Hi there"));
+        let p = doc.first_element("p").expect("p element");
+        assert_eq!(doc.attr(p, "id"), Some("a"));
+        assert_eq!(doc.text_content(p), "one two three");
+    }
+
+    #[test]
+    fn malformed_markup_still_builds_a_tree() {
+        let doc = Document::parse("<div><p>unclosed <span>deep</div></i><table><td>x");
+        assert!(doc.first_element("body").is_some());
+        assert!(doc.text_content(NodeId::DOCUMENT).contains("deep"));
+    }
+}

@@ -1,0 +1,19 @@
+//! Armature's GPU process: receives display lists from content processes, replays them into
+//! batches and draws them with wgpu (Mesa's lavapipe where there is no GPU), then reads the
+//! frame back for the launcher.
+//!
+//! Data path: [`process`] (ipc) → [`replay`] (validate, batch) → [`renderer`] (wgpu draw)
+//! → [`readback`]; [`glyph_atlas`] and [`fonts`] are its stores.
+//!
+//! Architecture invariant: the GPU process never trusts a byte from content, and never
+//! panics on it.
+
+pub mod device;
+pub mod fonts;
+pub mod glyph_atlas;
+pub mod process;
+pub mod readback;
+pub mod renderer;
+pub mod replay;
+
+pub use process::{GpuProcessError, run};

@@ -1,0 +1,168 @@
+//! The GPU process's main loop (its main thread): opens the device, then serves the launcher
+//! and every connected content process from one `IpcReceiverSet`.
+//!
+//! Architecture invariant: nothing a content process sends can panic this process; a bad
+//! message ends that content's connection with a named reason reported to the launcher.
+
+use std::collections::HashMap;
+
+use armature_api::messages::{ContentToGpu, FramePixels, GpuToContent, GpuToLauncher, LauncherToGpu};
+use armature_api::{ContentId, DisplayList, Epoch, ResourceUpdate};
+use ipc_channel::ipc::{IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender, IpcSharedMemory};
+
+use crate::device::{DeviceError, GpuDevice};
+use crate::fonts::FontStore;
+use crate::renderer::Renderer;
+
+/// Why the GPU process stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum GpuProcessError {
+    /// No usable device.
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    /// The receiver set failed (an OS error on the ipc sockets).
+    #[error("ipc failure in the GPU process: {0}")]
+    Ipc(#[from] std::io::Error),
+}
+
+/// What the GPU process keeps per connected content process.
+struct ContentConnection {
+    content: ContentId,
+    pid: u32,
+    to_content: IpcSender<GpuToContent>,
+    fonts: FontStore,
+    display_list: Option<(Epoch, DisplayList)>,
+}
+
+/// Runs the GPU process until the launcher says `Shutdown` or goes away.
+pub fn run(
+    to_launcher: IpcSender<GpuToLauncher>,
+    from_launcher: IpcReceiver<LauncherToGpu>,
+) -> Result<(), GpuProcessError> {
+    let device = match GpuDevice::open() {
+        Ok(device) => device,
+        Err(error) => {
+            let _ = to_launcher.send(GpuToLauncher::Fatal { message: error.to_string() });
+            return Err(error.into());
+        }
+    };
+    tracing::info!(
+        target: "armature::gpu",
+        "adapter: {} ({}, {}, driver {})",
+        device.summary.name, device.summary.backend, device.summary.device_type, device.summary.driver
+    );
+    let summary = device.summary.clone();
+    let mut renderer = Renderer::new(device);
+    if to_launcher.send(GpuToLauncher::Ready(summary)).is_err() {
+        return Ok(());
+    }
+
+    let mut receivers = IpcReceiverSet::new()?;
+    let launcher_id = receivers.add(from_launcher)?;
+    let mut contents: HashMap<u64, ContentConnection> = HashMap::new();
+    loop {
+        for event in receivers.select()? {
+            match event {
+                IpcSelectionResult::ChannelClosed(id) if id == launcher_id => {
+                    // Lifeline: the launcher is gone, so is our reason to exist.
+                    return Ok(());
+                }
+                IpcSelectionResult::ChannelClosed(id) => {
+                    if let Some(connection) = contents.remove(&id) {
+                        tracing::debug!(target: "armature::gpu", "{} disconnected", connection.content);
+                    }
+                }
+                IpcSelectionResult::MessageReceived(id, message) if id == launcher_id => {
+                    match message.to::<LauncherToGpu>() {
+                        Ok(LauncherToGpu::Shutdown) => return Ok(()),
+                        Ok(LauncherToGpu::ConnectContent { content, pid, from_content, to_content }) => {
+                            let id = receivers.add(from_content)?;
+                            contents.insert(
+                                id,
+                                ContentConnection {
+                                    content,
+                                    pid,
+                                    to_content,
+                                    fonts: FontStore::default(),
+                                    display_list: None,
+                                },
+                            );
+                        }
+                        Err(error) => {
+                            tracing::error!(target: "armature::gpu", "bad launcher message: {error}")
+                        }
+                    }
+                }
+                IpcSelectionResult::MessageReceived(id, message) => {
+                    let Some(connection) = contents.get_mut(&id) else { continue };
+                    let outcome = match message.to::<ContentToGpu>() {
+                        Ok(command) => {
+                            handle_content_command(connection, command, &mut renderer, &to_launcher)
+                        }
+                        Err(error) => Err(format!("undecodable message: {error}")),
+                    };
+                    if let Err(reason) = outcome {
+                        // Stop reading this content process; the launcher decides its fate.
+                        let content = connection.content;
+                        tracing::warn!(target: "armature::gpu", "terminate content process {}: {reason}", connection.pid);
+                        contents.remove(&id);
+                        let _ = to_launcher.send(GpuToLauncher::ContentError { content, message: reason });
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn handle_content_command(
+    connection: &mut ContentConnection,
+    command: ContentToGpu,
+    renderer: &mut Renderer,
+    to_launcher: &IpcSender<GpuToLauncher>,
+) -> Result<(), String> {
+    match command {
+        ContentToGpu::UpdateResources(updates) => {
+            for update in updates {
+                match update {
+                    ResourceUpdate::AddFont { key, bytes } => {
+                        if key.0 != connection.content.namespace() {
+                            return Err(format!("font key {key:?} is outside this process's namespace"));
+                        }
+                        connection.fonts.add(key, bytes).map_err(|error| error.to_string())?;
+                    }
+                    ResourceUpdate::DeleteFont(key) => connection.fonts.remove(key),
+                }
+            }
+        }
+        ContentToGpu::SetDisplayList(epoch, list) => connection.display_list = Some((epoch, list)),
+        ContentToGpu::Present(epoch) => {
+            let Some((list_epoch, list)) = &connection.display_list else {
+                return Err(format!("present of epoch {} before any display list", epoch.0));
+            };
+            if *list_epoch != epoch {
+                return Err(format!(
+                    "present of epoch {} but the display list is epoch {}",
+                    epoch.0, list_epoch.0
+                ));
+            }
+            let frame = renderer.render(list, &connection.fonts).map_err(|error| error.to_string())?;
+            tracing::info!(
+                target: "armature::gpu",
+                "{} epoch {}: {}x{} in {} draw calls",
+                connection.content, epoch.0, frame.size.width, frame.size.height, frame.draw_calls
+            );
+            let pixels = FramePixels {
+                content: connection.content,
+                epoch,
+                size: frame.size,
+                rgba: IpcSharedMemory::from_bytes(&frame.rgba),
+            };
+            if to_launcher.send(GpuToLauncher::Frame(pixels)).is_err() {
+                return Ok(());
+            }
+            // A content process that stopped listening is not an error of ours.
+            let _ = connection.to_content.send(GpuToContent::Presented(epoch));
+        }
+    }
+    Ok(())
+}

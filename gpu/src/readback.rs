@@ -1,0 +1,82 @@
+//! Readback: copies a rendered texture into a mappable buffer and unpads its rows.
+
+use armature_api::DeviceIntSize;
+
+/// Bytes per RGBA8 pixel.
+const BYTES_PER_PIXEL: u32 = 4;
+
+/// Row pitch of a texture→buffer copy: wgpu requires a multiple of 256 bytes.
+pub fn padded_bytes_per_row(width: u32) -> u32 {
+    let unpadded = width * BYTES_PER_PIXEL;
+    unpadded.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT
+}
+
+/// Finishes `encoder` with a copy of `texture` and returns tightly packed RGBA8 rows.
+pub fn read_texture(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    mut encoder: wgpu::CommandEncoder,
+    texture: &wgpu::Texture,
+    size: DeviceIntSize,
+) -> Result<Vec<u8>, String> {
+    let padded_row = padded_bytes_per_row(size.width);
+    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size: u64::from(padded_row) * u64::from(size.height),
+        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+        mapped_at_creation: false,
+    });
+    encoder.copy_texture_to_buffer(
+        wgpu::TexelCopyTextureInfo {
+            texture,
+            mip_level: 0,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        wgpu::TexelCopyBufferInfo {
+            buffer: &buffer,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(padded_row),
+                rows_per_image: Some(size.height),
+            },
+        },
+        wgpu::Extent3d { width: size.width, height: size.height, depth_or_array_layers: 1 },
+    );
+    queue.submit([encoder.finish()]);
+
+    let (sender, receiver) = std::sync::mpsc::channel();
+    buffer.map_async(wgpu::MapMode::Read, .., move |result| {
+        // The receiver outlives the poll below; a failed send cannot happen.
+        let _ = sender.send(result);
+    });
+    device.poll(wgpu::PollType::wait_indefinitely()).map_err(|error| error.to_string())?;
+    receiver
+        .recv()
+        .map_err(|_| "the map callback never ran".to_owned())?
+        .map_err(|error| error.to_string())?;
+
+    let row = (size.width * BYTES_PER_PIXEL) as usize;
+    let mut pixels = Vec::with_capacity(row * size.height as usize);
+    {
+        let mapped = buffer.get_mapped_range(..).map_err(|error| error.to_string())?;
+        for padded in mapped.chunks_exact(padded_row as usize) {
+            pixels.extend_from_slice(&padded[..row]);
+        }
+    }
+    buffer.unmap();
+    Ok(pixels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_padded_to_256_bytes() {
+        assert_eq!(padded_bytes_per_row(1), 256);
+        assert_eq!(padded_bytes_per_row(64), 256);
+        assert_eq!(padded_bytes_per_row(65), 512);
+        assert_eq!(padded_bytes_per_row(1024), 4096);
+    }
+}

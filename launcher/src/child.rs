@@ -1,0 +1,135 @@
+//! The child side of process start-up: what `armature --role=gpu|content` does before it
+//! hands over to the GPU or content crate.
+//!
+//! Chromium/Servo style: the launcher re-executes its own binary with a role flag and the
+//! name of a one-shot ipc server; the child connects, sends the two ends of its control
+//! channel, and from then on talks only through them.
+
+use std::process::ExitCode;
+
+use armature_api::messages::{ChildBootstrap, ProcessRole};
+use ipc_channel::ipc::{self, IpcSender};
+use serde::{Deserialize, Serialize};
+
+/// The hidden arguments a child is started with.
+#[derive(Debug, PartialEq)]
+pub struct ChildArgs {
+    /// Which role.
+    pub role: ProcessRole,
+    /// The launcher's one-shot bootstrap server.
+    pub bootstrap: String,
+    /// Whether `--verbose` was given to the launcher.
+    pub verbose: bool,
+}
+
+/// Environment variable naming the launcher's pid, so a child can tell whether it was
+/// orphaned before it could ask for the parent-death signal.
+pub const LAUNCHER_PID_ENV: &str = "ARMATURE_LAUNCHER_PID";
+
+/// Test switch: `ARMATURE_TEST_EXIT_AT=gpu-startup` (or `content-startup`) makes that child
+/// exit with [`TEST_EXIT_STATUS`] before it connects, to exercise the launcher's watchdog.
+pub const TEST_EXIT_ENV: &str = "ARMATURE_TEST_EXIT_AT";
+/// The exit status used by the test switch.
+pub const TEST_EXIT_STATUS: u8 = 42;
+
+/// Parses the child command line; `None` if this is not a child invocation.
+pub fn parse_args(args: &[String]) -> Option<Result<ChildArgs, String>> {
+    let role = args.get(1)?.strip_prefix("--role=")?;
+    let role = match role {
+        "gpu" => ProcessRole::Gpu,
+        "content" => ProcessRole::Content,
+        other => return Some(Err(format!("unknown role '{other}' (expected gpu or content)"))),
+    };
+    let mut bootstrap = None;
+    let mut verbose = false;
+    let mut rest = args[2..].iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--bootstrap" => bootstrap = rest.next().cloned(),
+            "--verbose" => verbose = true,
+            other => return Some(Err(format!("unexpected child argument '{other}'"))),
+        }
+    }
+    Some(match bootstrap {
+        Some(bootstrap) => Ok(ChildArgs { role, bootstrap, verbose }),
+        None => Err("child started without --bootstrap".to_owned()),
+    })
+}
+
+/// Runs a child process to completion.
+pub fn main(args: ChildArgs) -> ExitCode {
+    // The lifeline, part one: the kernel kills us when the launcher dies, even by SIGKILL.
+    // (It fires when the *thread* that forked us exits; the launcher forks from main.)
+    if let Err(error) = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+    {
+        eprintln!("armature {}: cannot set the parent-death signal: {error}", args.role);
+    }
+    if launcher_already_gone() {
+        return ExitCode::FAILURE;
+    }
+    let _span = crate::logging::init(args.role.as_str(), args.verbose);
+    if std::env::var(TEST_EXIT_ENV).is_ok_and(|point| point == format!("{}-startup", args.role)) {
+        return ExitCode::from(TEST_EXIT_STATUS);
+    }
+    let result = match args.role {
+        ProcessRole::Gpu => connect(&args.bootstrap).and_then(|(to_launcher, from_launcher)| {
+            armature_gpu::run(to_launcher, from_launcher).map_err(|error| error.to_string())
+        }),
+        ProcessRole::Content => connect(&args.bootstrap).and_then(|(to_launcher, from_launcher)| {
+            armature_content::run(to_launcher, from_launcher).map_err(|error| error.to_string())
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Whether we were orphaned before the parent-death signal was armed.
+fn launcher_already_gone() -> bool {
+    let expected = std::env::var(LAUNCHER_PID_ENV).ok().and_then(|pid| pid.parse::<i32>().ok());
+    let actual = rustix::process::getppid().map(|pid| pid.as_raw_nonzero().get());
+    expected.is_some() && expected != actual
+}
+
+/// Connects to the launcher's bootstrap server and hands it our control channel.
+fn connect<ToChild, FromChild>(
+    server: &str,
+) -> Result<(IpcSender<FromChild>, ipc::IpcReceiver<ToChild>), String>
+where
+    ToChild: Serialize + for<'de> Deserialize<'de>,
+    FromChild: Serialize + for<'de> Deserialize<'de>,
+{
+    let failed = |error: &dyn std::fmt::Display| format!("cannot connect to the launcher: {error}");
+    let bootstrap = IpcSender::<ChildBootstrap<ToChild, FromChild>>::connect(server.to_owned())
+        .map_err(|error| failed(&error))?;
+    let (to_child, from_launcher) = ipc::channel().map_err(|error| failed(&error))?;
+    let (to_launcher, from_child) = ipc::channel().map_err(|error| failed(&error))?;
+    bootstrap
+        .send(ChildBootstrap { pid: std::process::id(), to_child, from_child })
+        .map_err(|error| failed(&error))?;
+    Ok((to_launcher, from_launcher))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|arg| arg.to_string()).collect()
+    }
+
+    #[test]
+    fn child_arguments() {
+        assert_eq!(parse_args(&args(&["armature", "page.html"])), None);
+        assert_eq!(
+            parse_args(&args(&["armature", "--role=gpu", "--bootstrap", "x", "--verbose"])),
+            Some(Ok(ChildArgs { role: ProcessRole::Gpu, bootstrap: "x".into(), verbose: true }))
+        );
+        assert!(matches!(parse_args(&args(&["armature", "--role=nope"])), Some(Err(_))));
+        assert!(matches!(parse_args(&args(&["armature", "--role=content"])), Some(Err(_))));
+    }
+}

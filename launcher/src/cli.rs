@@ -1,0 +1,63 @@
+//! The command line (clap).
+
+use std::path::PathBuf;
+
+use armature_api::DeviceIntSize;
+use clap::Parser;
+
+/// Armature: a multi-process browser-engine skeleton. Renders an HTML page with a GPU
+/// process and a content process.
+#[derive(Debug, Parser)]
+#[command(name = "armature", version, about, long_about = None)]
+pub struct Cli {
+    /// The HTML page to render.
+    #[arg(value_name = "PAGE")]
+    pub page: PathBuf,
+
+    /// Render without a window (required until window mode lands).
+    #[arg(long)]
+    pub headless: bool,
+
+    /// Write the rendered page to this PNG file (headless mode).
+    #[arg(long, value_name = "PNG")]
+    pub screenshot: Option<PathBuf>,
+
+    /// Viewport size in CSS pixels, as WIDTHxHEIGHT.
+    #[arg(long, value_name = "WxH", default_value = "1024x768", value_parser = parse_window_size)]
+    pub window_size: DeviceIntSize,
+
+    /// Print what each process does: the GPU adapter and backend, display items, timings.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// Largest viewport side accepted; GPUs commonly cap textures at 8192 or 16384.
+const MAX_SIDE: u32 = 16384;
+
+fn parse_window_size(text: &str) -> Result<DeviceIntSize, String> {
+    let (width, height) =
+        text.split_once(['x', 'X']).ok_or_else(|| format!("'{text}' is not WIDTHxHEIGHT (e.g. 1024x768)"))?;
+    let side = |value: &str| -> Result<u32, String> {
+        let side: u32 =
+            value.trim().parse().map_err(|_| format!("'{value}' is not a whole number of pixels"))?;
+        if side == 0 || side > MAX_SIDE {
+            return Err(format!("{side} is outside 1..={MAX_SIDE} pixels"));
+        }
+        Ok(side)
+    };
+    Ok(DeviceIntSize::new(side(width)?, side(height)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_sizes() {
+        assert_eq!(parse_window_size("800x600"), Ok(DeviceIntSize::new(800, 600)));
+        assert!(parse_window_size("800").is_err());
+        assert!(parse_window_size("0x600").is_err());
+        assert!(parse_window_size("99999x1").is_err());
+        assert!(parse_window_size("axb").is_err());
+    }
+}

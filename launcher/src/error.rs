@@ -1,0 +1,130 @@
+//! The launcher's errors: each names what failed and, where there is one, the fix.
+
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use armature_api::messages::ProcessRole;
+
+/// Everything that can stop the launcher.
+#[derive(Debug, thiserror::Error)]
+pub enum LauncherError {
+    /// The page file cannot be read.
+    #[error("cannot read page '{}': {source}", path.display())]
+    PageUnreadable {
+        /// The page as given.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The screenshot cannot be written where asked.
+    #[error("cannot write screenshot '{}': {source}", path.display())]
+    ScreenshotUnwritable {
+        /// The PNG path as given.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Window mode was asked for but is not built yet.
+    #[error("window mode is not available yet; pass --headless (with --screenshot out.png to save the page)")]
+    WindowModeUnavailable,
+    /// A child could not be started.
+    #[error("cannot start the {role} process: {source}")]
+    Spawn {
+        /// Which role.
+        role: ProcessRole,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A child died before it connected to the launcher.
+    #[error("the {role} process (pid {pid}) exited before connecting to the launcher: {status}")]
+    ExitedBeforeConnecting {
+        /// Which role.
+        role: ProcessRole,
+        /// Its pid.
+        pid: u32,
+        /// How it exited.
+        status: ExitStatus,
+    },
+    /// A child neither connected nor died in time.
+    #[error("the {role} process (pid {pid}) did not connect within {timeout:?}; it was killed")]
+    ConnectTimeout {
+        /// Which role.
+        role: ProcessRole,
+        /// Its pid.
+        pid: u32,
+        /// The limit.
+        timeout: Duration,
+    },
+    /// The bootstrap handshake itself failed.
+    #[error("the {role} process (pid {pid}) failed its handshake: {reason}{}", status_suffix(status))]
+    Handshake {
+        /// Which role.
+        role: ProcessRole,
+        /// Its pid.
+        pid: u32,
+        /// What went wrong.
+        reason: String,
+        /// How it exited, if it did.
+        status: Option<ExitStatus>,
+    },
+    /// A connected child went away unexpectedly.
+    #[error("the {role} process (pid {pid}) exited unexpectedly{}", status_suffix(status))]
+    ChildDied {
+        /// Which role.
+        role: ProcessRole,
+        /// Its pid.
+        pid: u32,
+        /// How it exited.
+        status: Option<ExitStatus>,
+    },
+    /// The GPU process cannot render at all.
+    #[error("the GPU process failed: {0}")]
+    Gpu(String),
+    /// A page could not be rendered.
+    #[error("page '{}' failed: {message}", page.display())]
+    Page {
+        /// The page.
+        page: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// No frame arrived in time.
+    #[error("no frame for '{}' within {timeout:?}", page.display())]
+    FrameTimeout {
+        /// The page.
+        page: PathBuf,
+        /// The limit.
+        timeout: Duration,
+    },
+    /// An ipc channel could not be created or used.
+    #[error("ipc failure: {0}")]
+    Ipc(String),
+    /// The signal handler could not be installed.
+    #[error("cannot install the SIGTERM/SIGINT handler: {0}")]
+    Signals(std::io::Error),
+    /// Encoding or writing the PNG failed.
+    #[error("cannot write screenshot '{}': {message}", path.display())]
+    Png {
+        /// The PNG path.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+fn status_suffix(status: &Option<ExitStatus>) -> String {
+    status.map(|status| format!(": {status}")).unwrap_or_default()
+}
+
+impl LauncherError {
+    /// The process exit code: 2 for bad input on the command line, 1 for failures.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            LauncherError::PageUnreadable { .. }
+            | LauncherError::ScreenshotUnwritable { .. }
+            | LauncherError::WindowModeUnavailable => 2,
+            _ => 1,
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `armature`: the launcher (browser process) and, re-executed with `--role=…`, every child.
+//!
+//! Entry point: a `--role=` first argument means this is a child ([`child`]); anything else
+//! is the user's command line ([`cli`]), run headless ([`headless`]).
+
+mod child;
+mod cli;
+mod error;
+mod headless;
+mod logging;
+mod screenshot;
+mod supervise;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(child_args) = child::parse_args(&args) {
+        return match child_args {
+            Ok(child_args) => child::main(child_args),
+            Err(message) => {
+                eprintln!("armature: {message}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let cli = cli::Cli::parse();
+    let _span = logging::init("launcher", cli.verbose);
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("armature: error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+fn run(cli: &cli::Cli) -> Result<(), error::LauncherError> {
+    if !cli.headless {
+        return Err(error::LauncherError::WindowModeUnavailable);
+    }
+    supervise::install_signal_cleanup()?;
+    headless::run(headless::HeadlessRun {
+        page: &cli.page,
+        screenshot: cli.screenshot.as_deref(),
+        viewport: cli.window_size,
+        verbose: cli.verbose,
+    })
+}

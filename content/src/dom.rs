@@ -137,17 +137,12 @@ impl Document {
 }
 
 /// html5ever's view of our arena while parsing.
+#[derive(Default)]
 struct DomSink {
     nodes: RefCell<Vec<Node>>,
     /// Each node's element name, parallel to `nodes` (empty for non-elements), so that
     /// `elem_name` can hand out a `Ref` and stays total for any handle.
     names: RefCell<Vec<QualName>>,
-}
-
-impl Default for DomSink {
-    fn default() -> DomSink {
-        DomSink { nodes: RefCell::default(), names: RefCell::default() }
-    }
 }
 
 impl DomSink {

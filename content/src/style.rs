@@ -294,7 +294,7 @@ fn parse_length_token(parser: &mut Parser<'_>, em: f32) -> Option<Length> {
             _ => None,
         },
         Token::Percentage { unit_value, .. } => Some(Length::Percent(unit_value * 100.0)),
-        Token::Number { value, .. } if value == 0.0 => Some(Length::Px(0.0)),
+        Token::Number { value: 0.0, .. } => Some(Length::Px(0.0)),
         Token::Ident(ident) if ident.eq_ignore_ascii_case("auto") => Some(Length::Auto),
         _ => None,
     }

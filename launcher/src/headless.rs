@@ -77,6 +77,9 @@ pub fn run(request: HeadlessRun<'_>) -> Result<(), LauncherError> {
     let content = supervise::spawn::<LauncherToContent, ContentToLauncher>(ProcessRole::Content, options)?;
     let mut gpu = gpu.connect()?;
     let mut content = content.connect()?;
+    if request.verbose {
+        eprintln!("armature: started gpu process (pid {}), content process (pid {})", gpu.pid, content.pid);
+    }
 
     let (events_sender, events) = crossbeam_channel::unbounded();
     if let Some(receiver) = gpu.receiver.take() {
@@ -134,12 +137,30 @@ pub fn run(request: HeadlessRun<'_>) -> Result<(), LauncherError> {
     if let Some(screenshot) = screenshot {
         screenshot.commit(&frame)?;
     }
+    hold_if_asked(&events);
 
     let _ = content.sender.send(LauncherToContent::Shutdown);
     let _ = gpu.sender.send(LauncherToGpu::Shutdown);
     content.wait_or_kill(SHUTDOWN_GRACE);
     gpu.wait_or_kill(SHUTDOWN_GRACE);
     Ok(())
+}
+
+/// Test switch: `ARMATURE_TEST_HOLD=after-frame` keeps every process up after the frame is
+/// written until a child goes away or a signal ends the launcher, so tests can inspect
+/// the process tree and interrupt it. Bounded, so a forgotten switch cannot hang forever.
+pub const TEST_HOLD_ENV: &str = "ARMATURE_TEST_HOLD";
+
+fn hold_if_asked(events: &crossbeam_channel::Receiver<Event>) {
+    if std::env::var(TEST_HOLD_ENV).is_ok_and(|point| point == "after-frame") {
+        eprintln!("armature: holding after the frame ({TEST_HOLD_ENV})");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while let Ok(event) = events.recv_deadline(deadline) {
+            if matches!(event, Event::Closed(_)) {
+                return;
+            }
+        }
+    }
 }
 
 /// Reports the page's own problems before any process starts.

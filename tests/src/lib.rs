@@ -1,1 +1,149 @@
-//! placeholder
+//! Helpers for Armature's end-to-end tests: find and run the real `armature` binary, read
+//! the PNGs it writes, and look at the process tree it leaves (or doesn't).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The `armature` binary under test: `$ARMATURE_BIN` if set, else the workspace's own,
+/// built (once per test process) by the cargo that runs the tests, so it is never stale.
+pub fn armature_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| match std::env::var_os("ARMATURE_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => build_armature(),
+    })
+    .clone()
+}
+
+/// Builds `armature` with the profile (and `ARMATURE_FEATURES`, for the feature matrix) of
+/// this test run and returns its path.
+fn build_armature() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable has a path");
+    // target/<profile>/deps/<test> → target/<profile>
+    let profile_dir = exe.parent().and_then(Path::parent).expect("test executable lives in target/<profile>/deps");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.args(["build", "--quiet", "-p", "armature", "--bin", "armature"]);
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.file_name().is_some_and(|name| name == "release") {
+        command.arg("--release");
+    }
+    if let Ok(features) = std::env::var("ARMATURE_FEATURES") {
+        command.args(["--no-default-features", "--features", &features]);
+    }
+    let status = command.status().expect("cargo runs");
+    assert!(status.success(), "building armature for the tests failed: {status}");
+    let bin = profile_dir.join("armature");
+    assert!(bin.exists(), "cargo built armature but {} does not exist", bin.display());
+    bin
+}
+
+/// A command running the binary, with a clean environment for what tests control.
+pub fn armature() -> Command {
+    let mut command = Command::new(armature_bin());
+    for variable in ["ARMATURE_TEST_EXIT_AT", "ARMATURE_TEST_HOLD", "RUST_LOG"] {
+        command.env_remove(variable);
+    }
+    command
+}
+
+/// A sample page by file name.
+pub fn page(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("pages").join(name)
+}
+
+/// Runs `armature <page> --headless --screenshot <tmp>.png [extra…]`; returns the output and
+/// the decoded image if one was written.
+pub fn render(page: &Path, extra: &[&str]) -> (Output, Option<image::RgbaImage>) {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let png = directory.path().join("out.png");
+    let output = armature()
+        .arg(page)
+        .arg("--headless")
+        .arg("--screenshot")
+        .arg(&png)
+        .args(extra)
+        .output()
+        .expect("armature runs");
+    let image = png.exists().then(|| image::open(&png).expect("a valid PNG").to_rgba8());
+    (output, image)
+}
+
+/// Renders a page that must succeed; panics with armature's stderr otherwise.
+pub fn render_ok(page: &Path, extra: &[&str]) -> image::RgbaImage {
+    let (output, image) = render(page, extra);
+    assert!(output.status.success(), "armature failed: {}", String::from_utf8_lossy(&output.stderr));
+    image.expect("a screenshot was written")
+}
+
+/// Asserts a pixel's colour within `tolerance` per channel.
+#[track_caller]
+pub fn assert_pixel(image: &image::RgbaImage, x: u32, y: u32, expected: [u8; 4], tolerance: u8) {
+    let actual = image.get_pixel(x, y).0;
+    let close = actual.iter().zip(expected).all(|(a, e)| a.abs_diff(e) <= tolerance);
+    assert!(close, "pixel ({x}, {y}) is {actual:?}, expected {expected:?} ±{tolerance}");
+}
+
+/// How many pixels in a rectangle differ from `background` by more than 64 in any channel.
+pub fn ink_pixels(image: &image::RgbaImage, x: u32, y: u32, width: u32, height: u32, background: [u8; 4]) -> usize {
+    let mut count = 0;
+    for py in y..(y + height).min(image.height()) {
+        for px in x..(x + width).min(image.width()) {
+            let pixel = image.get_pixel(px, py).0;
+            if pixel.iter().zip(background).any(|(a, b)| a.abs_diff(b) > 64) {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+/// Whether a process exists at all (running or zombie).
+pub fn process_exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The state letter of a process from /proc (R, S, Z, …), if it exists.
+pub fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may contain spaces; the state follows it.
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// The direct children of a process, from /proc.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return children };
+    for entry in entries.flatten() {
+        let Some(child) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+        let parent = stat.rsplit_once(") ").and_then(|(_, rest)| rest.split(' ').nth(1)?.parse::<u32>().ok());
+        if parent == Some(pid) {
+            children.push(child);
+        }
+    }
+    children
+}
+
+/// A process's command line, arguments joined by spaces.
+pub fn command_line(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|bytes| bytes.split(|&b| b == 0).map(|arg| String::from_utf8_lossy(arg).into_owned()).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// Polls `condition` every 10 ms until it holds or `timeout` passes; returns whether it held.
+pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

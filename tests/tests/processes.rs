@@ -1,0 +1,140 @@
+//! The process topology: three processes during a run, none after it, none after the
+//! launcher is stopped by SIGTERM, SIGINT or even SIGKILL, and no hang on a child that dies
+//! before connecting (ipc-channel #201).
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use armature_tests::{armature, children_of, command_line, page, process_exists, process_state, wait_until};
+use rustix::process::{Pid, Signal};
+
+/// Starts a run that holds after writing its frame; returns it with its two children once
+/// both are up and the frame exists.
+fn start_held_run(png: &std::path::Path) -> (Child, Vec<u32>) {
+    let mut launcher = armature()
+        .arg(page("boxes.html"))
+        .args(["--headless", "--screenshot"])
+        .arg(png)
+        .env("ARMATURE_TEST_HOLD", "after-frame")
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("armature starts");
+    let held = wait_until(Duration::from_secs(60), || png.exists());
+    if !held {
+        let _ = launcher.kill();
+        panic!("the frame never arrived");
+    }
+    let children = children_of(launcher.id());
+    (launcher, children)
+}
+
+fn signal(pid: u32, signal: Signal) {
+    let pid = Pid::from_raw(pid as i32).expect("a positive pid");
+    rustix::process::kill_process(pid, signal).expect("signal delivered");
+}
+
+fn roles(children: &[u32]) -> Vec<String> {
+    let mut roles: Vec<String> = children
+        .iter()
+        .filter_map(|&pid| command_line(pid).split(' ').find_map(|arg| arg.strip_prefix("--role=").map(str::to_owned)))
+        .collect();
+    roles.sort();
+    roles
+}
+
+#[test]
+fn a_run_has_a_gpu_and_a_content_child_and_sigterm_leaves_none() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let (mut launcher, children) = start_held_run(&directory.path().join("out.png"));
+    assert_eq!(children.len(), 2, "children: {children:?}");
+    assert_eq!(roles(&children), ["content", "gpu"]);
+
+    signal(launcher.id(), Signal::TERM);
+    let status = launcher.wait().expect("launcher exits");
+    assert_eq!(status.code(), Some(128 + 15), "exit status after SIGTERM: {status}");
+    // Reaped by the launcher before it exited: no zombie, no orphan.
+    for pid in children {
+        assert!(!process_exists(pid), "child {pid} survived as {:?}", process_state(pid));
+    }
+}
+
+#[test]
+fn sigint_leaves_no_children_either() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let (mut launcher, children) = start_held_run(&directory.path().join("out.png"));
+    assert_eq!(children.len(), 2);
+    signal(launcher.id(), Signal::INT);
+    let status = launcher.wait().expect("launcher exits");
+    assert_eq!(status.code(), Some(128 + 2));
+    for pid in children {
+        assert!(!process_exists(pid), "child {pid} survived as {:?}", process_state(pid));
+    }
+}
+
+#[test]
+fn children_die_with_a_launcher_killed_by_sigkill() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let (mut launcher, children) = start_held_run(&directory.path().join("out.png"));
+    assert_eq!(children.len(), 2);
+    signal(launcher.id(), Signal::KILL);
+    launcher.wait().expect("launcher reaped");
+    // The kernel's parent-death signal kills them; their new parent reaps them (or, in a
+    // container whose init does not reap, they stay zombies: never running).
+    let all_dead = wait_until(Duration::from_secs(5), || {
+        children.iter().all(|&pid| matches!(process_state(pid), None | Some('Z') | Some('X')))
+    });
+    assert!(all_dead, "children still running: {:?}", children.iter().map(|&pid| process_state(pid)).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_normal_run_leaves_no_process_behind() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let png = directory.path().join("out.png");
+    let output = armature()
+        .arg(page("boxes.html"))
+        .args(["--headless", "--verbose", "--screenshot"])
+        .arg(&png)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr.lines().find(|line| line.contains("started gpu process")).expect("verbose names the children");
+    let pids: Vec<u32> = line
+        .split("(pid ")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next()?.parse().ok())
+        .collect();
+    assert_eq!(pids.len(), 2, "{line}");
+    for pid in pids {
+        assert!(!process_exists(pid), "child {pid} left behind as {:?}", process_state(pid));
+    }
+}
+
+fn assert_dead_child_reported(role: &str) {
+    let started = Instant::now();
+    let output = armature()
+        .arg(page("boxes.html"))
+        .arg("--headless")
+        .env("ARMATURE_TEST_EXIT_AT", format!("{role}-startup"))
+        .output()
+        .expect("runs");
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    assert!(
+        stderr.contains(&format!("the {role} process (pid ")) && stderr.contains("exited before connecting"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("exit status: 42"), "{stderr}");
+}
+
+#[test]
+fn a_gpu_process_dying_before_it_connects_is_reported_not_waited_on() {
+    assert_dead_child_reported("gpu");
+}
+
+#[test]
+fn a_content_process_dying_before_it_connects_is_reported_not_waited_on() {
+    assert_dead_child_reported("content");
+}

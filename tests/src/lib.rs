@@ -22,7 +22,8 @@ pub fn armature_bin() -> PathBuf {
 fn build_armature() -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable has a path");
     // target/<profile>/deps/<test> → target/<profile>
-    let profile_dir = exe.parent().and_then(Path::parent).expect("test executable lives in target/<profile>/deps");
+    let profile_dir =
+        exe.parent().and_then(Path::parent).expect("test executable lives in target/<profile>/deps");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command.args(["build", "--quiet", "-p", "armature", "--bin", "armature"]);
@@ -87,7 +88,14 @@ pub fn assert_pixel(image: &image::RgbaImage, x: u32, y: u32, expected: [u8; 4],
 }
 
 /// How many pixels in a rectangle differ from `background` by more than 64 in any channel.
-pub fn ink_pixels(image: &image::RgbaImage, x: u32, y: u32, width: u32, height: u32, background: [u8; 4]) -> usize {
+pub fn ink_pixels(
+    image: &image::RgbaImage,
+    x: u32,
+    y: u32,
+    width: u32,
+    height: u32,
+    background: [u8; 4],
+) -> usize {
     let mut count = 0;
     for py in y..(y + height).min(image.height()) {
         for px in x..(x + width).min(image.width()) {
@@ -117,7 +125,9 @@ pub fn children_of(pid: u32) -> Vec<u32> {
     let mut children = Vec::new();
     let Ok(entries) = std::fs::read_dir("/proc") else { return children };
     for entry in entries.flatten() {
-        let Some(child) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
+        let Some(child) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else {
+            continue;
+        };
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
         let parent = stat.rsplit_once(") ").and_then(|(_, rest)| rest.split(' ').nth(1)?.parse::<u32>().ok());
         if parent == Some(pid) {
@@ -130,7 +140,13 @@ pub fn children_of(pid: u32) -> Vec<u32> {
 /// A process's command line, arguments joined by spaces.
 pub fn command_line(pid: u32) -> String {
     std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|bytes| bytes.split(|&b| b == 0).map(|arg| String::from_utf8_lossy(arg).into_owned()).collect::<Vec<_>>().join(" "))
+        .map(|bytes| {
+            bytes
+                .split(|&b| b == 0)
+                .map(|arg| String::from_utf8_lossy(arg).into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .unwrap_or_default()
 }
 

@@ -37,7 +37,11 @@ fn an_unwritable_screenshot_path_exits_2_naming_it_and_starts_nothing() {
         .output()
         .expect("runs");
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("cannot write screenshot '/no/such/dir/out.png'"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("cannot write screenshot '/no/such/dir/out.png'"),
+        "{}",
+        stderr(&output)
+    );
     // Refused before any child process was started.
     assert!(started.elapsed() < Duration::from_secs(2));
 }
@@ -67,8 +71,11 @@ fn window_mode_without_headless_says_what_to_do() {
 
 #[test]
 fn a_bad_window_size_is_a_usage_error() {
-    let output =
-        armature().arg(page("boxes.html")).args(["--headless", "--window-size", "wide"]).output().expect("runs");
+    let output = armature()
+        .arg(page("boxes.html"))
+        .args(["--headless", "--window-size", "wide"])
+        .output()
+        .expect("runs");
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("WIDTHxHEIGHT"), "{}", stderr(&output));
 }
@@ -78,7 +85,9 @@ fn no_vulkan_driver_names_the_package_that_provides_one() {
     // Point the Vulkan loader at no driver at all: wgpu finds no adapter.
     let (output, image) = {
         let mut command = armature();
-        command.env("VK_ICD_FILENAMES", "/nonexistent/icd.json").env("VK_DRIVER_FILES", "/nonexistent/icd.json");
+        command
+            .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+            .env("VK_DRIVER_FILES", "/nonexistent/icd.json");
         let directory = tempfile::tempdir().expect("temp dir");
         let png = directory.path().join("out.png");
         let output = command

@@ -36,7 +36,9 @@ fn signal(pid: u32, signal: Signal) {
 fn roles(children: &[u32]) -> Vec<String> {
     let mut roles: Vec<String> = children
         .iter()
-        .filter_map(|&pid| command_line(pid).split(' ').find_map(|arg| arg.strip_prefix("--role=").map(str::to_owned)))
+        .filter_map(|&pid| {
+            command_line(pid).split(' ').find_map(|arg| arg.strip_prefix("--role=").map(str::to_owned))
+        })
         .collect();
     roles.sort();
     roles
@@ -83,7 +85,11 @@ fn children_die_with_a_launcher_killed_by_sigkill() {
     let all_dead = wait_until(Duration::from_secs(5), || {
         children.iter().all(|&pid| matches!(process_state(pid), None | Some('Z') | Some('X')))
     });
-    assert!(all_dead, "children still running: {:?}", children.iter().map(|&pid| process_state(pid)).collect::<Vec<_>>());
+    assert!(
+        all_dead,
+        "children still running: {:?}",
+        children.iter().map(|&pid| process_state(pid)).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -98,12 +104,10 @@ fn a_normal_run_leaves_no_process_behind() {
         .expect("runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let line = stderr.lines().find(|line| line.contains("started gpu process")).expect("verbose names the children");
-    let pids: Vec<u32> = line
-        .split("(pid ")
-        .skip(1)
-        .filter_map(|rest| rest.split(')').next()?.parse().ok())
-        .collect();
+    let line =
+        stderr.lines().find(|line| line.contains("started gpu process")).expect("verbose names the children");
+    let pids: Vec<u32> =
+        line.split("(pid ").skip(1).filter_map(|rest| rest.split(')').next()?.parse().ok()).collect();
     assert_eq!(pids.len(), 2, "{line}");
     for pid in pids {
         assert!(!process_exists(pid), "child {pid} left behind as {:?}", process_state(pid));

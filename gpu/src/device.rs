@@ -67,6 +67,14 @@ impl GpuDevice {
         let (device, queue) = pollster::block_on(adapter.request_device(&descriptor)).map_err(|error| {
             DeviceError::RequestDevice { adapter: info.name.clone(), reason: error.to_string() }
         })?;
+        // wgpu's default handler panics on any error; errors are ours to report, by frame
+        // (see the error scopes in the renderer), so anything uncaptured is only logged.
+        device.on_uncaptured_error(std::sync::Arc::new(|error: wgpu::Error| {
+            tracing::error!(target: "armature::gpu", "uncaptured wgpu error: {error}");
+        }));
+        device.set_device_lost_callback(|reason, message| {
+            tracing::error!(target: "armature::gpu", "GPU device lost ({reason:?}): {message}");
+        });
         Ok(GpuDevice { device, queue, summary })
     }
 

@@ -28,6 +28,9 @@ pub enum RenderError {
         /// The device's limit.
         max: u32,
     },
+    /// wgpu reported an error while drawing (out of memory, a lost device).
+    #[error("the GPU failed while drawing the frame: {0}")]
+    Gpu(String),
     /// Reading the frame back failed.
     #[error("reading the frame back from the GPU failed: {0}")]
     Readback(String),
@@ -163,8 +166,24 @@ impl Renderer {
             return Err(RenderError::ViewportSize { width, height, max });
         }
         let size = DeviceIntSize::new(width.ceil() as u32, height.ceil() as u32);
-        let frame = replay::replay(list, fonts, &mut self.atlas, &self.gpu.queue)?;
+        // Errors of this frame are caught here and returned, never left to a global handler.
+        let out_of_memory = self.gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let result = self.draw(list, fonts, size);
+        let errors = [pollster::block_on(validation.pop()), pollster::block_on(out_of_memory.pop())];
+        if let Some(error) = errors.into_iter().flatten().next() {
+            return Err(RenderError::Gpu(error.to_string()));
+        }
+        result
+    }
 
+    fn draw(
+        &mut self,
+        list: &DisplayList,
+        fonts: &FontStore,
+        size: DeviceIntSize,
+    ) -> Result<RenderedFrame, RenderError> {
+        let frame = replay::replay(list, fonts, &mut self.atlas, &self.gpu.queue)?;
         let device = &self.gpu.device;
         let target = device.create_texture(&wgpu::TextureDescriptor {
             label: Some("frame"),

@@ -69,3 +69,15 @@ fn the_sample_page_renders_with_its_background_and_heading() {
     let heading = ink_pixels(&image, 8, 20, 400, 40, [0xf4, 0xf1, 0xea, 255]);
     assert!(heading > 300, "heading ink: {heading}");
 }
+
+#[test]
+fn style_sheets_cascade_by_specificity_importance_and_order() {
+    let image = render_ok(&page("cascade.html"), &[]);
+    // .row is a 100x50 div holding two 50px-tall boxes, so it grows to 100px.
+    assert_pixel(&image, 50, 25, [0, 255, 0, 255], 0); // #first.box
+    assert_pixel(&image, 50, 75, [0, 0, 255, 255], 0); // .row > .box
+    assert_pixel(&image, 50, 125, [255, 255, 0, 255], 0); // section .box
+    assert_pixel(&image, 50, 175, [0, 0, 0, 255], 0); // !important beats the style attribute
+    assert_pixel(&image, 50, 225, [255, 0, 255, 255], 0); // the later sheet
+    assert_pixel(&image, 150, 25, WHITE, 0); // divs are 100px wide
+}

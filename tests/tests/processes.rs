@@ -44,33 +44,30 @@ fn roles(children: &[u32]) -> Vec<String> {
     roles
 }
 
-#[test]
-fn a_run_has_a_gpu_and_a_content_child_and_sigterm_leaves_none() {
+/// A held run with its two children, stopped by `stop`: the launcher exits 128+signal and
+/// has reaped both children first (no zombie, no orphan).
+fn assert_signal_leaves_no_children(stop: Signal) {
     let directory = tempfile::tempdir().expect("temp dir");
     let (mut launcher, children) = start_held_run(&directory.path().join("out.png"));
     assert_eq!(children.len(), 2, "children: {children:?}");
     assert_eq!(roles(&children), ["content", "gpu"]);
 
-    signal(launcher.id(), Signal::TERM);
+    signal(launcher.id(), stop);
     let status = launcher.wait().expect("launcher exits");
-    assert_eq!(status.code(), Some(128 + 15), "exit status after SIGTERM: {status}");
-    // Reaped by the launcher before it exited: no zombie, no orphan.
+    assert_eq!(status.code(), Some(128 + stop.as_raw()), "exit status after {stop:?}: {status}");
     for pid in children {
         assert!(!process_exists(pid), "child {pid} survived as {:?}", process_state(pid));
     }
 }
 
 #[test]
+fn a_run_has_a_gpu_and_a_content_child_and_sigterm_leaves_none() {
+    assert_signal_leaves_no_children(Signal::TERM);
+}
+
+#[test]
 fn sigint_leaves_no_children_either() {
-    let directory = tempfile::tempdir().expect("temp dir");
-    let (mut launcher, children) = start_held_run(&directory.path().join("out.png"));
-    assert_eq!(children.len(), 2);
-    signal(launcher.id(), Signal::INT);
-    let status = launcher.wait().expect("launcher exits");
-    assert_eq!(status.code(), Some(128 + 2));
-    for pid in children {
-        assert!(!process_exists(pid), "child {pid} survived as {:?}", process_state(pid));
-    }
+    assert_signal_leaves_no_children(Signal::INT);
 }
 
 #[test]

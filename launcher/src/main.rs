@@ -28,7 +28,13 @@ fn main() -> ExitCode {
     }
     let cli = cli::Cli::parse();
     let _span = logging::init("launcher", cli.verbose);
-    match run(&cli) {
+    let result = run(&cli);
+    // Stopped by a signal: whatever the main thread saw meanwhile (children going away) is
+    // a consequence of it, not an error or a success of its own.
+    if let Some(signal) = supervise::terminating_signal() {
+        return ExitCode::from(u8::try_from(128 + signal).unwrap_or(u8::MAX));
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("armature: error: {error}");

@@ -7,6 +7,7 @@
 
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,15 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How often the watchdog looks at a child that has not connected yet.
 const WATCHDOG_TICK: Duration = Duration::from_millis(10);
+
+/// The SIGTERM/SIGINT being handled, 0 if none. Set before any child is touched, so that
+/// the main thread (which sees the children go away) exits with 128+signal, never 0.
+static TERMINATING_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The termination signal being handled, if the launcher is shutting down because of one.
+pub fn terminating_signal() -> Option<i32> {
+    Some(TERMINATING_SIGNAL.load(Ordering::SeqCst)).filter(|&signal| signal != 0)
+}
 
 /// Pids of live children, for the signal handler thread to kill and reap.
 static LIVE_CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
@@ -237,6 +247,7 @@ pub fn install_signal_cleanup() -> Result<(), LauncherError> {
         .name("signals".to_owned())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
+                TERMINATING_SIGNAL.store(signal, Ordering::SeqCst);
                 terminate_all_children();
                 std::process::exit(128 + signal);
             }

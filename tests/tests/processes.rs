@@ -139,3 +139,12 @@ fn a_gpu_process_dying_before_it_connects_is_reported_not_waited_on() {
 fn a_content_process_dying_before_it_connects_is_reported_not_waited_on() {
     assert_dead_child_reported("content");
 }
+
+#[test]
+fn stress_signals_race_the_main_thread_and_never_exit_zero() {
+    // The signal thread kills the children while the main thread sees them go away; the
+    // exit status must still be 128+signal every time, with nothing left behind.
+    for round in 0..8 {
+        assert_signal_leaves_no_children(if round % 2 == 0 { Signal::INT } else { Signal::TERM });
+    }
+}

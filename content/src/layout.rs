@@ -198,9 +198,10 @@ impl LayoutContext<'_> {
         let mut line_width = 0.0;
         for (piece, word) in words {
             let word_width = self.fonts.measure(piece.face, piece.size, word);
-            let space = self.fonts.measure(piece.face, piece.size, " ");
             let line = lines.last_mut().map(|line| line.len()).unwrap_or(0);
-            let start = if line == 0 { 0.0 } else { line_width + space };
+            // Only a word after another on the same line needs the space before it.
+            let start =
+                if line == 0 { 0.0 } else { line_width + self.fonts.measure(piece.face, piece.size, " ") };
             if line > 0 && start + word_width > width {
                 lines.push(vec![(piece, word, 0.0)]);
                 line_width = word_width;

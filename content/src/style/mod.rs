@@ -99,12 +99,8 @@ pub struct StyleMap {
 impl StyleMap {
     /// The style of a node; `None` for nodes that are never rendered (comments, doctype).
     pub fn get(&self, id: NodeId) -> Option<&ComputedStyle> {
-        self.styles.get(id_index(id)).and_then(Option::as_ref)
+        self.styles.get(id.index()).and_then(Option::as_ref)
     }
-}
-
-fn id_index(id: NodeId) -> usize {
-    id.index()
 }
 
 /// The user-agent style sheet: what every page starts from.
@@ -169,11 +165,11 @@ pub fn compute(document: &Document) -> StyleMap {
             };
             if let Some(child_style) = child_style {
                 stack.push((child, child_style.clone()));
-                styles[id_index(child)] = Some(child_style);
+                styles[child.index()] = Some(child_style);
             }
         }
-        if styles[id_index(id)].is_none() {
-            styles[id_index(id)] = Some(style);
+        if styles[id.index()].is_none() {
+            styles[id.index()] = Some(style);
         }
     }
     StyleMap { styles }

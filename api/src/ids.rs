@@ -38,3 +38,12 @@ impl Epoch {
         Epoch(self.0.wrapping_add(1))
     }
 }
+
+/// A decoded image (an `<img>`), uploaded to the GPU process once and then referred to by key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ImageKey(pub IdNamespace, pub u32);
+
+/// An image buffer (a `<canvas>` backing store) that lives in the GPU process. The content
+/// process allocates the id, so it can refer to a buffer before the GPU process has made it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ImageBufferId(pub IdNamespace, pub u32);

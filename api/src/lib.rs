@@ -13,6 +13,8 @@ pub mod messages;
 pub mod units;
 
 pub use color::ColorF;
-pub use display_list::{DisplayItem, DisplayList, GlyphInstance, ResourceUpdate};
-pub use ids::{ContentId, Epoch, FontKey, IdNamespace};
+pub use display_list::{
+    BorderRadius, BorderSide, BorderSides, DisplayItem, DisplayList, GlyphInstance, ResourceUpdate,
+};
+pub use ids::{ContentId, Epoch, FontKey, IdNamespace, ImageBufferId, ImageKey};
 pub use units::{DeviceIntSize, LayoutPixel, LayoutPoint, LayoutRect, LayoutSize};

@@ -137,8 +137,26 @@ pub enum LauncherToContent {
         /// Replies from the GPU process.
         from_gpu: IpcReceiver<GpuToContent>,
     },
+    /// Load and lay out a page, answer with its box tree, draw nothing (`--dump-layout`).
+    DumpLayout {
+        /// The page file.
+        page: PathBuf,
+        /// The viewport in CSS pixels.
+        viewport: DeviceIntSize,
+        /// Text for people or JSON for tools.
+        format: LayoutDumpFormat,
+    },
     /// Exit cleanly.
     Shutdown,
+}
+
+/// How `--dump-layout` prints the box tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LayoutDumpFormat {
+    /// An indented tree, one box per line.
+    Text,
+    /// One JSON document.
+    Json,
 }
 
 /// What a content process tells the launcher.
@@ -151,6 +169,8 @@ pub enum ContentToLauncher {
         /// How many display items the first frame has.
         display_items: usize,
     },
+    /// The answer to [`LauncherToContent::DumpLayout`].
+    LayoutDump(String),
     /// The page could not be loaded; the process exits after this.
     Failed {
         /// What went wrong, naming the file.

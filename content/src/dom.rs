@@ -136,6 +136,11 @@ impl Document {
     }
 }
 
+/// The deepest an element may nest. Deeper elements are attached as siblings at this depth,
+/// as Chromium's parser does (kMaximumHTMLParserDOMTreeDepth), so hostile nesting cannot
+/// overflow the stack of style, layout or painting.
+pub const MAX_DEPTH: usize = 512;
+
 /// html5ever's view of our arena while parsing.
 #[derive(Default)]
 struct DomSink {
@@ -170,6 +175,23 @@ impl DomSink {
         }
     }
 
+    /// Where a child of `parent` goes when `parent` is already [`MAX_DEPTH`] deep: the
+    /// ancestor one level above the cap, so the child becomes a sibling instead of nesting
+    /// deeper. `None` when `parent` is shallow enough.
+    fn depth_capped(&self, parent: NodeId) -> Option<NodeId> {
+        let nodes = self.nodes.borrow();
+        let mut depth = 0;
+        let mut current = parent;
+        while let Some(up) = nodes[current.index()].parent {
+            depth += 1;
+            current = up;
+            if depth >= MAX_DEPTH {
+                return nodes[parent.index()].parent;
+            }
+        }
+        None
+    }
+
     fn detach(&self, id: NodeId) {
         let mut nodes = self.nodes.borrow_mut();
         if let Some(parent) = nodes[id.index()].parent.take() {
@@ -199,6 +221,10 @@ impl DomSink {
     }
 
     fn insert(&self, parent: NodeId, position: Option<usize>, child: NodeId) {
+        let (parent, position) = match self.depth_capped(parent) {
+            Some(ancestor) => (ancestor, None),
+            None => (parent, position),
+        };
         self.detach(child);
         let mut nodes = self.nodes.borrow_mut();
         nodes[child.index()].parent = Some(parent);
@@ -333,6 +359,26 @@ mod tests {
         let p = doc.first_element("p").expect("p element");
         assert_eq!(doc.attr(p, "id"), Some("a"));
         assert_eq!(doc.text_content(p), "one two three");
+    }
+
+    #[test]
+    fn nesting_stops_at_the_depth_cap() {
+        let html = "<div>".repeat(MAX_DEPTH * 2);
+        let document = Document::parse(&html);
+        let depth = |mut id: NodeId| {
+            let mut depth = 0;
+            while let Some(parent) = document.node(id).parent {
+                depth += 1;
+                id = parent;
+            }
+            depth
+        };
+        let deepest = document.descendants(NodeId::DOCUMENT).map(depth).max().unwrap_or(0);
+        assert_eq!(deepest, MAX_DEPTH);
+        let divs = document
+            .descendants(NodeId::DOCUMENT)
+            .filter(|&id| document.tag(id).is_some_and(|t| &**t == "div"));
+        assert_eq!(divs.count(), MAX_DEPTH * 2, "no element is dropped");
     }
 
     #[test]

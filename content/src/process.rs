@@ -2,14 +2,19 @@
 //! renders the page into a display list, streams it to the GPU process, then idles until
 //! told to shut down or until its lifeline to the launcher breaks.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
-use armature_api::messages::{ContentToGpu, ContentToLauncher, LauncherToContent};
+use armature_api::messages::{ContentToGpu, ContentToLauncher, LauncherToContent, LayoutDumpFormat};
 use armature_api::{ContentId, DisplayList, Epoch, LayoutSize, ResourceUpdate};
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
 
+use crate::dom::Document;
+use crate::fonts::{FontError, Fonts};
+use crate::images::Images;
+use crate::layout::PageLayout;
 use crate::page::PageError;
-use crate::text::{FontError, FontSet};
+use crate::style::StyleMap;
 
 /// Why the content process stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -25,15 +30,45 @@ pub enum ContentProcessError {
     GpuGone(String),
 }
 
+/// A page after every front-end stage up to layout.
+pub struct LaidOutPage {
+    /// The DOM.
+    pub document: Document,
+    /// Computed styles.
+    pub styles: StyleMap,
+    /// The box tree with positions.
+    pub layout: PageLayout,
+    /// The fonts layout used.
+    pub fonts: Fonts,
+    /// The page's decoded images.
+    pub images: Images,
+}
+
 /// A page turned into what the GPU process needs to draw it.
 #[derive(Debug)]
 pub struct RenderedPage {
     /// The page's `<title>`.
     pub title: Option<String>,
-    /// Resources (fonts) the display list refers to.
+    /// Resources (fonts, images, canvas buffers) the display list refers to.
     pub resources: Vec<ResourceUpdate>,
     /// The display list.
     pub display_list: DisplayList,
+}
+
+/// Loads, parses, styles and lays out a page.
+pub fn lay_out_page(
+    content: ContentId,
+    page: &Path,
+    viewport: LayoutSize,
+) -> Result<LaidOutPage, ContentProcessError> {
+    let html = crate::page::load(page)?;
+    let document = Document::parse(&html);
+    let styles = crate::style::compute(&document);
+    let mut fonts = Fonts::new(content.namespace())?;
+    let mut images = Images::new(content.namespace(), page);
+    let layout =
+        crate::layout::layout(&document, &styles, &mut fonts, &mut images, content.namespace(), viewport);
+    Ok(LaidOutPage { document, styles, layout, fonts, images })
 }
 
 /// Runs the whole front end on a page file: load, parse, style, lay out, build.
@@ -42,13 +77,53 @@ pub fn render_page(
     page: &Path,
     viewport: LayoutSize,
 ) -> Result<RenderedPage, ContentProcessError> {
-    let html = crate::page::load(page)?;
-    let document = crate::dom::Document::parse(&html);
-    let styles = crate::style::compute(&document);
-    let fonts = FontSet::new(content.namespace())?;
-    let layout = crate::layout::layout(&document, &styles, &fonts, viewport.width);
-    let display_list = crate::display_list::build(&layout, &fonts, viewport);
-    Ok(RenderedPage { title: document.title(), resources: fonts.resource_updates(), display_list })
+    let laid_out = lay_out_page(content, page, viewport)?;
+    let built = crate::display_list::build(&laid_out.layout, &laid_out.styles, &laid_out.fonts);
+    Ok(RenderedPage {
+        title: laid_out.document.title(),
+        resources: resources(&laid_out, &built.fonts),
+        display_list: built.list,
+    })
+}
+
+/// Everything the GPU process must hold before it can draw the page: used fonts, decoded
+/// images, and one image buffer per canvas.
+fn resources(page: &LaidOutPage, used_fonts: &BTreeSet<armature_api::FontKey>) -> Vec<ResourceUpdate> {
+    let mut updates = page.fonts.resource_updates(used_fonts);
+    updates.extend(page.images.resource_updates());
+    updates.extend(
+        page.layout.canvases.iter().map(|&(id, size)| ResourceUpdate::CreateImageBuffer { id, size }),
+    );
+    updates
+}
+
+/// `--dump-layout`: the page's box tree as text or JSON.
+pub fn dump_layout(
+    page: &Path,
+    viewport: LayoutSize,
+    format: LayoutDumpFormat,
+) -> Result<String, ContentProcessError> {
+    let laid_out = lay_out_page(ContentId(0), page, viewport)?;
+    let dump = crate::layout::dump::dump(&laid_out.layout, &laid_out.document);
+    Ok(match format {
+        LayoutDumpFormat::Text => crate::layout::dump::to_text(&dump),
+        LayoutDumpFormat::Json => crate::layout::dump::to_json(&dump),
+    })
+}
+
+/// Stack for the front end's thread: style and layout recurse once per DOM level, and the
+/// parser caps nesting at [`crate::dom::MAX_DEPTH`]; this leaves room for that in debug builds.
+const FRONT_END_STACK: usize = 256 * 1024 * 1024;
+
+/// Runs `work` on a thread with [`FRONT_END_STACK`] of stack.
+fn on_front_end_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    let thread = std::thread::Builder::new().name("front-end".into()).stack_size(FRONT_END_STACK).spawn(work);
+    match thread.map(|handle| handle.join()) {
+        Ok(Ok(value)) => value,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        // Cannot spawn (no memory for a stack): run here instead.
+        Err(error) => panic!("cannot start the front-end thread: {error}"),
+    }
 }
 
 /// The content process's main loop. Returns when the launcher says `Shutdown` or goes away.
@@ -63,7 +138,8 @@ pub fn run(
             LauncherToContent::Start { content, page, viewport, to_gpu, from_gpu } => {
                 _gpu_replies = Some(from_gpu);
                 let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);
-                let rendered = match render_page(content, &page, viewport) {
+                let path = page.clone();
+                let rendered = match on_front_end_thread(move || render_page(content, &path, viewport)) {
                     Ok(rendered) => rendered,
                     Err(error) => {
                         // The launcher prints the message; if it is gone there is no one to tell.
@@ -81,6 +157,18 @@ pub fn run(
                 tracing::info!(target: "armature::content", "{}: {display_items} display items", page.display());
                 let _ =
                     to_launcher.send(ContentToLauncher::PageLoaded { title: rendered.title, display_items });
+            }
+            LauncherToContent::DumpLayout { page, viewport, format } => {
+                let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);
+                match on_front_end_thread(move || dump_layout(&page, viewport, format)) {
+                    Ok(dump) => {
+                        let _ = to_launcher.send(ContentToLauncher::LayoutDump(dump));
+                    }
+                    Err(error) => {
+                        let _ = to_launcher.send(ContentToLauncher::Failed { message: error.to_string() });
+                        return Err(error);
+                    }
+                }
             }
             LauncherToContent::Shutdown => return Ok(()),
         }

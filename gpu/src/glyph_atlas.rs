@@ -17,7 +17,7 @@ pub const ATLAS_SIZE: u32 = 1024;
 pub struct GlyphKey {
     /// The font.
     pub font: FontKey,
-    /// Glyph index in the font.
+    /// Glyph index in the font (swash and OpenType glyph ids are 16-bit).
     pub index: u16,
     /// Size in 1/64 px, so nearby sizes share nothing and equal sizes share everything.
     pub size_64ths: u32,

@@ -3,7 +3,7 @@
 //! frame back for the launcher.
 //!
 //! Data path: [`process`] (ipc) → [`replay`] (validate, batch) → [`renderer`] (wgpu draw)
-//! → [`readback`]; [`glyph_atlas`] and [`fonts`] are its stores.
+//! → [`readback`]; [`resources`] (with [`fonts`]) and [`glyph_atlas`] are its stores.
 //!
 //! Architecture invariant: the GPU process never trusts a byte from content, and never
 //! panics on it.
@@ -15,5 +15,6 @@ pub mod process;
 pub mod readback;
 pub mod renderer;
 pub mod replay;
+pub mod resources;
 
 pub use process::{GpuProcessError, run};

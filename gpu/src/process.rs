@@ -7,12 +7,12 @@
 use std::collections::HashMap;
 
 use armature_api::messages::{ContentToGpu, FramePixels, GpuToContent, GpuToLauncher, LauncherToGpu};
-use armature_api::{ContentId, DisplayList, Epoch, ResourceUpdate};
+use armature_api::{ContentId, DisplayList, Epoch};
 use ipc_channel::ipc::{IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender, IpcSharedMemory};
 
 use crate::device::{DeviceError, GpuDevice};
-use crate::fonts::FontStore;
 use crate::renderer::Renderer;
+use crate::resources::ContentResources;
 
 /// Why the GPU process stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +30,7 @@ struct ContentConnection {
     content: ContentId,
     pid: u32,
     to_content: IpcSender<GpuToContent>,
-    fonts: FontStore,
+    resources: ContentResources,
     display_list: Option<(Epoch, DisplayList)>,
 }
 
@@ -83,7 +83,7 @@ pub fn run(
                                     content,
                                     pid,
                                     to_content,
-                                    fonts: FontStore::default(),
+                                    resources: ContentResources::default(),
                                     display_list: None,
                                 },
                             );
@@ -122,16 +122,9 @@ fn handle_content_command(
 ) -> Result<(), String> {
     match command {
         ContentToGpu::UpdateResources(updates) => {
+            let namespace = connection.content.namespace();
             for update in updates {
-                match update {
-                    ResourceUpdate::AddFont { key, bytes } => {
-                        if key.0 != connection.content.namespace() {
-                            return Err(format!("font key {key:?} is outside this process's namespace"));
-                        }
-                        connection.fonts.add(key, bytes).map_err(|error| error.to_string())?;
-                    }
-                    ResourceUpdate::DeleteFont(key) => connection.fonts.remove(key),
-                }
+                connection.resources.apply(update, namespace, renderer).map_err(|error| error.to_string())?;
             }
         }
         ContentToGpu::SetDisplayList(epoch, list) => connection.display_list = Some((epoch, list)),
@@ -145,7 +138,7 @@ fn handle_content_command(
                     epoch.0, list_epoch.0
                 ));
             }
-            let frame = renderer.render(list, &connection.fonts).map_err(|error| error.to_string())?;
+            let frame = renderer.render(list, &connection.resources).map_err(|error| error.to_string())?;
             tracing::info!(
                 target: "armature::gpu",
                 "{} epoch {}: {}x{} in {} draw calls",

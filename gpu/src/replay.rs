@@ -1,44 +1,82 @@
 //! Replay: a display list from content (untrusted) → validated primitives grouped into
-//! batches in paint order.
+//! batches in paint order, on one or more surfaces.
 //!
-//! Consecutive primitives of the same kind share a batch, so paint order is kept by
-//! construction. (The renderer issue makes batching overlap-aware, WebRender style.)
+//! Every primitive is one instanced quad. Solid rects, rounded rects and borders share one
+//! signed-distance shader; glyphs sample the atlas; images, canvases and opacity groups
+//! sample a texture. An opacity group renders into its own surface (a texture the size of
+//! its content), which its parent then composites with the group's opacity — WebRender's
+//! picture/surface model, reduced to opacity. Consecutive primitives of the same kind and
+//! texture share a batch, so paint order is kept by construction.
 
 use std::ops::Range;
 
-use armature_api::{ColorF, DisplayItem, DisplayList, FontKey};
+use armature_api::{
+    BorderRadius, BorderSides, ColorF, DisplayItem, DisplayList, FontKey, ImageBufferId, ImageKey, LayoutRect,
+};
 
-use crate::fonts::FontStore;
 use crate::glyph_atlas::{GlyphAtlas, GlyphKey};
+use crate::resources::ContentResources;
 
-/// Per-instance data of every primitive: one quad.
+/// Per-instance data of every primitive: one quad. Coordinates are page pixels.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct Instance {
-    /// x, y, width, height in device pixels.
+    /// x0, y0, x1, y1 of the quad.
     pub rect: [f32; 4],
-    /// Atlas texel x, y, width, height (glyphs only).
-    pub uv_rect: [f32; 4],
-    /// Premultiplied colour.
+    /// x0, y0, x1, y1 of the clip; pixels outside are not touched.
+    pub clip: [f32; 4],
+    /// Premultiplied colour (for images: a multiplier, i.e. the opacity in every channel).
     pub color: [f32; 4],
+    /// Texture coordinates: atlas texels (glyphs) or 0..1 (images, surfaces).
+    pub uv: [f32; 4],
+    /// Corner radii: top-left, top-right, bottom-right, bottom-left.
+    pub radii: [f32; 4],
+    /// Border widths top, right, bottom, left (all 0 for a filled shape).
+    pub widths: [f32; 4],
+    /// Which border side this instance paints: 0..=3 (top, right, bottom, left), 4 = all.
+    pub side: u32,
+    /// Padding to 16-byte alignment.
+    pub _padding: [u32; 3],
 }
 
-/// What shader a batch needs.
+/// A texture a batch samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TextureSource {
+    /// A decoded image.
+    Image(ImageKey),
+    /// An image buffer (canvas).
+    Buffer(ImageBufferId),
+    /// Another surface of this frame (an opacity group).
+    Surface(usize),
+}
+
+/// What shader and texture a batch needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BatchKind {
-    /// Solid-colour quads.
+    /// Rects, rounded rects, borders.
     Solid,
     /// Glyph quads masked by the glyph atlas.
     Glyph,
+    /// Textured quads.
+    Image(TextureSource),
 }
 
 /// A run of instances drawn with one draw call.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Batch {
-    /// Which pipeline.
+    /// Which pipeline and texture.
     pub kind: BatchKind,
     /// Which instances of the frame.
     pub instances: Range<u32>,
+}
+
+/// A render target of the frame: the page itself, or an opacity group.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Surface {
+    /// Batches in paint order.
+    pub batches: Vec<Batch>,
+    /// The page-pixel area it covers: x0, y0, x1, y1, whole pixels.
+    pub bounds: [f32; 4],
 }
 
 /// Everything the renderer needs to draw one frame.
@@ -46,18 +84,48 @@ pub struct Batch {
 pub struct FrameBatches {
     /// All instances of the frame.
     pub instances: Vec<Instance>,
-    /// Batches in paint order.
-    pub batches: Vec<Batch>,
+    /// Surfaces; index 0 is the page.
+    pub surfaces: Vec<Surface>,
+    /// The order to render surfaces in: every group before the surface it is composited into.
+    pub order: Vec<usize>,
+    /// What each surface's instances cover so far (visible part), while replaying.
+    content_bounds: Vec<Option<[f32; 4]>>,
 }
 
 impl FrameBatches {
-    fn push(&mut self, kind: BatchKind, instance: Instance) {
+    fn new_surface(&mut self, bounds: [f32; 4]) -> usize {
+        self.surfaces.push(Surface { batches: Vec::new(), bounds });
+        self.content_bounds.push(None);
+        self.surfaces.len() - 1
+    }
+
+    /// Adds an instance to a surface unless its clip hides all of it.
+    fn push(&mut self, surface: usize, kind: BatchKind, instance: Instance) {
+        let visible = intersect(instance.rect, instance.clip);
+        if is_empty(visible) {
+            return;
+        }
+        let bounds = &mut self.content_bounds[surface];
+        *bounds = Some(match *bounds {
+            Some(b) => {
+                [b[0].min(visible[0]), b[1].min(visible[1]), b[2].max(visible[2]), b[3].max(visible[3])]
+            }
+            None => visible,
+        });
         let index = self.instances.len() as u32;
         self.instances.push(instance);
-        match self.batches.last_mut() {
-            Some(batch) if batch.kind == kind => batch.instances.end = index + 1,
-            _ => self.batches.push(Batch { kind, instances: index..index + 1 }),
+        let batches = &mut self.surfaces[surface].batches;
+        match batches.last_mut() {
+            Some(batch) if batch.kind == kind && batch.instances.end == index => {
+                batch.instances.end = index + 1
+            }
+            _ => batches.push(Batch { kind, instances: index..index + 1 }),
         }
+    }
+
+    /// Draw calls the frame takes.
+    pub fn draw_calls(&self) -> usize {
+        self.surfaces.iter().map(|surface| surface.batches.len()).sum()
     }
 }
 
@@ -73,8 +141,24 @@ pub enum ReplayError {
         /// The missing key.
         font: FontKey,
     },
-    /// A coordinate or size is NaN or infinite.
-    #[error("display item {item} has a non-finite coordinate")]
+    /// An image item uses an image that was never uploaded.
+    #[error("display item {item} uses image {key:?}, which was never uploaded")]
+    UnknownImage {
+        /// Index of the item.
+        item: usize,
+        /// The missing key.
+        key: ImageKey,
+    },
+    /// A canvas item uses an image buffer that does not exist.
+    #[error("display item {item} uses image buffer {buffer:?}, which does not exist")]
+    UnknownImageBuffer {
+        /// Index of the item.
+        item: usize,
+        /// The missing id.
+        buffer: ImageBufferId,
+    },
+    /// A coordinate, size or colour is NaN or infinite.
+    #[error("display item {item} has a non-finite value")]
     NonFinite {
         /// Index of the item.
         item: usize,
@@ -87,10 +171,32 @@ pub enum ReplayError {
         /// The size.
         size: f32,
     },
+    /// A glyph id beyond what a font can hold.
+    #[error("display item {item} has glyph id {index}, beyond any font's 65535")]
+    GlyphIndex {
+        /// Index of the item.
+        item: usize,
+        /// The id.
+        index: u32,
+    },
+    /// A `Pop*` without its `Push*`.
+    #[error("display item {item} pops a clip or opacity group that was never pushed")]
+    UnbalancedPop {
+        /// Index of the item.
+        item: usize,
+    },
+    /// Groups nested deeper than the renderer allows.
+    #[error("display item {item} nests opacity groups deeper than {MAX_GROUP_DEPTH}")]
+    TooDeep {
+        /// Index of the item.
+        item: usize,
+    },
 }
 
 /// Largest font size rasterised; a hostile size would otherwise allocate huge bitmaps.
 pub const MAX_FONT_SIZE: f32 = 1024.0;
+/// Deepest nesting of opacity groups (each level holds a texture while it renders).
+pub const MAX_GROUP_DEPTH: usize = 32;
 
 fn finite(values: &[f32]) -> bool {
     values.iter().all(|value| value.is_finite())
@@ -100,55 +206,217 @@ fn color_array(color: ColorF) -> [f32; 4] {
     color.premultiplied().map(|channel| channel.clamp(0.0, 1.0))
 }
 
+fn corners(rect: &LayoutRect) -> [f32; 4] {
+    [rect.origin.x, rect.origin.y, rect.origin.x + rect.size.width, rect.origin.y + rect.size.height]
+}
+
+fn intersect(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+    [a[0].max(b[0]), a[1].max(b[1]), a[2].min(b[2]), a[3].min(b[3])]
+}
+
+fn is_empty(rect: [f32; 4]) -> bool {
+    rect[2] <= rect[0] || rect[3] <= rect[1]
+}
+
+/// A quad with every optional field empty.
+fn quad(rect: [f32; 4], clip: [f32; 4], color: [f32; 4]) -> Instance {
+    Instance { rect, clip, color, uv: [0.0; 4], radii: [0.0; 4], widths: [0.0; 4], side: 4, _padding: [0; 3] }
+}
+
+/// An open opacity group while replaying.
+struct Group {
+    surface: usize,
+    opacity: f32,
+    clip_depth: usize,
+}
+
 /// Turns a display list into batches, rasterising any glyphs it needs into the atlas.
 pub fn replay(
     list: &DisplayList,
-    fonts: &FontStore,
+    resources: &ContentResources,
     atlas: &mut GlyphAtlas,
     queue: &wgpu::Queue,
 ) -> Result<FrameBatches, ReplayError> {
+    let viewport = [0.0, 0.0, list.viewport.width, list.viewport.height];
     let mut frame = FrameBatches::default();
-    for (item_index, item) in list.items.iter().enumerate() {
-        match item {
-            DisplayItem::Rect { rect, color } => {
-                let rect = [rect.origin.x, rect.origin.y, rect.size.width, rect.size.height];
-                if !finite(&rect) || !finite(&[color.r, color.g, color.b, color.a]) {
-                    return Err(ReplayError::NonFinite { item: item_index });
-                }
-                if color.is_transparent() || rect[2] <= 0.0 || rect[3] <= 0.0 {
+    let mut surface = frame.new_surface(viewport);
+    let mut clips = vec![viewport];
+    let mut groups: Vec<Group> = Vec::new();
+
+    for (item, display_item) in list.items.iter().enumerate() {
+        let clip = *clips.last().unwrap_or(&viewport);
+        match display_item {
+            DisplayItem::Rect { rect, color, radius } => {
+                let rect = corners(rect);
+                check_finite(item, &rect, color, Some(radius))?;
+                if color.is_transparent() || is_empty(rect) {
                     continue;
                 }
-                frame
-                    .push(BatchKind::Solid, Instance { rect, uv_rect: [0.0; 4], color: color_array(*color) });
+                let mut instance = quad(rect, clip, color_array(*color));
+                instance.radii = radii(radius);
+                frame.push(surface, BatchKind::Solid, instance);
+            }
+            DisplayItem::Border { rect, sides, radius } => {
+                let rect = corners(rect);
+                check_finite(item, &rect, &ColorF::BLACK, Some(radius))?;
+                for side in sides.to_array() {
+                    if !finite(&[side.width, side.color.r, side.color.g, side.color.b, side.color.a]) {
+                        return Err(ReplayError::NonFinite { item });
+                    }
+                }
+                if is_empty(rect) {
+                    continue;
+                }
+                for instance in border_instances(rect, clip, sides, radius) {
+                    frame.push(surface, BatchKind::Solid, instance);
+                }
             }
             DisplayItem::Text { font, size, color, glyphs } => {
                 if !size.is_finite() || *size <= 0.0 || *size > MAX_FONT_SIZE {
-                    return Err(ReplayError::FontSize { item: item_index, size: *size });
+                    return Err(ReplayError::FontSize { item, size: *size });
                 }
+                check_finite(item, &[0.0; 4], color, None)?;
                 let font_data =
-                    fonts.get(*font).ok_or(ReplayError::UnknownFont { item: item_index, font: *font })?;
+                    resources.fonts.get(*font).ok_or(ReplayError::UnknownFont { item, font: *font })?;
                 let color = color_array(*color);
                 for glyph in glyphs {
                     if !finite(&[glyph.point.x, glyph.point.y]) {
-                        return Err(ReplayError::NonFinite { item: item_index });
+                        return Err(ReplayError::NonFinite { item });
                     }
-                    let key = GlyphKey::new(*font, glyph.index, *size);
+                    let index = u16::try_from(glyph.index)
+                        .map_err(|_| ReplayError::GlyphIndex { item, index: glyph.index })?;
+                    let key = GlyphKey::new(*font, index, *size);
                     let Some(entry) = atlas.get_or_insert(queue, key, font_data) else { continue };
                     // Whole-pixel placement keeps the bitmap texel-aligned (crisp, exact).
                     let x = glyph.point.x.round() + entry.left as f32;
                     let y = glyph.point.y.round() - entry.top as f32;
                     let (width, height) = (entry.width as f32, entry.height as f32);
-                    frame.push(
-                        BatchKind::Glyph,
-                        Instance {
-                            rect: [x, y, width, height],
-                            uv_rect: [entry.atlas_x as f32, entry.atlas_y as f32, width, height],
-                            color,
-                        },
-                    );
+                    let mut instance = quad([x, y, x + width, y + height], clip, color);
+                    instance.uv = [entry.atlas_x as f32, entry.atlas_y as f32, width, height];
+                    frame.push(surface, BatchKind::Glyph, instance);
                 }
+            }
+            DisplayItem::Image { key, rect } => {
+                let rect = corners(rect);
+                check_finite(item, &rect, &ColorF::BLACK, None)?;
+                if !resources.images.contains_key(key) {
+                    return Err(ReplayError::UnknownImage { item, key: *key });
+                }
+                let mut instance = quad(rect, clip, [1.0; 4]);
+                instance.uv = [0.0, 0.0, 1.0, 1.0];
+                frame.push(surface, BatchKind::Image(TextureSource::Image(*key)), instance);
+            }
+            DisplayItem::Canvas { buffer, rect } => {
+                let rect = corners(rect);
+                check_finite(item, &rect, &ColorF::BLACK, None)?;
+                if !resources.buffers.contains_key(buffer) {
+                    return Err(ReplayError::UnknownImageBuffer { item, buffer: *buffer });
+                }
+                let mut instance = quad(rect, clip, [1.0; 4]);
+                instance.uv = [0.0, 0.0, 1.0, 1.0];
+                frame.push(surface, BatchKind::Image(TextureSource::Buffer(*buffer)), instance);
+            }
+            DisplayItem::PushClip { rect } => {
+                let rect = corners(rect);
+                check_finite(item, &rect, &ColorF::BLACK, None)?;
+                clips.push(intersect(clip, rect));
+            }
+            DisplayItem::PopClip => {
+                // A group's clips belong to it: popping past the group's start is unbalanced.
+                let floor = groups.last().map_or(1, |group| group.clip_depth);
+                if clips.len() <= floor {
+                    return Err(ReplayError::UnbalancedPop { item });
+                }
+                clips.pop();
+            }
+            DisplayItem::PushOpacity { opacity } => {
+                if !opacity.is_finite() {
+                    return Err(ReplayError::NonFinite { item });
+                }
+                if groups.len() >= MAX_GROUP_DEPTH {
+                    return Err(ReplayError::TooDeep { item });
+                }
+                groups.push(Group { surface, opacity: opacity.clamp(0.0, 1.0), clip_depth: clips.len() });
+                surface = frame.new_surface([0.0; 4]);
+            }
+            DisplayItem::PopOpacity => {
+                let Some(group) = groups.pop() else { return Err(ReplayError::UnbalancedPop { item }) };
+                if clips.len() != group.clip_depth {
+                    return Err(ReplayError::UnbalancedPop { item });
+                }
+                close_group(&mut frame, surface, &group, clip);
+                surface = group.surface;
             }
         }
     }
+    // Groups left open at the end close there, as if the list ended with their pops.
+    while let Some(group) = groups.pop() {
+        let clip = *clips.get(group.clip_depth.saturating_sub(1)).unwrap_or(&viewport);
+        close_group(&mut frame, surface, &group, clip);
+        surface = group.surface;
+    }
+    frame.order.push(0);
     Ok(frame)
+}
+
+/// Finishes an opacity group: fixes its surface's bounds and composites it into its parent.
+fn close_group(frame: &mut FrameBatches, surface: usize, group: &Group, clip: [f32; 4]) {
+    let Some(bounds) = frame.content_bounds[surface] else { return };
+    // Whole pixels, so the group's texels line up with the page's.
+    let bounds = [bounds[0].floor(), bounds[1].floor(), bounds[2].ceil(), bounds[3].ceil()];
+    frame.surfaces[surface].bounds = bounds;
+    frame.order.push(surface);
+    if group.opacity <= 0.0 {
+        return;
+    }
+    let mut instance = quad(bounds, clip, [group.opacity; 4]);
+    instance.uv = [0.0, 0.0, 1.0, 1.0];
+    frame.push(group.surface, BatchKind::Image(TextureSource::Surface(surface)), instance);
+}
+
+fn check_finite(
+    item: usize,
+    rect: &[f32; 4],
+    color: &ColorF,
+    radius: Option<&BorderRadius>,
+) -> Result<(), ReplayError> {
+    let radius = radius.copied().unwrap_or(BorderRadius::ZERO).to_array();
+    if finite(rect) && finite(&[color.r, color.g, color.b, color.a]) && finite(&radius) {
+        Ok(())
+    } else {
+        Err(ReplayError::NonFinite { item })
+    }
+}
+
+fn radii(radius: &BorderRadius) -> [f32; 4] {
+    radius.to_array().map(|r| r.max(0.0))
+}
+
+/// A border as instances: one if every drawn side has the same colour, else one per side
+/// (each shades only the pixels nearest its own edge, so corners split diagonally).
+fn border_instances(
+    rect: [f32; 4],
+    clip: [f32; 4],
+    sides: &BorderSides,
+    radius: &BorderRadius,
+) -> Vec<Instance> {
+    let sides = sides.to_array();
+    let widths = sides.map(|side| side.width.max(0.0));
+    let drawn: Vec<usize> = (0..4).filter(|&i| widths[i] > 0.0 && !sides[i].color.is_transparent()).collect();
+    let mut template = quad(rect, clip, [0.0; 4]);
+    template.radii = radii(radius);
+    template.widths = widths;
+    let same_color = drawn.windows(2).all(|pair| sides[pair[0]].color == sides[pair[1]].color);
+    // One instance shades every side with width, so it fits only if all of them are drawn.
+    let every_side_drawn = drawn.len() == widths.iter().filter(|&&width| width > 0.0).count();
+    match drawn.first() {
+        None => Vec::new(),
+        Some(&first) if same_color && every_side_drawn => {
+            vec![Instance { color: color_array(sides[first].color), ..template }]
+        }
+        _ => drawn
+            .into_iter()
+            .map(|i| Instance { color: color_array(sides[i].color), side: i as u32, ..template })
+            .collect(),
+    }
 }

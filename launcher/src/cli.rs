@@ -26,9 +26,22 @@ pub struct Cli {
     #[arg(long, value_name = "WxH", default_value = "1024x768", value_parser = parse_window_size)]
     pub window_size: DeviceIntSize,
 
+    /// Print the page's box tree with each box's rect (text, or json) and exit; draws nothing.
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "text")]
+    pub dump_layout: Option<DumpFormat>,
+
     /// Print what each process does: the GPU adapter and backend, display items, timings.
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+/// How `--dump-layout` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DumpFormat {
+    /// An indented tree for people.
+    Text,
+    /// JSON for tools.
+    Json,
 }
 
 /// Largest viewport side accepted; GPUs commonly cap textures at 8192 or 16384.

@@ -119,6 +119,7 @@ pub fn run(request: HeadlessRun<'_>) -> Result<(), LauncherError> {
                     eprintln!("armature: loaded '{title}': {display_items} display items");
                 }
             }
+            Event::Content(ContentToLauncher::LayoutDump(_)) => {}
             Event::Content(ContentToLauncher::Failed { message }) => {
                 return Err(LauncherError::Page { page: request.page.to_owned(), message });
             }
@@ -164,7 +165,7 @@ fn hold_if_asked(events: &crossbeam_channel::Receiver<Event>) {
 }
 
 /// Reports the page's own problems before any process starts.
-fn check_page(page: &Path) -> Result<(), LauncherError> {
+pub fn check_page(page: &Path) -> Result<(), LauncherError> {
     let unreadable = |source| LauncherError::PageUnreadable { path: page.to_owned(), source };
     let metadata = std::fs::metadata(page).map_err(unreadable)?;
     if metadata.is_dir() {

@@ -1,10 +1,12 @@
 //! `armature`: the launcher (browser process) and, re-executed with `--role=…`, every child.
 //!
 //! Entry point: a `--role=` first argument means this is a child ([`child`]); anything else
-//! is the user's command line ([`cli`]), run headless ([`headless`]).
+//! is the user's command line ([`cli`]), run headless ([`headless`]) or as a layout dump
+//! ([`dump`]).
 
 mod child;
 mod cli;
+mod dump;
 mod error;
 mod headless;
 mod logging;
@@ -44,6 +46,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &cli::Cli) -> Result<(), error::LauncherError> {
+    if let Some(format) = cli.dump_layout {
+        supervise::install_signal_cleanup()?;
+        return dump::run(&cli.page, cli.window_size, format, cli.verbose);
+    }
     if !cli.headless {
         return Err(error::LauncherError::WindowModeUnavailable);
     }

@@ -1,94 +1,22 @@
 //! Style: the cascade. Computes each element's style from the UA sheet, the page's
-//! `<style>` sheets and its `style` attribute, with inheritance.
+//! `<style>` sheets, presentational hints and `style` attributes, with inheritance.
 //!
-//! Properties so far: display, width, height, margin, padding, background-color, color,
-//! font-size, font-weight. Values are parsed with cssparser; unknown properties and values
-//! are ignored with a debug log, as browsers do. Runs on the content process's main thread.
-
-use armature_api::ColorF;
+//! Values are parsed with cssparser; unknown properties and values are ignored with a debug
+//! log, as browsers do. Runs on the content process's main thread.
 
 use std::sync::OnceLock;
 
 use crate::dom::{Document, NodeData, NodeId};
 
+pub mod properties;
 pub mod selector;
 pub mod sheet;
 pub mod values;
 
+pub use properties::*;
 use selector::{Selector, Specificity};
 use sheet::{Declaration, Stylesheet, parse_declarations};
-use values::parse_sides;
-pub use values::{Length, Sides, parse_color, parse_length};
-
-/// How an element takes part in layout.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Display {
-    /// Starts a new block.
-    Block,
-    /// Flows inside its parent's lines.
-    Inline,
-    /// Not rendered, nor are its descendants.
-    None,
-}
-
-/// Font weight, as far as the bundled fonts distinguish it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FontWeight {
-    /// 400 and below.
-    Normal,
-    /// 600 and above.
-    Bold,
-}
-
-/// An element's computed style.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ComputedStyle {
-    /// `display`.
-    pub display: Display,
-    /// `width` (content box).
-    pub width: Length,
-    /// `height` (content box).
-    pub height: Length,
-    /// `margin`.
-    pub margin: Sides<Length>,
-    /// `padding`.
-    pub padding: Sides<Length>,
-    /// `background-color`.
-    pub background_color: ColorF,
-    /// `color` (inherited).
-    pub color: ColorF,
-    /// `font-size` in px (inherited).
-    pub font_size: f32,
-    /// `font-weight` (inherited).
-    pub font_weight: FontWeight,
-}
-
-impl ComputedStyle {
-    /// The initial values, as on the root element before any sheet applies.
-    pub fn initial() -> ComputedStyle {
-        ComputedStyle {
-            display: Display::Inline,
-            width: Length::Auto,
-            height: Length::Auto,
-            margin: Sides::all(Length::Px(0.0)),
-            padding: Sides::all(Length::Px(0.0)),
-            background_color: ColorF::TRANSPARENT,
-            color: ColorF::BLACK,
-            font_size: 16.0,
-            font_weight: FontWeight::Normal,
-        }
-    }
-
-    /// The style a child starts from: inherited properties kept, the rest initial.
-    fn inherit(&self) -> ComputedStyle {
-        ComputedStyle {
-            color: self.color,
-            font_size: self.font_size,
-            font_weight: self.font_weight,
-            ..ComputedStyle::initial()
-        }
-    }
-}
+pub use values::{FontRelative, Length, Sides, parse_color, parse_length};
 
 /// Computed styles of every element (and, inherited, of every text node).
 #[derive(Debug)]
@@ -103,18 +31,33 @@ impl StyleMap {
     }
 }
 
-/// The user-agent style sheet: what every page starts from.
+/// The user-agent style sheet: what every page starts from (a subset of HTML §15).
 pub const USER_AGENT_SHEET: &str = r#"
 html, body, div, section, article, header, footer, main, nav, aside, p, h1, h2, h3, h4, h5,
-h6, ul, ol, li, blockquote, pre, form, figure, figcaption, address, hr { display: block }
+h6, ul, ol, li, blockquote, pre, form, figure, figcaption, address, hr, dl, dt, dd, table,
+tr, td, th, details, summary, center, fieldset, legend { display: block }
 head, style, script, title, meta, link, template, base, noscript { display: none }
 body { margin: 8px }
-p, blockquote, figure, ul, ol { margin-top: 1em; margin-bottom: 1em }
+p, blockquote, figure, ul, ol, dl, pre { margin-top: 1em; margin-bottom: 1em }
+blockquote, figure { margin-left: 40px; margin-right: 40px }
+dd { margin-left: 40px }
 h1 { font-size: 2em; font-weight: bold; margin-top: 0.67em; margin-bottom: 0.67em }
 h2 { font-size: 1.5em; font-weight: bold; margin-top: 0.83em; margin-bottom: 0.83em }
 h3 { font-size: 1.17em; font-weight: bold; margin-top: 1em; margin-bottom: 1em }
+h4 { font-weight: bold; margin-top: 1.33em; margin-bottom: 1.33em }
+h5 { font-size: 0.83em; font-weight: bold; margin-top: 1.67em; margin-bottom: 1.67em }
+h6 { font-size: 0.67em; font-weight: bold; margin-top: 2.33em; margin-bottom: 2.33em }
 ul, ol { padding-left: 40px }
 b, strong, th { font-weight: bold }
+i, em, cite, var, dfn, address { font-style: italic }
+pre, code, kbd, samp, tt { font-family: monospace }
+pre { white-space: pre }
+small { font-size: smaller }
+big { font-size: larger }
+center, th { text-align: center }
+a { color: #0000ee }
+mark { background-color: yellow; color: black }
+hr { border: 1px solid #808080; margin: 0.5em 0 }
 "#;
 
 fn user_agent_sheet() -> &'static Stylesheet {
@@ -155,11 +98,19 @@ pub fn compute(document: &Document) -> StyleMap {
 
     let mut styles = vec![None; document.len()];
     let root_style = ComputedStyle { display: Display::Block, ..ComputedStyle::initial() };
+    // rem refers to the root element's font size, known once the root is styled.
+    let mut root_font_size = root_style.font_size;
     let mut stack = vec![(NodeId::DOCUMENT, root_style)];
     while let Some((id, style)) = stack.pop() {
         for &child in document.node(id).children.iter().rev() {
             let child_style = match &document.node(child).data {
-                NodeData::Element { .. } => Some(compute_element(document, child, &style, &sheets)),
+                NodeData::Element { .. } => {
+                    let computed = compute_element(document, child, &style, &sheets, root_font_size);
+                    if id == NodeId::DOCUMENT {
+                        root_font_size = computed.font_size;
+                    }
+                    Some(computed)
+                }
                 NodeData::Text(_) => Some(ComputedStyle { display: Display::Inline, ..style.inherit() }),
                 _ => None,
             };
@@ -180,8 +131,19 @@ fn compute_element(
     id: NodeId,
     parent: &ComputedStyle,
     sheets: &[(bool, &Stylesheet)],
+    root_font_size: f32,
 ) -> ComputedStyle {
-    let mut matched: Vec<(CascadeKey, Declaration)> = Vec::new();
+    let mut matched: Vec<(CascadeKey, Declaration)> = presentational_hints(document, id)
+        .map(|declaration| {
+            let key = CascadeKey {
+                precedence: Precedence::Author,
+                style_attribute: false,
+                specificity: Specificity::default(),
+                order: 0,
+            };
+            (key, declaration)
+        })
+        .collect();
     let mut order = 0;
     for &(user_agent, sheet) in sheets {
         for rule in &sheet.rules {
@@ -224,71 +186,34 @@ fn compute_element(
         .map(|(_, declaration)| declaration)
         .partition(|declaration| declaration.name == "font-size");
     for declaration in font_sizes.into_iter().chain(others) {
-        if !apply_property(&declaration.name, &declaration.value, parent, &mut style) {
+        if !apply_property(&declaration.name, &declaration.value, parent, root_font_size, &mut style) {
             tracing::debug!(target: "armature::style", "ignored '{}: {}'", declaration.name, declaration.value);
         }
     }
     style
 }
 
-/// Applies one property; false when the property or its value is not supported.
-fn apply_property(name: &str, value: &str, parent: &ComputedStyle, style: &mut ComputedStyle) -> bool {
-    // em in font-size refers to the parent's size; everywhere else to the element's own.
-    let font_size_em = parent.font_size;
-    let em = style.font_size;
-    match name {
-        "display" => match value.to_ascii_lowercase().as_str() {
-            "block" | "flex" | "list-item" => style.display = Display::Block,
-            "inline" | "inline-block" => style.display = Display::Inline,
-            "none" => style.display = Display::None,
-            _ => return false,
-        },
-        "width" => return set(&mut style.width, parse_length(value, em)),
-        "height" => return set(&mut style.height, parse_length(value, em)),
-        "margin" => return set(&mut style.margin, parse_sides(value, em)),
-        "padding" => return set(&mut style.padding, parse_sides(value, em)),
-        "margin-top" => return set(&mut style.margin.top, parse_length(value, em)),
-        "margin-right" => return set(&mut style.margin.right, parse_length(value, em)),
-        "margin-bottom" => return set(&mut style.margin.bottom, parse_length(value, em)),
-        "margin-left" => return set(&mut style.margin.left, parse_length(value, em)),
-        "padding-top" => return set(&mut style.padding.top, parse_length(value, em)),
-        "padding-right" => return set(&mut style.padding.right, parse_length(value, em)),
-        "padding-bottom" => return set(&mut style.padding.bottom, parse_length(value, em)),
-        "padding-left" => return set(&mut style.padding.left, parse_length(value, em)),
-        "background" | "background-color" => {
-            return set(&mut style.background_color, parse_color(value));
-        }
-        "color" => return set(&mut style.color, parse_color(value)),
-        "font-size" => match parse_length(value, font_size_em) {
-            Some(Length::Px(px)) if px >= 0.0 => style.font_size = px,
-            Some(Length::Percent(percent)) => style.font_size = font_size_em * percent / 100.0,
-            _ => return false,
-        },
-        "font-weight" => match value.to_ascii_lowercase().as_str() {
-            "bold" | "bolder" | "600" | "700" | "800" | "900" => style.font_weight = FontWeight::Bold,
-            "normal" | "lighter" | "100" | "200" | "300" | "400" | "500" => {
-                style.font_weight = FontWeight::Normal;
-            }
-            _ => return false,
-        },
-        _ => return false,
-    }
-    true
-}
-
-fn set<T>(slot: &mut T, value: Option<T>) -> bool {
-    match value {
-        Some(value) => {
-            *slot = value;
-            true
-        }
-        None => false,
-    }
+/// HTML attributes that act as author style with the lowest precedence (HTML §15.2):
+/// `width`/`height` on `<img>`, `bgcolor`, `align`.
+fn presentational_hints(document: &Document, id: NodeId) -> impl Iterator<Item = Declaration> + '_ {
+    let is_img = document.tag(id).is_some_and(|tag| &**tag == "img");
+    let dimension = move |attribute: &'static str| {
+        let value = document.attr(id, attribute).filter(|_| is_img)?;
+        let pixels: f32 = value.trim().trim_end_matches("px").parse().ok()?;
+        Some(Declaration { name: attribute.to_owned(), value: format!("{pixels}px"), important: false })
+    };
+    let bgcolor = document.attr(id, "bgcolor").map(|value| Declaration {
+        name: "background-color".to_owned(),
+        value: value.to_owned(),
+        important: false,
+    });
+    [dimension("width"), dimension("height"), bgcolor].into_iter().flatten()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use armature_api::ColorF;
 
     fn style_of(html: &str, id: &str) -> ComputedStyle {
         let document = Document::parse(html);
@@ -340,14 +265,38 @@ mod tests {
     fn the_user_agent_sheet_applies_and_author_rules_override_it() {
         let page = "<style>h2 { margin-top: 0 }</style><h1 id=h1>a</h1><h2 id=h2>b</h2><b id=b>c</b><head id=head></head>";
         let h1 = style_of(page, "h1");
-        assert_eq!((h1.display, h1.font_size, h1.font_weight), (Display::Block, 32.0, FontWeight::Bold));
+        assert_eq!((h1.display, h1.font_size, h1.font_weight), (Display::Block, 32.0, 700));
         assert_eq!(h1.margin.top, Length::Px(32.0 * 0.67));
         let h2 = style_of(page, "h2");
         assert_eq!(
             (h2.font_size, h2.margin.top, h2.margin.bottom),
             (24.0, Length::Px(0.0), Length::Px(24.0 * 0.83))
         );
-        assert_eq!(style_of(page, "b").font_weight, FontWeight::Bold);
+        assert!(style_of(page, "b").is_bold());
         assert_eq!(style_of(page, "b").display, Display::Inline);
+    }
+
+    #[test]
+    fn borders_flex_and_units() {
+        let page = "<style>html { font-size: 10px } #a { border: 2px solid red; border-left: none; \
+                    border-radius: 1rem 5px; display: flex; flex: 2 1 25%; gap: 4px 1em; opacity: 50% }\
+                    #b { border-width: 1px 2px; border-color: blue; font-style: italic; line-height: 1.5 }</style>\
+                    <div id=a style='unknown-prop: 3; width: banana'></div><p id=b></p><img id=c width=40 height='20'>";
+        let a = style_of(page, "a");
+        assert_eq!(a.display, Display::Flex);
+        assert_eq!(a.border_widths().to_array(), [2.0, 2.0, 2.0, 0.0]);
+        assert_eq!(rgb(a.border_color(a.border.top)), [255, 0, 0]);
+        assert_eq!(a.border_radius, [Length::Px(10.0), Length::Px(5.0), Length::Px(10.0), Length::Px(5.0)]);
+        assert_eq!((a.flex_grow, a.flex_shrink, a.flex_basis), (2.0, 1.0, Length::Percent(25.0)));
+        assert_eq!(a.gap, (Length::Px(4.0), Length::Px(10.0)));
+        assert_eq!(a.opacity, 0.5);
+        assert_eq!(a.width, Length::Auto, "an invalid value is ignored");
+        let b = style_of(page, "b");
+        // border-width alone does not draw: the style is still `none`.
+        assert_eq!(b.border_widths().to_array(), [0.0; 4]);
+        assert_eq!(b.border.left.width, 2.0);
+        assert_eq!((b.font_style, b.line_height), (FontStyle::Italic, LineHeight::Number(1.5)));
+        let c = style_of(page, "c");
+        assert_eq!((c.width, c.height), (Length::Px(40.0), Length::Px(20.0)));
     }
 }

@@ -3,26 +3,31 @@
 use armature_api::ColorF;
 use cssparser::{Parser, Token};
 
+/// What `em` and `rem` resolve against when a value is computed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FontRelative {
+    /// The font size `em` refers to (the parent's for `font-size`, the element's otherwise).
+    pub em: f32,
+    /// The root element's font size.
+    pub rem: f32,
+}
+
+impl FontRelative {
+    /// Both units against one size, as on the root element.
+    pub fn uniform(size: f32) -> FontRelative {
+        FontRelative { em: size, rem: size }
+    }
+}
+
 /// A length before layout resolves percentages.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Length {
-    /// CSS pixels (em and rem are resolved to px when computed).
+    /// CSS pixels (em, rem and pt are resolved to px when computed).
     Px(f32),
-    /// Percent of the containing block's width.
+    /// Percent of the containing block's size.
     Percent(f32),
-    /// `auto`.
+    /// `auto` (or `none` for max-width/max-height).
     Auto,
-}
-
-impl Length {
-    /// The length in px against a containing block width; `auto` is `None`.
-    pub fn resolve(self, containing_width: f32) -> Option<f32> {
-        match self {
-            Length::Px(px) => Some(px),
-            Length::Percent(percent) => Some(containing_width * percent / 100.0),
-            Length::Auto => None,
-        }
-    }
 }
 
 /// Four sides of a box, CSS order.
@@ -43,54 +48,156 @@ impl<T: Copy> Sides<T> {
     pub fn all(value: T) -> Sides<T> {
         Sides { top: value, right: value, bottom: value, left: value }
     }
+
+    /// The 1–4 value shorthand: `a`, `a b`, `a b c`, `a b c d`.
+    pub fn from_shorthand(values: &[T]) -> Option<Sides<T>> {
+        Some(match *values {
+            [all] => Sides::all(all),
+            [vertical, horizontal] => {
+                Sides { top: vertical, right: horizontal, bottom: vertical, left: horizontal }
+            }
+            [top, horizontal, bottom] => Sides { top, right: horizontal, bottom, left: horizontal },
+            [top, right, bottom, left] => Sides { top, right, bottom, left },
+            _ => return None,
+        })
+    }
+
+    /// The sides in CSS order.
+    pub fn to_array(self) -> [T; 4] {
+        [self.top, self.right, self.bottom, self.left]
+    }
+
+    /// Applies `f` to every side.
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Sides<U> {
+        Sides { top: f(self.top), right: f(self.right), bottom: f(self.bottom), left: f(self.left) }
+    }
 }
 
-/// Parses one length: `12px`, `1.5em`, `2rem` (rem = 16px here), `50%`, `0`, `auto`.
-pub fn parse_length(value: &str, em: f32) -> Option<Length> {
+/// Parses one length: `12px`, `9pt`, `1.5em`, `2rem`, `50%`, `0`, `auto`.
+pub fn parse_length(value: &str, font: FontRelative) -> Option<Length> {
+    parse_all(value, |parser| parse_length_token(parser, font))
+}
+
+/// Parses a whole value with `parse_one` and requires that nothing is left over.
+fn parse_all<T>(value: &str, parse_one: impl FnOnce(&mut Parser<'_>) -> Option<T>) -> Option<T> {
     let mut parser = Parser::new(value);
-    let length = parse_length_token(&mut parser, em)?;
-    parser.is_exhausted().then_some(length)
+    let parsed = parse_one(&mut parser)?;
+    parser.is_exhausted().then_some(parsed)
 }
 
-fn parse_length_token(parser: &mut Parser<'_>, em: f32) -> Option<Length> {
+/// Parses a space-separated list of 1..=`max` values.
+fn parse_list<T>(
+    value: &str,
+    max: usize,
+    mut parse_one: impl FnMut(&mut Parser<'_>) -> Option<T>,
+) -> Option<Vec<T>> {
+    let mut parser = Parser::new(value);
+    let mut values = Vec::new();
+    while !parser.is_exhausted() {
+        if values.len() == max {
+            return None;
+        }
+        values.push(parse_one(&mut parser)?);
+    }
+    (!values.is_empty()).then_some(values)
+}
+
+fn parse_length_token(parser: &mut Parser<'_>, font: FontRelative) -> Option<Length> {
     match parser.next().ok()?.clone() {
-        Token::Dimension { value, unit, .. } => match unit.to_ascii_lowercase().as_str() {
-            "px" => Some(Length::Px(value)),
-            "em" => Some(Length::Px(value * em)),
-            "rem" => Some(Length::Px(value * 16.0)),
-            _ => None,
-        },
+        Token::Dimension { value, unit, .. } => {
+            let px = match unit.to_ascii_lowercase().as_str() {
+                "px" => value,
+                "em" => value * font.em,
+                "rem" => value * font.rem,
+                "pt" => value * 4.0 / 3.0,
+                _ => return None,
+            };
+            px.is_finite().then_some(Length::Px(px))
+        }
         Token::Percentage { unit_value, .. } => Some(Length::Percent(unit_value * 100.0)),
         Token::Number { value: 0.0, .. } => Some(Length::Px(0.0)),
-        Token::Ident(ident) if ident.eq_ignore_ascii_case("auto") => Some(Length::Auto),
+        Token::Ident(ident) if ident.eq_ignore_ascii_case("auto") || ident.eq_ignore_ascii_case("none") => {
+            Some(Length::Auto)
+        }
         _ => None,
     }
 }
 
 /// Parses the 1–4 value shorthand of margin and padding.
-pub fn parse_sides(value: &str, em: f32) -> Option<Sides<Length>> {
-    let mut parser = Parser::new(value);
-    let mut values = Vec::new();
-    while !parser.is_exhausted() {
-        values.push(parse_length_token(&mut parser, em)?);
+pub fn parse_sides(value: &str, font: FontRelative) -> Option<Sides<Length>> {
+    Sides::from_shorthand(&parse_list(value, 4, |parser| parse_length_token(parser, font))?)
+}
+
+/// Parses a plain number (`flex-grow`, `opacity`, unitless `line-height`).
+pub fn parse_number(value: &str) -> Option<f32> {
+    parse_all(value, |parser| match parser.next().ok()?.clone() {
+        Token::Number { value, .. } if value.is_finite() => Some(value),
+        _ => None,
+    })
+}
+
+/// One component of a `border` shorthand or a `border-*-width` value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BorderPart {
+    /// A width in px.
+    Width(f32),
+    /// A style keyword: true for a style that draws (`solid` and friends), false for `none`.
+    Style(bool),
+    /// A colour.
+    Color(ColorF),
+}
+
+/// Parses one border component: `thin`/`medium`/`thick`/a length, a style, or a colour.
+pub fn parse_border_part(parser: &mut Parser<'_>, font: FontRelative) -> Option<BorderPart> {
+    let start = parser.state();
+    if let Ok(Token::Ident(ident)) = parser.next().cloned() {
+        match ident.to_ascii_lowercase().as_str() {
+            "thin" => return Some(BorderPart::Width(1.0)),
+            "medium" => return Some(BorderPart::Width(3.0)),
+            "thick" => return Some(BorderPart::Width(5.0)),
+            "none" | "hidden" => return Some(BorderPart::Style(false)),
+            "solid" => return Some(BorderPart::Style(true)),
+            // Drawn solid: the renderer has one border style (noted in ARCHITECTURE.md).
+            "dashed" | "dotted" | "double" | "groove" | "ridge" | "inset" | "outset" => {
+                tracing::debug!(target: "armature::style", "border style '{ident}' drawn as solid");
+                return Some(BorderPart::Style(true));
+            }
+            _ => {}
+        }
     }
-    let sides = match values.as_slice() {
-        [all] => Sides::all(*all),
-        [vertical, horizontal] => {
-            Sides { top: *vertical, right: *horizontal, bottom: *vertical, left: *horizontal }
-        }
-        [top, horizontal, bottom] => {
-            Sides { top: *top, right: *horizontal, bottom: *bottom, left: *horizontal }
-        }
-        [top, right, bottom, left] => Sides { top: *top, right: *right, bottom: *bottom, left: *left },
-        _ => return None,
-    };
-    Some(sides)
+    parser.reset(&start);
+    if let Some(Length::Px(px)) = parse_length_token(parser, font) {
+        return (px >= 0.0).then_some(BorderPart::Width(px));
+    }
+    parser.reset(&start);
+    parse_color_token(parser).map(BorderPart::Color)
+}
+
+/// Parses a list of border components (`border`, `border-top`, …).
+pub fn parse_border_parts(value: &str, font: FontRelative) -> Option<Vec<BorderPart>> {
+    parse_list(value, 3, |parser| parse_border_part(parser, font))
+}
+
+/// Parses a list of the same kind of border component (`border-width: 1px 2px`, …).
+pub fn parse_border_sides(value: &str, font: FontRelative) -> Option<Sides<BorderPart>> {
+    let parts = parse_list(value, 4, |parser| parse_border_part(parser, font))?;
+    let same_kind =
+        parts.windows(2).all(|pair| std::mem::discriminant(&pair[0]) == std::mem::discriminant(&pair[1]));
+    if same_kind { Sides::from_shorthand(&parts) } else { None }
+}
+
+/// Parses 1–4 non-negative lengths (`border-radius`, `gap` with max 2).
+pub fn parse_length_list(value: &str, max: usize, font: FontRelative) -> Option<Vec<Length>> {
+    let lengths = parse_list(value, max, |parser| parse_length_token(parser, font))?;
+    lengths.iter().all(|length| !matches!(length, Length::Px(px) if *px < 0.0)).then_some(lengths)
 }
 
 /// Parses a colour: a named colour, `#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa`, `rgb()`, `rgba()`.
 pub fn parse_color(value: &str) -> Option<ColorF> {
-    let mut parser = Parser::new(value);
+    parse_all(value, parse_color_token)
+}
+
+fn parse_color_token(parser: &mut Parser<'_>) -> Option<ColorF> {
     let color = match parser.next().ok()?.clone() {
         Token::Hash(hex) | Token::IDHash(hex) => parse_hex(&hex)?,
         Token::Ident(name) => named_color(&name.to_ascii_lowercase())?,
@@ -101,7 +208,7 @@ pub fn parse_color(value: &str) -> Option<ColorF> {
         }
         _ => return None,
     };
-    parser.is_exhausted().then_some(color)
+    Some(color)
 }
 
 fn parse_hex(hex: &str) -> Option<ColorF> {
@@ -169,6 +276,32 @@ fn named_color(name: &str) -> Option<ColorF> {
         "lightgray" | "lightgrey" => (211, 211, 211),
         "darkgray" | "darkgrey" => (169, 169, 169),
         "rebeccapurple" => (102, 51, 153),
+        "crimson" => (220, 20, 60),
+        "coral" => (255, 127, 80),
+        "tomato" => (255, 99, 71),
+        "salmon" => (250, 128, 114),
+        "indigo" => (75, 0, 130),
+        "violet" => (238, 130, 238),
+        "skyblue" => (135, 206, 235),
+        "steelblue" => (70, 130, 180),
+        "royalblue" => (65, 105, 225),
+        "slategray" | "slategrey" => (112, 128, 144),
+        "whitesmoke" => (245, 245, 245),
+        "beige" => (245, 245, 220),
+        "ivory" => (255, 255, 240),
+        "khaki" => (240, 230, 140),
+        "lavender" => (230, 230, 250),
+        "lightblue" => (173, 216, 230),
+        "lightgreen" => (144, 238, 144),
+        "lightyellow" => (255, 255, 224),
+        "darkblue" => (0, 0, 139),
+        "darkgreen" => (0, 100, 0),
+        "darkred" => (139, 0, 0),
+        "darkorange" => (255, 140, 0),
+        "seagreen" => (46, 139, 87),
+        "forestgreen" => (34, 139, 34),
+        "chocolate" => (210, 105, 30),
+        "tan" => (210, 180, 140),
         _ => return None,
     };
     Some(ColorF::from_rgba8(r, g, b, 255))
@@ -196,12 +329,31 @@ mod tests {
 
     #[test]
     fn lengths_and_shorthands() {
-        assert_eq!(parse_length("12px", 16.0), Some(Length::Px(12.0)));
-        assert_eq!(parse_length("2em", 10.0), Some(Length::Px(20.0)));
-        assert_eq!(parse_length("50%", 10.0), Some(Length::Percent(50.0)));
-        assert_eq!(parse_length("12furlongs", 10.0), None);
-        let sides = parse_sides("1px 2px 3px", 16.0).expect("three values");
+        let font = FontRelative { em: 10.0, rem: 20.0 };
+        assert_eq!(parse_length("12px", font), Some(Length::Px(12.0)));
+        assert_eq!(parse_length("2em", font), Some(Length::Px(20.0)));
+        assert_eq!(parse_length("2rem", font), Some(Length::Px(40.0)));
+        assert_eq!(parse_length("12pt", font), Some(Length::Px(16.0)));
+        assert_eq!(parse_length("50%", font), Some(Length::Percent(50.0)));
+        assert_eq!(parse_length("12furlongs", font), None);
+        let sides = parse_sides("1px 2px 3px", font).expect("three values");
         assert_eq!(sides.left, Length::Px(2.0));
         assert_eq!(sides.bottom, Length::Px(3.0));
+        assert_eq!(parse_sides("1px 2px 3px 4px 5px", font), None);
+    }
+
+    #[test]
+    fn border_components_in_any_order() {
+        let font = FontRelative::uniform(16.0);
+        let parts = parse_border_parts("solid 2px #f00", font).expect("border");
+        assert_eq!(parts[0], BorderPart::Style(true));
+        assert_eq!(parts[1], BorderPart::Width(2.0));
+        assert!(matches!(parts[2], BorderPart::Color(_)));
+        assert_eq!(
+            parse_border_parts("thick none", font),
+            Some(vec![BorderPart::Width(5.0), BorderPart::Style(false)])
+        );
+        assert_eq!(parse_border_parts("2px wavy", font), None);
+        assert!(parse_border_sides("1px solid", font).is_none(), "mixed kinds are not a side list");
     }
 }

@@ -1,0 +1,119 @@
+//! Images: `<img src>` files read relative to the page, decoded (PNG, JPEG) in the content
+//! process, and uploaded to the GPU process once per distinct source.
+//!
+//! A missing or undecodable image is not an error: the page renders with a broken-image
+//! box and a warning naming the file, as browsers do.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use armature_api::{DeviceIntSize, IdNamespace, ImageKey, ResourceUpdate};
+use ipc_channel::ipc::IpcSharedMemory;
+
+/// Largest image side decoded, in pixels; bigger images are refused before decoding.
+pub const MAX_IMAGE_SIDE: u32 = 8192;
+/// Most bytes the decoder may allocate for one image.
+pub const MAX_IMAGE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// What an `<img>` shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ImageContent {
+    /// A decoded image.
+    Loaded {
+        /// Its key in the GPU process.
+        key: ImageKey,
+        /// Its size in pixels.
+        size: DeviceIntSize,
+    },
+    /// The broken-image box, and why.
+    Broken {
+        /// Why the image could not be shown.
+        reason: String,
+    },
+}
+
+struct Decoded {
+    key: ImageKey,
+    size: DeviceIntSize,
+    rgba: Vec<u8>,
+}
+
+/// The images of one page.
+pub struct Images {
+    namespace: IdNamespace,
+    base: PathBuf,
+    by_source: HashMap<String, ImageContent>,
+    decoded: Vec<Decoded>,
+}
+
+impl Images {
+    /// Images of the page at `page` (sources resolve against its directory).
+    pub fn new(namespace: IdNamespace, page: &Path) -> Images {
+        let base = page.parent().map(Path::to_owned).unwrap_or_default();
+        Images { namespace, base, by_source: HashMap::new(), decoded: Vec::new() }
+    }
+
+    /// Loads (once) the image an `src` attribute names.
+    pub fn load(&mut self, src: &str) -> ImageContent {
+        if let Some(content) = self.by_source.get(src) {
+            return content.clone();
+        }
+        let content = match self.decode(src) {
+            Ok((size, rgba)) => {
+                let key = ImageKey(self.namespace, self.decoded.len() as u32);
+                self.decoded.push(Decoded { key, size, rgba });
+                ImageContent::Loaded { key, size }
+            }
+            Err(reason) => {
+                tracing::warn!(target: "armature::images", "image '{src}' is not shown (broken-image box): {reason}");
+                ImageContent::Broken { reason }
+            }
+        };
+        self.by_source.insert(src.to_owned(), content.clone());
+        content
+    }
+
+    fn decode(&self, src: &str) -> Result<(DeviceIntSize, Vec<u8>), String> {
+        let path = self.resolve(src)?;
+        let mut reader = image::ImageReader::open(&path)
+            .map_err(|error| format!("cannot read '{}': {error}", path.display()))?
+            .with_guessed_format()
+            .map_err(|error| format!("cannot read '{}': {error}", path.display()))?;
+        let mut limits = image::Limits::default();
+        limits.max_image_width = Some(MAX_IMAGE_SIDE);
+        limits.max_image_height = Some(MAX_IMAGE_SIDE);
+        limits.max_alloc = Some(MAX_IMAGE_BYTES);
+        reader.limits(limits);
+        let image =
+            reader.decode().map_err(|error| format!("cannot decode '{}': {error}", path.display()))?;
+        let rgba = image.into_rgba8();
+        let size = DeviceIntSize::new(rgba.width(), rgba.height());
+        if size.width == 0 || size.height == 0 {
+            return Err(format!("'{}' has no pixels", path.display()));
+        }
+        Ok((size, rgba.into_raw()))
+    }
+
+    fn resolve(&self, src: &str) -> Result<PathBuf, String> {
+        let src = src.trim();
+        if let Some(path) = src.strip_prefix("file://") {
+            return Ok(PathBuf::from(path));
+        }
+        if src.contains("://") || src.starts_with("data:") {
+            return Err("only files next to the page can be loaded (no network, no data: URLs)".into());
+        }
+        Ok(self.base.join(src))
+    }
+
+    /// Uploads of every decoded image, pixels in shared memory.
+    pub fn resource_updates(&self) -> Vec<ResourceUpdate> {
+        self.decoded
+            .iter()
+            .map(|image| ResourceUpdate::AddImage {
+                key: image.key,
+                size: image.size,
+                rgba: IpcSharedMemory::from_bytes(&image.rgba),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,169 @@
+//! `--dump-layout`: the box tree with each box's border-box rect, as indented text for
+//! people or JSON for tools and tests.
+
+use serde::Serialize;
+
+use super::{BoxId, BoxKind, PageLayout};
+use crate::dom::{Document, NodeId};
+use crate::images::ImageContent;
+
+/// One box of the dump.
+#[derive(Debug, Serialize)]
+pub struct DumpBox {
+    /// `viewport`, `block`, `flex`, `inline-block`, `text`, `image`, `broken-image`, `canvas`.
+    pub kind: &'static str,
+    /// The element as a selector (`div#id.class`); absent for anonymous boxes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub element: Option<String>,
+    /// Border-box left, in CSS px from the document's left edge.
+    pub x: f32,
+    /// Border-box top.
+    pub y: f32,
+    /// Border-box width.
+    pub width: f32,
+    /// Border-box height.
+    pub height: f32,
+    /// Line boxes of a text box.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<DumpLine>,
+    /// Child boxes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<DumpBox>,
+}
+
+/// One line box of a text box.
+#[derive(Debug, Serialize)]
+pub struct DumpLine {
+    /// Left of the line's content, in page coordinates.
+    pub x: f32,
+    /// Top of the line box.
+    pub y: f32,
+    /// Width of the line's content.
+    pub width: f32,
+    /// Height of the line box.
+    pub height: f32,
+    /// The line's text after white-space processing.
+    pub text: String,
+}
+
+/// The whole dump.
+#[derive(Debug, Serialize)]
+pub struct LayoutDump {
+    /// Viewport width.
+    pub viewport_width: f32,
+    /// Viewport height.
+    pub viewport_height: f32,
+    /// Height of the whole document.
+    pub document_height: f32,
+    /// The box tree from the viewport down.
+    pub root: DumpBox,
+}
+
+/// Collects the dump of a laid-out page.
+pub fn dump(page: &PageLayout, document: &Document) -> LayoutDump {
+    LayoutDump {
+        viewport_width: page.viewport.width,
+        viewport_height: page.viewport.height,
+        document_height: round(page.document_height),
+        root: dump_box(page, document, page.root()),
+    }
+}
+
+/// The dump as an indented tree, one box or line per line.
+pub fn to_text(dump: &LayoutDump) -> String {
+    let mut out = format!(
+        "viewport {}x{}, document height {}\n",
+        dump.viewport_width, dump.viewport_height, dump.document_height
+    );
+    write_text(&dump.root, 0, &mut out);
+    out
+}
+
+/// The dump as pretty JSON.
+pub fn to_json(dump: &LayoutDump) -> String {
+    // Serialising plain structs of numbers and strings cannot fail.
+    serde_json::to_string_pretty(dump).unwrap_or_default()
+}
+
+fn write_text(node: &DumpBox, depth: usize, out: &mut String) {
+    use std::fmt::Write;
+    let indent = "  ".repeat(depth);
+    let element = node.element.as_ref().map(|element| format!(" <{element}>")).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{indent}{}{element} ({}, {}) {}x{}",
+        node.kind, node.x, node.y, node.width, node.height
+    );
+    for line in &node.lines {
+        let _ = writeln!(
+            out,
+            "{indent}  line ({}, {}) {}x{} {:?}",
+            line.x, line.y, line.width, line.height, line.text
+        );
+    }
+    for child in &node.children {
+        write_text(child, depth + 1, out);
+    }
+}
+
+fn round(value: f32) -> f32 {
+    (value * 100.0).round() / 100.0
+}
+
+fn dump_box(page: &PageLayout, document: &Document, id: BoxId) -> DumpBox {
+    let layout_box = page.get(id);
+    let kind = match &layout_box.kind {
+        BoxKind::Viewport => "viewport",
+        BoxKind::Block => "block",
+        BoxKind::Flex => "flex",
+        BoxKind::InlineBlock => "inline-block",
+        BoxKind::Text(_) => "text",
+        BoxKind::Image(ImageContent::Loaded { .. }) => "image",
+        BoxKind::Image(ImageContent::Broken { .. }) => "broken-image",
+        BoxKind::Canvas(_) => "canvas",
+    };
+    let mut lines = Vec::new();
+    if let BoxKind::Text(paragraph) = layout_box.kind {
+        let paragraph = page.paragraph(paragraph);
+        let content = layout_box.content_rect();
+        if let Some(text) = &paragraph.layout {
+            for line in text.lines() {
+                let metrics = line.metrics();
+                let range = line.text_range();
+                lines.push(DumpLine {
+                    x: round(content.origin.x + metrics.offset),
+                    y: round(content.origin.y + metrics.block_min_coord),
+                    width: round(metrics.advance - metrics.hanging_advance),
+                    height: round(metrics.block_max_coord - metrics.block_min_coord),
+                    text: paragraph.text.get(range).unwrap_or_default().trim_end().to_owned(),
+                });
+            }
+        }
+    }
+    DumpBox {
+        kind,
+        element: layout_box.node.map(|node| selector(document, node)),
+        x: round(layout_box.rect.origin.x),
+        y: round(layout_box.rect.origin.y),
+        width: round(layout_box.rect.size.width),
+        height: round(layout_box.rect.size.height),
+        lines,
+        children: layout_box.children.iter().map(|&child| dump_box(page, document, child)).collect(),
+    }
+}
+
+/// `tag#id.class1.class2`.
+fn selector(document: &Document, node: NodeId) -> String {
+    let mut out = document.tag(node).map(|tag| tag.to_string()).unwrap_or_default();
+    if let Some(id) = document.attr(node, "id") {
+        out.push('#');
+        out.push_str(id);
+    }
+    if let Some(classes) = document.attr(node, "class") {
+        for class in classes.split_whitespace() {
+            out.push('.');
+            out.push_str(class);
+        }
+    }
+    out
+}

@@ -1,0 +1,629 @@
+//! Layout: the styled DOM → a box tree → taffy (block and flex) with parley text → boxes
+//! at absolute positions.
+//!
+//! The box tree follows CSS 2 §9.2: a block container whose children mix block-level and
+//! inline-level content wraps each run of inline content in an anonymous box holding an
+//! inline formatting context (a [`Paragraph`]); in a flex container each run becomes an
+//! anonymous flex item. Atomic inlines (inline-block, `<img>`, `<canvas>`) are laid out as
+//! their own taffy roots first, shrink-to-fit, then placed in their line like a glyph.
+//! Runs on the content process's main thread.
+
+use armature_api::{ColorF, DeviceIntSize, IdNamespace, ImageBufferId, LayoutPoint, LayoutRect, LayoutSize};
+use taffy::{AvailableSpace, TaffyTree};
+
+use crate::dom::{Document, NodeData, NodeId};
+use crate::fonts::Fonts;
+use crate::images::{ImageContent, Images};
+use crate::style::{self, ComputedStyle, Display, Length, Sides, StyleMap};
+
+pub mod dump;
+pub mod inline;
+
+use inline::InlineItem;
+pub use inline::{Paragraph, SpanBrush, SpanPaint};
+
+/// Index of a box in [`PageLayout::boxes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BoxId(u32);
+
+impl BoxId {
+    /// Position in [`PageLayout::boxes`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Index of a paragraph in [`PageLayout::paragraphs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParagraphId(u32);
+
+/// What a box is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BoxKind {
+    /// The initial containing block (the viewport).
+    Viewport,
+    /// A block container.
+    Block,
+    /// A flex container.
+    Flex,
+    /// An inline-block (an atomic inline that contains blocks).
+    InlineBlock,
+    /// An anonymous box holding an inline formatting context.
+    Text(ParagraphId),
+    /// An `<img>`.
+    Image(ImageContent),
+    /// A `<canvas>` and the image buffer behind it.
+    Canvas(ImageBufferId),
+}
+
+/// A laid-out box.
+#[derive(Clone, Debug)]
+pub struct LayoutBox {
+    /// What it is.
+    pub kind: BoxKind,
+    /// Its element; `None` for the viewport and anonymous boxes.
+    pub node: Option<NodeId>,
+    /// Border box in page coordinates (CSS px from the document's top-left).
+    pub rect: LayoutRect,
+    /// Border widths.
+    pub border: Sides<f32>,
+    /// Padding.
+    pub padding: Sides<f32>,
+    /// Child boxes in paint order (for a text box: its atomic inlines).
+    pub children: Vec<BoxId>,
+    taffy: taffy::NodeId,
+}
+
+impl LayoutBox {
+    /// The padding box (where backgrounds stop and `overflow` clips).
+    pub fn padding_rect(&self) -> LayoutRect {
+        inset(self.rect, self.border)
+    }
+
+    /// The content box.
+    pub fn content_rect(&self) -> LayoutRect {
+        inset(self.padding_rect(), self.padding)
+    }
+}
+
+fn inset(rect: LayoutRect, sides: Sides<f32>) -> LayoutRect {
+    LayoutRect::new(
+        LayoutPoint::new(rect.origin.x + sides.left, rect.origin.y + sides.top),
+        LayoutSize::new(
+            (rect.size.width - sides.left - sides.right).max(0.0),
+            (rect.size.height - sides.top - sides.bottom).max(0.0),
+        ),
+    )
+}
+
+/// The laid-out page.
+pub struct PageLayout {
+    /// Every box; [`PageLayout::root`] is the viewport.
+    pub boxes: Vec<LayoutBox>,
+    /// Inline formatting contexts, shaped and broken into lines.
+    pub paragraphs: Vec<Paragraph>,
+    /// The canvas colour (the root's or body's background, as CSS propagates it).
+    pub canvas_background: ColorF,
+    /// The element whose background became the canvas colour (it is not painted again).
+    pub canvas_background_source: Option<NodeId>,
+    /// The viewport.
+    pub viewport: LayoutSize,
+    /// The height of the whole document (may exceed the viewport).
+    pub document_height: f32,
+    /// Canvases on the page, with their bitmap sizes.
+    pub canvases: Vec<(ImageBufferId, DeviceIntSize)>,
+}
+
+impl PageLayout {
+    /// The viewport box, root of the tree.
+    pub fn root(&self) -> BoxId {
+        BoxId(0)
+    }
+
+    /// A box.
+    pub fn get(&self, id: BoxId) -> &LayoutBox {
+        &self.boxes[id.index()]
+    }
+
+    /// A paragraph.
+    pub fn paragraph(&self, id: ParagraphId) -> &Paragraph {
+        &self.paragraphs[id.0 as usize]
+    }
+}
+
+/// What taffy measures itself through: leaves whose size comes from content.
+enum Measured {
+    Paragraph(usize),
+    Replaced { width: f32, height: f32 },
+}
+
+/// Largest canvas side we allocate a buffer for, in pixels (as browsers cap canvases).
+pub const MAX_CANVAS_SIDE: u32 = 8192;
+
+/// Lays out a styled document in a viewport.
+pub fn layout(
+    document: &Document,
+    styles: &StyleMap,
+    fonts: &mut Fonts,
+    images: &mut Images,
+    namespace: IdNamespace,
+    viewport: LayoutSize,
+) -> PageLayout {
+    let mut builder = Builder {
+        document,
+        styles,
+        fonts,
+        images,
+        namespace,
+        tree: TaffyTree::new(),
+        boxes: Vec::new(),
+        paragraphs: Vec::new(),
+        atomic_roots: Vec::new(),
+        canvases: Vec::new(),
+    };
+    let viewport_style = taffy::Style {
+        size: taffy::Size { width: length(viewport.width), height: length(viewport.height) },
+        ..block_style()
+    };
+    let root = builder.new_box(BoxKind::Viewport, None, viewport_style, None);
+    let initial = ComputedStyle { display: Display::Block, ..ComputedStyle::initial() };
+    let children = builder.children(NodeId::DOCUMENT, &initial, false);
+    for child in &children {
+        // CSS 2 §8.3.1: the root element's margins do not collapse with its children's.
+        // Layout containment makes it a formatting-context root, which is what stops it.
+        let node = builder.boxes[child.index()].taffy;
+        if let Ok(style) = builder.tree.style(node) {
+            let style = taffy::Style { contain: taffy::Contain::LAYOUT, ..style.clone() };
+            let _ = builder.tree.set_style(node, style);
+        }
+    }
+    builder.set_children(root, children);
+    builder.compute(root, viewport);
+
+    let (canvas_background, canvas_background_source) = canvas_background(document, styles);
+    let Builder { tree, boxes, paragraphs, canvases, .. } = builder;
+    let mut page = PageLayout {
+        boxes,
+        paragraphs,
+        canvas_background,
+        canvas_background_source,
+        viewport,
+        document_height: 0.0,
+        canvases,
+    };
+    place(&tree, &mut page, root, LayoutPoint::zero());
+    page.document_height =
+        page.boxes.iter().map(|layout_box| layout_box.rect.max_y()).fold(viewport.height, f32::max);
+    page
+}
+
+/// CSS Backgrounds §2.11.2: the root element's background paints the canvas; if it has
+/// none, the body's does.
+fn canvas_background(document: &Document, styles: &StyleMap) -> (ColorF, Option<NodeId>) {
+    let root =
+        document.node(NodeId::DOCUMENT).children.iter().copied().find(|&id| document.tag(id).is_some());
+    let body = document.first_element("body");
+    for candidate in [root, body].into_iter().flatten() {
+        if let Some(style) = styles.get(candidate)
+            && !style.background_color.is_transparent()
+        {
+            return (style.background_color, Some(candidate));
+        }
+    }
+    (ColorF::WHITE, None)
+}
+
+struct Builder<'a> {
+    document: &'a Document,
+    styles: &'a StyleMap,
+    fonts: &'a mut Fonts,
+    images: &'a mut Images,
+    namespace: IdNamespace,
+    tree: TaffyTree<Measured>,
+    boxes: Vec<LayoutBox>,
+    paragraphs: Vec<Paragraph>,
+    /// Atomic inlines in post-order: inner ones are laid out before the ones holding them.
+    atomic_roots: Vec<BoxId>,
+    canvases: Vec<(ImageBufferId, DeviceIntSize)>,
+}
+
+impl Builder<'_> {
+    fn new_box(
+        &mut self,
+        kind: BoxKind,
+        node: Option<NodeId>,
+        style: taffy::Style,
+        measured: Option<Measured>,
+    ) -> BoxId {
+        // taffy only fails on ids it did not make; ours always come from this tree.
+        let taffy = match measured {
+            Some(measured) => self.tree.new_leaf_with_context(style, measured),
+            None => self.tree.new_leaf(style),
+        }
+        .expect("taffy accepts a fresh leaf");
+        let id = BoxId(self.boxes.len() as u32);
+        let zero = Sides::all(0.0);
+        self.boxes.push(LayoutBox {
+            kind,
+            node,
+            rect: LayoutRect::zero(),
+            border: zero,
+            padding: zero,
+            children: Vec::new(),
+            taffy,
+        });
+        id
+    }
+
+    fn set_children(&mut self, parent: BoxId, children: Vec<BoxId>) {
+        let taffy_children: Vec<taffy::NodeId> =
+            children.iter().map(|child| self.boxes[child.index()].taffy).collect();
+        self.tree
+            .set_children(self.boxes[parent.index()].taffy, &taffy_children)
+            .expect("taffy ids are ours");
+        self.boxes[parent.index()].children = children;
+    }
+
+    /// The box of a block-level element (or of an atomic inline, laid out on its own).
+    fn element_box(&mut self, node: NodeId, style: &ComputedStyle, in_flex: bool) -> BoxId {
+        let tag = self.document.tag(node).map(|tag| tag.to_string());
+        match tag.as_deref() {
+            Some("img") => return self.image_box(node, style),
+            Some("canvas") => return self.canvas_box(node, style),
+            _ => {}
+        }
+        let kind = match style.display {
+            Display::Flex => BoxKind::Flex,
+            // An inline-block in a flex container is blockified into a flex item.
+            Display::InlineBlock if !in_flex => BoxKind::InlineBlock,
+            _ => BoxKind::Block,
+        };
+        let id = self.new_box(kind.clone(), Some(node), taffy_style(style, &kind), None);
+        let children = self.children(node, style, kind == BoxKind::Flex);
+        self.set_children(id, children);
+        id
+    }
+
+    fn image_box(&mut self, node: NodeId, style: &ComputedStyle) -> BoxId {
+        let content = match self.document.attr(node, "src") {
+            Some(src) => self.images.load(src),
+            None => ImageContent::Broken { reason: "no src attribute".into() },
+        };
+        let (width, height) = match &content {
+            ImageContent::Loaded { size, .. } => (size.width as f32, size.height as f32),
+            // A broken image keeps the size its attributes ask for, else a small icon box.
+            ImageContent::Broken { .. } => (16.0, 16.0),
+        };
+        let kind = BoxKind::Image(content);
+        let mut taffy_style = taffy_style(style, &kind);
+        taffy_style.item_is_replaced = true;
+        self.new_box(kind, Some(node), taffy_style, Some(Measured::Replaced { width, height }))
+    }
+
+    fn canvas_box(&mut self, node: NodeId, style: &ComputedStyle) -> BoxId {
+        // HTML: a canvas's bitmap is width × height attributes, 300 × 150 by default.
+        let dimension = |name: &str, default: u32| {
+            self.document
+                .attr(node, name)
+                .and_then(|value| value.trim().parse::<u32>().ok())
+                .unwrap_or(default)
+                .min(MAX_CANVAS_SIDE)
+        };
+        let size = DeviceIntSize::new(dimension("width", 300), dimension("height", 150));
+        let buffer = ImageBufferId(self.namespace, self.canvases.len() as u32);
+        self.canvases.push((buffer, size));
+        let kind = BoxKind::Canvas(buffer);
+        let mut taffy_style = taffy_style(style, &kind);
+        taffy_style.item_is_replaced = true;
+        let measured = Measured::Replaced { width: size.width as f32, height: size.height as f32 };
+        self.new_box(kind, Some(node), taffy_style, Some(measured))
+    }
+
+    /// The child boxes of a container: block-level children as they are, runs of inline
+    /// content wrapped in anonymous text boxes.
+    fn children(&mut self, parent: NodeId, parent_style: &ComputedStyle, flex: bool) -> Vec<BoxId> {
+        let mut boxes = Vec::new();
+        let mut paragraph = Paragraph::new(parent_style);
+        for &child in &self.document.node(parent).children {
+            match &self.document.node(child).data {
+                NodeData::Text(text) => paragraph.items.push(InlineItem::Text(text.clone())),
+                NodeData::Element { .. } => {
+                    let Some(style) = self.styles.get(child) else { continue };
+                    if style.display == Display::None {
+                        continue;
+                    }
+                    if !flex && (style.display.is_inline_level() || self.is_replaced(child)) {
+                        self.inline_content(&mut paragraph, child, style);
+                    } else {
+                        self.flush(&mut paragraph, parent_style, &mut boxes);
+                        boxes.push(self.element_box(child, style, flex));
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.flush(&mut paragraph, parent_style, &mut boxes);
+        boxes
+    }
+
+    fn is_replaced(&self, node: NodeId) -> bool {
+        self.document.tag(node).is_some_and(|tag| matches!(&**tag, "img" | "canvas"))
+    }
+
+    /// Adds an inline-level element (and its subtree) to a paragraph.
+    fn inline_content(&mut self, paragraph: &mut Paragraph, node: NodeId, style: &ComputedStyle) {
+        if style.display != Display::Inline || self.is_replaced(node) {
+            // Atomic inlines — and, simplifying CSS's block-in-inline splitting, a block
+            // inside an inline element — are laid out on their own and sit in the line.
+            let id = self.element_box(node, style, false);
+            self.atomic_roots.push(id);
+            paragraph.items.push(InlineItem::Atomic(id));
+            return;
+        }
+        paragraph.push_span(node, style);
+        for &child in &self.document.node(node).children {
+            match &self.document.node(child).data {
+                NodeData::Text(text) => paragraph.items.push(InlineItem::Text(text.clone())),
+                NodeData::Element { .. } => {
+                    if let Some(child_style) = self.styles.get(child)
+                        && child_style.display != Display::None
+                    {
+                        self.inline_content(paragraph, child, child_style);
+                    }
+                }
+                _ => {}
+            }
+        }
+        paragraph.items.push(InlineItem::PopSpan);
+    }
+
+    /// Turns the pending inline run into an anonymous text box, unless it is only
+    /// collapsible white space.
+    fn flush(&mut self, paragraph: &mut Paragraph, parent_style: &ComputedStyle, boxes: &mut Vec<BoxId>) {
+        let done = std::mem::replace(paragraph, Paragraph::new(parent_style));
+        if done.is_collapsible() {
+            return;
+        }
+        let atomics: Vec<BoxId> = done
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                InlineItem::Atomic(id) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let index = self.paragraphs.len();
+        self.paragraphs.push(done);
+        let kind = BoxKind::Text(ParagraphId(index as u32));
+        let id = self.new_box(kind, None, block_style(), Some(Measured::Paragraph(index)));
+        self.boxes[id.index()].children = atomics;
+        boxes.push(id);
+    }
+
+    /// Runs taffy: atomic inlines first (innermost first, shrink-to-fit in the viewport's
+    /// width), then the page.
+    fn compute(&mut self, root: BoxId, viewport: LayoutSize) {
+        let mut layout_context = parley::LayoutContext::new();
+        let mut atomic_sizes: Vec<Option<(f32, f32)>> = vec![None; self.boxes.len()];
+        let atomic_roots = std::mem::take(&mut self.atomic_roots);
+        for atomic in atomic_roots {
+            let node = self.boxes[atomic.index()].taffy;
+            self.run_taffy(node, AvailableSpace::MaxContent, &atomic_sizes, &mut layout_context);
+            let mut layout = *self.tree.layout(node).expect("taffy ids are ours");
+            if layout.size.width > viewport.width {
+                self.run_taffy(
+                    node,
+                    AvailableSpace::Definite(viewport.width),
+                    &atomic_sizes,
+                    &mut layout_context,
+                );
+                layout = *self.tree.layout(node).expect("taffy ids are ours");
+            }
+            let margin = layout.margin;
+            atomic_sizes[atomic.index()] = Some((
+                (layout.size.width + margin.left + margin.right).max(0.0),
+                (layout.size.height + margin.top + margin.bottom).max(0.0),
+            ));
+        }
+        let root = self.boxes[root.index()].taffy;
+        self.run_taffy(root, AvailableSpace::Definite(viewport.width), &atomic_sizes, &mut layout_context);
+    }
+
+    fn run_taffy(
+        &mut self,
+        node: taffy::NodeId,
+        width: AvailableSpace,
+        atomic_sizes: &[Option<(f32, f32)>],
+        layout_context: &mut parley::LayoutContext<SpanBrush>,
+    ) {
+        let fonts = &mut *self.fonts;
+        let paragraphs = &mut self.paragraphs;
+        let atomic_size = |id: BoxId| atomic_sizes.get(id.index()).copied().flatten().unwrap_or((0.0, 0.0));
+        let available = taffy::Size { width, height: AvailableSpace::MaxContent };
+        let result = self.tree.compute_layout_with_measure(node, available, |inputs, _, context, style| {
+            taffy::compute_leaf_layout(
+                inputs,
+                style,
+                |_, _| 0.0,
+                |known, available| match context {
+                    Some(Measured::Paragraph(index)) => {
+                        paragraphs[*index].measure(known, available, fonts, layout_context, &atomic_size)
+                    }
+                    Some(Measured::Replaced { width, height }) => replaced_size(known, *width, *height),
+                    None => taffy::Size::ZERO,
+                },
+            )
+        });
+        if let Err(error) = result {
+            tracing::error!(target: "armature::layout", "taffy failed: {error}");
+        }
+    }
+}
+
+/// A replaced element's content size: its intrinsic size, or the intrinsic ratio applied to
+/// whichever dimension CSS fixed.
+fn replaced_size(known: taffy::Size<Option<f32>>, width: f32, height: f32) -> taffy::Size<f32> {
+    let ratio = if height > 0.0 { width / height } else { 1.0 };
+    match (known.width, known.height) {
+        (Some(w), Some(h)) => taffy::Size { width: w, height: h },
+        (Some(w), None) => taffy::Size { width: w, height: if ratio > 0.0 { w / ratio } else { 0.0 } },
+        (None, Some(h)) => taffy::Size { width: h * ratio, height: h },
+        (None, None) => taffy::Size { width, height },
+    }
+}
+
+/// Writes absolute rects into the boxes, walking taffy's results from `id` at `origin`.
+fn place(tree: &TaffyTree<Measured>, page: &mut PageLayout, id: BoxId, origin: LayoutPoint) {
+    let Ok(layout) = tree.layout(page.boxes[id.index()].taffy).copied() else { return };
+    let rect_sides = |rect: taffy::Rect<f32>| Sides {
+        top: rect.top,
+        right: rect.right,
+        bottom: rect.bottom,
+        left: rect.left,
+    };
+    {
+        let layout_box = &mut page.boxes[id.index()];
+        layout_box.rect = LayoutRect::new(origin, LayoutSize::new(layout.size.width, layout.size.height));
+        layout_box.border = rect_sides(layout.border);
+        layout_box.padding = rect_sides(layout.padding);
+    }
+    let layout_box = &page.boxes[id.index()];
+    match layout_box.kind {
+        BoxKind::Text(paragraph) => {
+            let content = layout_box.content_rect();
+            let paragraph = &mut page.paragraphs[paragraph.0 as usize];
+            paragraph.finish(content.size.width);
+            let mut placements = Vec::new();
+            if let Some(text) = &paragraph.layout {
+                for line in text.lines() {
+                    for item in line.items() {
+                        if let parley::PositionedLayoutItem::InlineBox(inline_box) = item
+                            && let Some(&atomic) = paragraph.atomics.get(inline_box.id as usize)
+                        {
+                            placements.push((atomic, inline_box.x, inline_box.y));
+                        }
+                    }
+                }
+            }
+            for (atomic, x, y) in placements {
+                let margin = tree
+                    .layout(page.boxes[atomic.index()].taffy)
+                    .map(|l| l.margin)
+                    .unwrap_or(taffy::Rect::ZERO);
+                let at =
+                    LayoutPoint::new(content.origin.x + x + margin.left, content.origin.y + y + margin.top);
+                place(tree, page, atomic, at);
+            }
+        }
+        _ => {
+            for child in layout_box.children.clone() {
+                let Ok(child_layout) = tree.layout(page.boxes[child.index()].taffy) else { continue };
+                let at =
+                    LayoutPoint::new(origin.x + child_layout.location.x, origin.y + child_layout.location.y);
+                place(tree, page, child, at);
+            }
+        }
+    }
+}
+
+/// taffy's defaults are flexbox's; CSS boxes start as blocks.
+fn block_style() -> taffy::Style {
+    taffy::Style { display: taffy::Display::Block, ..taffy::Style::DEFAULT }
+}
+
+fn length(px: f32) -> taffy::Dimension {
+    taffy::Dimension::length(px)
+}
+
+fn dimension(length: Length) -> taffy::Dimension {
+    match length {
+        Length::Px(px) => taffy::Dimension::length(px),
+        Length::Percent(percent) => taffy::Dimension::percent(percent / 100.0),
+        Length::Auto => taffy::Dimension::auto(),
+    }
+}
+
+fn length_percentage_auto(length: Length) -> taffy::LengthPercentageAuto {
+    match length {
+        Length::Px(px) => taffy::LengthPercentageAuto::length(px),
+        Length::Percent(percent) => taffy::LengthPercentageAuto::percent(percent / 100.0),
+        Length::Auto => taffy::LengthPercentageAuto::auto(),
+    }
+}
+
+fn length_percentage(length: Length) -> taffy::LengthPercentage {
+    match length {
+        Length::Px(px) => taffy::LengthPercentage::length(px),
+        Length::Percent(percent) => taffy::LengthPercentage::percent(percent / 100.0),
+        Length::Auto => taffy::LengthPercentage::length(0.0),
+    }
+}
+
+fn taffy_rect<T>(sides: Sides<Length>, convert: impl Fn(Length) -> T) -> taffy::Rect<T> {
+    taffy::Rect {
+        left: convert(sides.left),
+        right: convert(sides.right),
+        top: convert(sides.top),
+        bottom: convert(sides.bottom),
+    }
+}
+
+/// The taffy style of an element's box.
+fn taffy_style(style: &ComputedStyle, kind: &BoxKind) -> taffy::Style {
+    use style::{AlignItems, FlexDirection, FlexWrap, JustifyContent, Overflow};
+    let overflow = match style.overflow {
+        Overflow::Visible => taffy::Overflow::Visible,
+        Overflow::Hidden => taffy::Overflow::Hidden,
+    };
+    taffy::Style {
+        display: if *kind == BoxKind::Flex { taffy::Display::Flex } else { taffy::Display::Block },
+        // CSS's initial box-sizing; taffy defaults to border-box.
+        box_sizing: taffy::BoxSizing::ContentBox,
+        overflow: taffy::Point { x: overflow, y: overflow },
+        // Hidden overflow reserves no scrollbar: nothing here scrolls.
+        scrollbar_width: 0.0,
+        size: taffy::Size { width: dimension(style.width), height: dimension(style.height) },
+        min_size: taffy::Size {
+            width: length_percentage_auto(style.min_width),
+            height: length_percentage_auto(style.min_height),
+        },
+        max_size: taffy::Size {
+            width: length_percentage_auto(style.max_width),
+            height: length_percentage_auto(style.max_height),
+        },
+        margin: taffy_rect(style.margin, length_percentage_auto),
+        padding: taffy_rect(style.padding, length_percentage),
+        border: taffy_rect(style.border_widths().map(Length::Px), length_percentage),
+        flex_direction: match style.flex_direction {
+            FlexDirection::Row => taffy::FlexDirection::Row,
+            FlexDirection::RowReverse => taffy::FlexDirection::RowReverse,
+            FlexDirection::Column => taffy::FlexDirection::Column,
+            FlexDirection::ColumnReverse => taffy::FlexDirection::ColumnReverse,
+        },
+        flex_wrap: match style.flex_wrap {
+            FlexWrap::NoWrap => taffy::FlexWrap::NoWrap,
+            FlexWrap::Wrap => taffy::FlexWrap::Wrap,
+            FlexWrap::WrapReverse => taffy::FlexWrap::WrapReverse,
+        },
+        justify_content: match style.justify_content {
+            JustifyContent::FlexStart => taffy::JustifyContent::FLEX_START,
+            JustifyContent::FlexEnd => taffy::JustifyContent::FLEX_END,
+            JustifyContent::Center => taffy::JustifyContent::CENTER,
+            JustifyContent::SpaceBetween => taffy::JustifyContent::SPACE_BETWEEN,
+            JustifyContent::SpaceAround => taffy::JustifyContent::SPACE_AROUND,
+            JustifyContent::SpaceEvenly => taffy::JustifyContent::SPACE_EVENLY,
+        },
+        align_items: match style.align_items {
+            AlignItems::Stretch => taffy::AlignItems::STRETCH,
+            AlignItems::FlexStart => taffy::AlignItems::FLEX_START,
+            AlignItems::FlexEnd => taffy::AlignItems::FLEX_END,
+            AlignItems::Center => taffy::AlignItems::CENTER,
+            AlignItems::Baseline => taffy::AlignItems::BASELINE,
+        },
+        gap: taffy::Size { width: length_percentage(style.gap.1), height: length_percentage(style.gap.0) },
+        flex_grow: style.flex_grow,
+        flex_shrink: style.flex_shrink,
+        flex_basis: dimension(style.flex_basis),
+        ..block_style()
+    }
+}

@@ -1,0 +1,609 @@
+//! Computed values: [`ComputedStyle`] and how each supported property sets it.
+//!
+//! Supported: display, width/height, min-/max-width/height, margin, padding, border (width,
+//! style, colour, per side), border-radius, background(-color), color, opacity, font-size,
+//! font-weight, font-style, font-family (generic), line-height, text-align, white-space,
+//! flex-direction, flex-wrap, justify-content, align-items, gap, flex(-grow/-shrink/-basis),
+//! overflow. Units: px, pt, %, em, rem.
+
+use armature_api::ColorF;
+
+use super::values::{
+    BorderPart, FontRelative, Length, Sides, parse_border_parts, parse_border_sides, parse_color,
+    parse_length, parse_length_list, parse_number, parse_sides,
+};
+
+/// How an element takes part in layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Display {
+    /// A block box.
+    Block,
+    /// Flows inside its parent's lines.
+    Inline,
+    /// A block inside a line (an atomic inline).
+    InlineBlock,
+    /// A flex container.
+    Flex,
+    /// Not rendered, nor are its descendants.
+    None,
+}
+
+impl Display {
+    /// Whether the box sits in its parent's lines rather than stacking as a block.
+    pub fn is_inline_level(self) -> bool {
+        matches!(self, Display::Inline | Display::InlineBlock)
+    }
+}
+
+/// `font-style`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FontStyle {
+    /// Upright.
+    Normal,
+    /// `italic` or `oblique`: the bundled oblique face.
+    Italic,
+}
+
+/// `font-family`, reduced to the generic families the bundled fonts cover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FontFamily {
+    /// DejaVu Sans (also for `serif` and any named family: no system fonts are used).
+    SansSerif,
+    /// DejaVu Sans Mono.
+    Monospace,
+}
+
+/// `line-height`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LineHeight {
+    /// The font's own ascent + descent + gap.
+    Normal,
+    /// A multiple of the element's font size (inherited as the number).
+    Number(f32),
+    /// A fixed height in px.
+    Px(f32),
+}
+
+/// `text-align`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TextAlign {
+    /// `left` / `start`.
+    Left,
+    /// `right` / `end`.
+    Right,
+    /// `center`.
+    Center,
+    /// `justify`.
+    Justify,
+}
+
+/// `white-space`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhiteSpace {
+    /// Collapse spaces, wrap lines.
+    Normal,
+    /// Collapse spaces, never wrap.
+    NoWrap,
+    /// Keep spaces and newlines, never wrap.
+    Pre,
+    /// Keep spaces and newlines, wrap.
+    PreWrap,
+}
+
+/// `overflow` (both axes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overflow {
+    /// Content may paint outside the box.
+    Visible,
+    /// Content is clipped to the padding box.
+    Hidden,
+}
+
+/// `flex-direction`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlexDirection {
+    /// Main axis left to right.
+    Row,
+    /// Right to left.
+    RowReverse,
+    /// Top to bottom.
+    Column,
+    /// Bottom to top.
+    ColumnReverse,
+}
+
+/// `flex-wrap`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlexWrap {
+    /// One line.
+    NoWrap,
+    /// As many lines as needed.
+    Wrap,
+    /// As many lines as needed, cross axis reversed.
+    WrapReverse,
+}
+
+/// `justify-content` (and the distribution part of `align-items` for flex lines).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JustifyContent {
+    /// Pack at the start.
+    FlexStart,
+    /// Pack at the end.
+    FlexEnd,
+    /// Pack in the middle.
+    Center,
+    /// First and last at the edges, equal gaps between.
+    SpaceBetween,
+    /// Equal space around every item.
+    SpaceAround,
+    /// Equal space between and at the edges.
+    SpaceEvenly,
+}
+
+/// `align-items`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlignItems {
+    /// Fill the line's cross size.
+    Stretch,
+    /// Cross-start.
+    FlexStart,
+    /// Cross-end.
+    FlexEnd,
+    /// Centred.
+    Center,
+    /// First baselines aligned.
+    Baseline,
+}
+
+/// One border side as computed: its used width is 0 unless its style draws.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BorderSideStyle {
+    /// `border-*-width` in px.
+    pub width: f32,
+    /// Whether `border-*-style` draws (`solid` and the styles drawn as solid).
+    pub drawn: bool,
+    /// `border-*-color`; `None` is `currentColor`.
+    pub color: Option<ColorF>,
+}
+
+impl BorderSideStyle {
+    /// The width layout uses: `border-style: none` makes it 0 whatever `border-width` says.
+    pub fn used_width(&self) -> f32 {
+        if self.drawn { self.width } else { 0.0 }
+    }
+}
+
+/// An element's computed style.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComputedStyle {
+    /// `display`.
+    pub display: Display,
+    /// `width` (content box).
+    pub width: Length,
+    /// `height` (content box).
+    pub height: Length,
+    /// `min-width`.
+    pub min_width: Length,
+    /// `min-height`.
+    pub min_height: Length,
+    /// `max-width` (`Auto` is `none`).
+    pub max_width: Length,
+    /// `max-height` (`Auto` is `none`).
+    pub max_height: Length,
+    /// `margin`.
+    pub margin: Sides<Length>,
+    /// `padding`.
+    pub padding: Sides<Length>,
+    /// `border-*`.
+    pub border: Sides<BorderSideStyle>,
+    /// `border-radius` per corner: top-left, top-right, bottom-right, bottom-left.
+    pub border_radius: [Length; 4],
+    /// `background-color`.
+    pub background_color: ColorF,
+    /// `color` (inherited).
+    pub color: ColorF,
+    /// `opacity`, 0..=1.
+    pub opacity: f32,
+    /// `font-size` in px (inherited).
+    pub font_size: f32,
+    /// `font-weight`, 1..=1000 (inherited).
+    pub font_weight: u16,
+    /// `font-style` (inherited).
+    pub font_style: FontStyle,
+    /// `font-family` (inherited).
+    pub font_family: FontFamily,
+    /// `line-height` (inherited).
+    pub line_height: LineHeight,
+    /// `text-align` (inherited).
+    pub text_align: TextAlign,
+    /// `white-space` (inherited).
+    pub white_space: WhiteSpace,
+    /// `overflow`.
+    pub overflow: Overflow,
+    /// `flex-direction`.
+    pub flex_direction: FlexDirection,
+    /// `flex-wrap`.
+    pub flex_wrap: FlexWrap,
+    /// `justify-content`.
+    pub justify_content: JustifyContent,
+    /// `align-items`.
+    pub align_items: AlignItems,
+    /// `row-gap`, `column-gap`.
+    pub gap: (Length, Length),
+    /// `flex-grow`.
+    pub flex_grow: f32,
+    /// `flex-shrink`.
+    pub flex_shrink: f32,
+    /// `flex-basis` (`Auto` is `auto`).
+    pub flex_basis: Length,
+}
+
+impl ComputedStyle {
+    /// The initial values, as on the root element before any sheet applies.
+    pub fn initial() -> ComputedStyle {
+        let no_border = BorderSideStyle { width: 3.0, drawn: false, color: None };
+        ComputedStyle {
+            display: Display::Inline,
+            width: Length::Auto,
+            height: Length::Auto,
+            min_width: Length::Auto,
+            min_height: Length::Auto,
+            max_width: Length::Auto,
+            max_height: Length::Auto,
+            margin: Sides::all(Length::Px(0.0)),
+            padding: Sides::all(Length::Px(0.0)),
+            border: Sides::all(no_border),
+            border_radius: [Length::Px(0.0); 4],
+            background_color: ColorF::TRANSPARENT,
+            color: ColorF::BLACK,
+            opacity: 1.0,
+            font_size: 16.0,
+            font_weight: 400,
+            font_style: FontStyle::Normal,
+            font_family: FontFamily::SansSerif,
+            line_height: LineHeight::Normal,
+            text_align: TextAlign::Left,
+            white_space: WhiteSpace::Normal,
+            overflow: Overflow::Visible,
+            flex_direction: FlexDirection::Row,
+            flex_wrap: FlexWrap::NoWrap,
+            justify_content: JustifyContent::FlexStart,
+            align_items: AlignItems::Stretch,
+            gap: (Length::Px(0.0), Length::Px(0.0)),
+            flex_grow: 0.0,
+            flex_shrink: 1.0,
+            flex_basis: Length::Auto,
+        }
+    }
+
+    /// The style a child starts from: inherited properties kept, the rest initial.
+    pub fn inherit(&self) -> ComputedStyle {
+        ComputedStyle {
+            color: self.color,
+            font_size: self.font_size,
+            font_weight: self.font_weight,
+            font_style: self.font_style,
+            font_family: self.font_family,
+            line_height: self.line_height,
+            text_align: self.text_align,
+            white_space: self.white_space,
+            ..ComputedStyle::initial()
+        }
+    }
+
+    /// Whether the font is bold enough for the bold face.
+    pub fn is_bold(&self) -> bool {
+        self.font_weight >= 600
+    }
+
+    /// Border widths as layout uses them.
+    pub fn border_widths(&self) -> Sides<f32> {
+        self.border.map(|side| side.used_width())
+    }
+
+    /// A border side's colour, `currentColor` resolved.
+    pub fn border_color(&self, side: BorderSideStyle) -> ColorF {
+        side.color.unwrap_or(self.color)
+    }
+}
+
+/// Applies one declaration to `style`; false when the property or its value is not
+/// supported (the caller logs it and moves on, as browsers do).
+pub fn apply_property(
+    name: &str,
+    value: &str,
+    parent: &ComputedStyle,
+    root_font_size: f32,
+    style: &mut ComputedStyle,
+) -> bool {
+    // em in font-size refers to the parent's size; everywhere else to the element's own.
+    let for_font_size = FontRelative { em: parent.font_size, rem: root_font_size };
+    let font = FontRelative { em: style.font_size, rem: root_font_size };
+    let keyword = value.trim().to_ascii_lowercase();
+    let length = || parse_length(value, font);
+    match name {
+        "display" => {
+            style.display = match keyword.as_str() {
+                "block" | "list-item" | "table" | "table-row" | "table-cell" | "flow-root" => Display::Block,
+                "inline" => Display::Inline,
+                "inline-block" | "inline-flex" => Display::InlineBlock,
+                "flex" => Display::Flex,
+                "none" => Display::None,
+                _ => return false,
+            }
+        }
+        "width" => return set(&mut style.width, length()),
+        "height" => return set(&mut style.height, length()),
+        "min-width" => return set(&mut style.min_width, length()),
+        "min-height" => return set(&mut style.min_height, length()),
+        "max-width" => return set(&mut style.max_width, length()),
+        "max-height" => return set(&mut style.max_height, length()),
+        "margin" => return set(&mut style.margin, parse_sides(value, font)),
+        "padding" => return set(&mut style.padding, parse_sides(value, font).filter(non_negative_sides)),
+        "margin-top" => return set(&mut style.margin.top, length()),
+        "margin-right" => return set(&mut style.margin.right, length()),
+        "margin-bottom" => return set(&mut style.margin.bottom, length()),
+        "margin-left" => return set(&mut style.margin.left, length()),
+        "padding-top" => return set(&mut style.padding.top, length().filter(non_negative)),
+        "padding-right" => return set(&mut style.padding.right, length().filter(non_negative)),
+        "padding-bottom" => return set(&mut style.padding.bottom, length().filter(non_negative)),
+        "padding-left" => return set(&mut style.padding.left, length().filter(non_negative)),
+        "border" => return apply_border(value, font, style, [true; 4]),
+        "border-top" => return apply_border(value, font, style, [true, false, false, false]),
+        "border-right" => return apply_border(value, font, style, [false, true, false, false]),
+        "border-bottom" => return apply_border(value, font, style, [false, false, true, false]),
+        "border-left" => return apply_border(value, font, style, [false, false, false, true]),
+        "border-width" | "border-style" | "border-color" => {
+            let Some(sides) = parse_border_sides(value, font) else { return false };
+            let expected = |part: &BorderPart| match name {
+                "border-width" => matches!(part, BorderPart::Width(_)),
+                "border-style" => matches!(part, BorderPart::Style(_)),
+                _ => matches!(part, BorderPart::Color(_)),
+            };
+            if !sides.to_array().iter().all(expected) {
+                return false;
+            }
+            let [top, right, bottom, left] = sides.to_array();
+            apply_border_part(&mut style.border.top, top);
+            apply_border_part(&mut style.border.right, right);
+            apply_border_part(&mut style.border.bottom, bottom);
+            apply_border_part(&mut style.border.left, left);
+        }
+        "border-radius" => {
+            let Some(radii) = parse_length_list(value, 4, font) else { return false };
+            let Some(sides) = Sides::from_shorthand(&radii) else { return false };
+            // The shorthand's order is top-left, top-right, bottom-right, bottom-left.
+            style.border_radius = sides.to_array();
+        }
+        "background" | "background-color" => return set(&mut style.background_color, parse_color(value)),
+        "color" => return set(&mut style.color, parse_color(value)),
+        "opacity" => {
+            let opacity = match parse_length(value, font) {
+                Some(Length::Percent(percent)) => percent / 100.0,
+                _ => match parse_number(value) {
+                    Some(number) => number,
+                    None => return false,
+                },
+            };
+            style.opacity = opacity.clamp(0.0, 1.0);
+        }
+        "font-size" => {
+            style.font_size = match keyword.as_str() {
+                "small" => 13.0,
+                "medium" => 16.0,
+                "large" => 18.0,
+                "x-large" => 24.0,
+                "xx-large" => 32.0,
+                "smaller" => parent.font_size / 1.2,
+                "larger" => parent.font_size * 1.2,
+                _ => match parse_length(value, for_font_size) {
+                    Some(Length::Px(px)) if px >= 0.0 => px,
+                    Some(Length::Percent(percent)) => parent.font_size * percent / 100.0,
+                    _ => return false,
+                },
+            }
+            .min(MAX_FONT_SIZE);
+        }
+        "font-weight" => {
+            style.font_weight = match keyword.as_str() {
+                "normal" => 400,
+                "bold" => 700,
+                "bolder" => (parent.font_weight + 300).min(900),
+                "lighter" => parent.font_weight.saturating_sub(300).max(100),
+                _ => match parse_number(value) {
+                    Some(weight) if (1.0..=1000.0).contains(&weight) => weight as u16,
+                    _ => return false,
+                },
+            }
+        }
+        "font-style" => {
+            style.font_style = match keyword.as_str() {
+                "normal" => FontStyle::Normal,
+                "italic" | "oblique" => FontStyle::Italic,
+                _ => return false,
+            }
+        }
+        "font-family" => {
+            // The first family we can map; every named family falls back to the bundled sans.
+            let monospace =
+                keyword.split(',').map(|family| family.trim().trim_matches(['"', '\''])).any(|family| {
+                    matches!(
+                        family,
+                        "monospace" | "courier" | "courier new" | "dejavu sans mono" | "menlo" | "consolas"
+                    )
+                });
+            style.font_family = if monospace { FontFamily::Monospace } else { FontFamily::SansSerif };
+        }
+        "line-height" => {
+            style.line_height = match keyword.as_str() {
+                "normal" => LineHeight::Normal,
+                _ => match (parse_number(value), parse_length(value, font)) {
+                    (Some(number), _) if number >= 0.0 => LineHeight::Number(number),
+                    (_, Some(Length::Px(px))) if px >= 0.0 => LineHeight::Px(px),
+                    (_, Some(Length::Percent(percent))) => LineHeight::Px(style.font_size * percent / 100.0),
+                    _ => return false,
+                },
+            }
+        }
+        "text-align" => {
+            style.text_align = match keyword.as_str() {
+                "left" | "start" => TextAlign::Left,
+                "right" | "end" => TextAlign::Right,
+                "center" => TextAlign::Center,
+                "justify" => TextAlign::Justify,
+                _ => return false,
+            }
+        }
+        "white-space" => {
+            style.white_space = match keyword.as_str() {
+                "normal" => WhiteSpace::Normal,
+                "nowrap" => WhiteSpace::NoWrap,
+                "pre" => WhiteSpace::Pre,
+                "pre-wrap" | "pre-line" | "break-spaces" => WhiteSpace::PreWrap,
+                _ => return false,
+            }
+        }
+        "overflow" | "overflow-x" | "overflow-y" => {
+            style.overflow = match keyword.as_str() {
+                "visible" => Overflow::Visible,
+                // Without scrolling, scroll containers clip like `hidden`.
+                "hidden" | "clip" | "scroll" | "auto" => Overflow::Hidden,
+                _ => return false,
+            }
+        }
+        "flex-direction" => {
+            style.flex_direction = match keyword.as_str() {
+                "row" => FlexDirection::Row,
+                "row-reverse" => FlexDirection::RowReverse,
+                "column" => FlexDirection::Column,
+                "column-reverse" => FlexDirection::ColumnReverse,
+                _ => return false,
+            }
+        }
+        "flex-wrap" => {
+            style.flex_wrap = match keyword.as_str() {
+                "nowrap" => FlexWrap::NoWrap,
+                "wrap" => FlexWrap::Wrap,
+                "wrap-reverse" => FlexWrap::WrapReverse,
+                _ => return false,
+            }
+        }
+        "justify-content" => {
+            style.justify_content = match keyword.as_str() {
+                "flex-start" | "start" | "left" | "normal" => JustifyContent::FlexStart,
+                "flex-end" | "end" | "right" => JustifyContent::FlexEnd,
+                "center" => JustifyContent::Center,
+                "space-between" => JustifyContent::SpaceBetween,
+                "space-around" => JustifyContent::SpaceAround,
+                "space-evenly" => JustifyContent::SpaceEvenly,
+                _ => return false,
+            }
+        }
+        "align-items" => {
+            style.align_items = match keyword.as_str() {
+                "stretch" | "normal" => AlignItems::Stretch,
+                "flex-start" | "start" => AlignItems::FlexStart,
+                "flex-end" | "end" => AlignItems::FlexEnd,
+                "center" => AlignItems::Center,
+                "baseline" => AlignItems::Baseline,
+                _ => return false,
+            }
+        }
+        "gap" => match parse_length_list(value, 2, font).as_deref() {
+            Some([both]) => style.gap = (*both, *both),
+            Some([row, column]) => style.gap = (*row, *column),
+            _ => return false,
+        },
+        "row-gap" => return set(&mut style.gap.0, length().filter(non_negative)),
+        "column-gap" => return set(&mut style.gap.1, length().filter(non_negative)),
+        "flex-grow" => return set(&mut style.flex_grow, parse_number(value).filter(|n| *n >= 0.0)),
+        "flex-shrink" => return set(&mut style.flex_shrink, parse_number(value).filter(|n| *n >= 0.0)),
+        "flex-basis" => return set(&mut style.flex_basis, length()),
+        "flex" => return apply_flex(&keyword, font, style),
+        _ => return false,
+    }
+    true
+}
+
+/// The largest font size kept; larger values are clamped so a hostile page cannot ask the
+/// rasteriser for gigantic glyphs.
+pub const MAX_FONT_SIZE: f32 = 1000.0;
+
+fn non_negative(length: &Length) -> bool {
+    !matches!(length, Length::Px(px) | Length::Percent(px) if *px < 0.0)
+}
+
+fn non_negative_sides(sides: &Sides<Length>) -> bool {
+    sides.to_array().iter().all(non_negative)
+}
+
+/// `border`, `border-top`, …: any of width, style and colour, in any order; the ones left
+/// out are reset to their initial values, as the shorthand does.
+fn apply_border(value: &str, font: FontRelative, style: &mut ComputedStyle, sides: [bool; 4]) -> bool {
+    let Some(parts) = parse_border_parts(value, font) else { return false };
+    let mut side = BorderSideStyle { width: 3.0, drawn: false, color: None };
+    for part in parts {
+        apply_border_part(&mut side, part);
+    }
+    let targets =
+        [&mut style.border.top, &mut style.border.right, &mut style.border.bottom, &mut style.border.left];
+    for (target, selected) in targets.into_iter().zip(sides) {
+        if selected {
+            *target = side;
+        }
+    }
+    true
+}
+
+fn apply_border_part(side: &mut BorderSideStyle, part: BorderPart) {
+    match part {
+        BorderPart::Width(width) => side.width = width,
+        BorderPart::Style(drawn) => side.drawn = drawn,
+        BorderPart::Color(color) => side.color = Some(color),
+    }
+}
+
+/// `flex: none | auto | <grow> [<shrink>] [<basis>] | <basis>`.
+fn apply_flex(keyword: &str, font: FontRelative, style: &mut ComputedStyle) -> bool {
+    let (grow, shrink, basis) = match keyword {
+        "none" => (0.0, 0.0, Length::Auto),
+        "auto" => (1.0, 1.0, Length::Auto),
+        "initial" => (0.0, 1.0, Length::Auto),
+        _ => {
+            let words: Vec<&str> = keyword.split_whitespace().collect();
+            let numbers: Vec<f32> = words.iter().map_while(|word| parse_number(word)).collect();
+            let rest = &words[numbers.len()..];
+            let basis = match rest {
+                [] if numbers.is_empty() => return false,
+                // A lone number is the grow factor with a zero basis (`flex: 1`).
+                [] => Length::Px(0.0),
+                [basis] => match parse_length(basis, font) {
+                    Some(basis) => basis,
+                    None => return false,
+                },
+                _ => return false,
+            };
+            match numbers.as_slice() {
+                [] => (1.0, 1.0, basis),
+                [grow] => (*grow, 1.0, basis),
+                [grow, shrink] => (*grow, *shrink, basis),
+                _ => return false,
+            }
+        }
+    };
+    if grow < 0.0 || shrink < 0.0 {
+        return false;
+    }
+    (style.flex_grow, style.flex_shrink, style.flex_basis) = (grow, shrink, basis);
+    true
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) -> bool {
+    match value {
+        Some(value) => {
+            *slot = value;
+            true
+        }
+        None => false,
+    }
+}

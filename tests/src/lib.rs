@@ -79,6 +79,74 @@ pub fn render_ok(page: &Path, extra: &[&str]) -> image::RgbaImage {
     image.expect("a screenshot was written")
 }
 
+/// Runs `armature <page> --dump-layout=json` and parses the dump.
+pub fn dump_layout(page: &Path, extra: &[&str]) -> serde_json::Value {
+    let output = armature().arg(page).arg("--dump-layout=json").args(extra).output().expect("armature runs");
+    assert!(output.status.success(), "--dump-layout failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("--dump-layout=json prints JSON")
+}
+
+/// A box of a layout dump with its border-box rect.
+#[derive(Clone, Debug)]
+pub struct DumpedBox {
+    /// `block`, `flex`, `text`, …
+    pub kind: String,
+    /// `tag#id.class`, empty for anonymous boxes.
+    pub element: String,
+    /// x, y, width, height.
+    pub rect: [f32; 4],
+    /// Line boxes (x, y, width, height, text) of a text box.
+    pub lines: Vec<([f32; 4], String)>,
+}
+
+/// Every box of a dump, in tree order.
+pub fn dumped_boxes(dump: &serde_json::Value) -> Vec<DumpedBox> {
+    fn rect(value: &serde_json::Value) -> [f32; 4] {
+        ["x", "y", "width", "height"].map(|key| value[key].as_f64().expect("a number") as f32)
+    }
+    fn walk(node: &serde_json::Value, out: &mut Vec<DumpedBox>) {
+        let lines = node["lines"]
+            .as_array()
+            .map(|lines| {
+                lines
+                    .iter()
+                    .map(|line| (rect(line), line["text"].as_str().unwrap_or_default().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(DumpedBox {
+            kind: node["kind"].as_str().unwrap_or_default().to_owned(),
+            element: node["element"].as_str().unwrap_or_default().to_owned(),
+            rect: rect(node),
+            lines,
+        });
+        for child in node["children"].as_array().into_iter().flatten() {
+            walk(child, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&dump["root"], &mut out);
+    out
+}
+
+/// The rect of the one box whose element selector starts with `element` (`div#a`).
+#[track_caller]
+pub fn box_rect(boxes: &[DumpedBox], element: &str) -> [f32; 4] {
+    let found: Vec<&DumpedBox> = boxes
+        .iter()
+        .filter(|b| b.element == element || b.element.starts_with(&format!("{element}.")))
+        .collect();
+    assert_eq!(found.len(), 1, "expected one box for {element}, found {found:?}");
+    found[0].rect
+}
+
+/// Asserts that a dumped rect is `expected` within 0.5 px per value.
+#[track_caller]
+pub fn assert_rect(actual: [f32; 4], expected: [f32; 4]) {
+    let close = actual.iter().zip(expected).all(|(a, e)| (a - e).abs() <= 0.5);
+    assert!(close, "rect is {actual:?}, expected {expected:?}");
+}
+
 /// Asserts a pixel's colour within `tolerance` per channel.
 #[track_caller]
 pub fn assert_pixel(image: &image::RgbaImage, x: u32, y: u32, expected: [u8; 4], tolerance: u8) {

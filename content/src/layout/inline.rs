@@ -60,6 +60,8 @@ pub struct Paragraph {
     /// The text after white-space processing, for dumps.
     pub text: String,
     broken_at: Option<Option<f32>>,
+    /// Spans (style indices) pushed and not yet popped, while building.
+    open: Vec<usize>,
 }
 
 impl Paragraph {
@@ -73,6 +75,7 @@ impl Paragraph {
             layout: None,
             text: String::new(),
             broken_at: None,
+            open: Vec::new(),
         }
     }
 
@@ -93,6 +96,7 @@ impl Paragraph {
     }
 
     pub(super) fn push_span(&mut self, node: NodeId, style: &ComputedStyle) {
+        self.open.push(self.styles.len());
         self.items.push(InlineItem::PushSpan(self.styles.len()));
         self.styles.push(style.clone());
         self.spans.push(SpanPaint {
@@ -100,6 +104,19 @@ impl Paragraph {
             color: style.color,
             background: style.background_color,
         });
+    }
+
+    pub(super) fn pop_span(&mut self) {
+        self.open.pop();
+        self.items.push(InlineItem::PopSpan);
+    }
+
+    /// The inline elements open at this point, outermost first.
+    pub(super) fn open_spans(&self) -> Vec<(NodeId, ComputedStyle)> {
+        self.open
+            .iter()
+            .filter_map(|&index| Some((self.spans[index].node?, self.styles[index].clone())))
+            .collect()
     }
 
     /// Shapes the paragraph (once); `atomic_size` gives each atomic inline's margin-box size.

@@ -294,9 +294,13 @@ impl Builder<'_> {
             // A broken image keeps the size its attributes ask for, else a small icon box.
             ImageContent::Broken { .. } => (16.0, 16.0),
         };
+        let has_ratio = matches!(content, ImageContent::Loaded { .. });
         let kind = BoxKind::Image(content);
         let mut taffy_style = taffy_style(style, &kind);
         taffy_style.item_is_replaced = true;
+        if has_ratio {
+            apply_intrinsic_ratio(&mut taffy_style, style, width, height);
+        }
         self.new_box(kind, Some(node), taffy_style, Some(Measured::Replaced { width, height }))
     }
 
@@ -315,6 +319,7 @@ impl Builder<'_> {
         let kind = BoxKind::Canvas(buffer);
         let mut taffy_style = taffy_style(style, &kind);
         taffy_style.item_is_replaced = true;
+        apply_intrinsic_ratio(&mut taffy_style, style, size.width as f32, size.height as f32);
         let measured = Measured::Replaced { width: size.width as f32, height: size.height as f32 };
         self.new_box(kind, Some(node), taffy_style, Some(measured))
     }
@@ -332,8 +337,8 @@ impl Builder<'_> {
                     if style.display == Display::None {
                         continue;
                     }
-                    if !flex && (style.display.is_inline_level() || self.is_replaced(child)) {
-                        self.inline_content(&mut paragraph, child, style);
+                    if !flex && style.display.is_inline_level() {
+                        self.inline_content(&mut paragraph, child, style, parent_style, &mut boxes);
                     } else {
                         self.flush(&mut paragraph, parent_style, &mut boxes);
                         boxes.push(self.element_box(child, style, flex));
@@ -350,11 +355,19 @@ impl Builder<'_> {
         self.document.tag(node).is_some_and(|tag| matches!(&**tag, "img" | "canvas"))
     }
 
-    /// Adds an inline-level element (and its subtree) to a paragraph.
-    fn inline_content(&mut self, paragraph: &mut Paragraph, node: NodeId, style: &ComputedStyle) {
+    /// Adds an inline-level element (and its subtree) to a paragraph. A block-level
+    /// descendant splits the inline (CSS 2 §9.2.1.1): the paragraph so far becomes an
+    /// anonymous box, the block follows as a sibling, and the open inline elements continue
+    /// in a new paragraph after it.
+    fn inline_content(
+        &mut self,
+        paragraph: &mut Paragraph,
+        node: NodeId,
+        style: &ComputedStyle,
+        container_style: &ComputedStyle,
+        boxes: &mut Vec<BoxId>,
+    ) {
         if style.display != Display::Inline || self.is_replaced(node) {
-            // Atomic inlines — and, simplifying CSS's block-in-inline splitting, a block
-            // inside an inline element — are laid out on their own and sit in the line.
             let id = self.element_box(node, style, false);
             self.atomic_roots.push(id);
             paragraph.items.push(InlineItem::Atomic(id));
@@ -365,16 +378,27 @@ impl Builder<'_> {
             match &self.document.node(child).data {
                 NodeData::Text(text) => paragraph.items.push(InlineItem::Text(text.clone())),
                 NodeData::Element { .. } => {
-                    if let Some(child_style) = self.styles.get(child)
-                        && child_style.display != Display::None
-                    {
-                        self.inline_content(paragraph, child, child_style);
+                    let Some(child_style) = self.styles.get(child) else { continue };
+                    match child_style.display {
+                        Display::None => {}
+                        Display::Block | Display::Flex if !self.is_replaced(child) => {
+                            let open = paragraph.open_spans();
+                            for _ in &open {
+                                paragraph.items.push(InlineItem::PopSpan);
+                            }
+                            self.flush(paragraph, container_style, boxes);
+                            boxes.push(self.element_box(child, child_style, false));
+                            for (span_node, span_style) in open {
+                                paragraph.push_span(span_node, &span_style);
+                            }
+                        }
+                        _ => self.inline_content(paragraph, child, child_style, container_style, boxes),
                     }
                 }
                 _ => {}
             }
         }
-        paragraph.items.push(InlineItem::PopSpan);
+        paragraph.pop_span();
     }
 
     /// Turns the pending inline run into an anonymous text box, unless it is only
@@ -457,6 +481,19 @@ impl Builder<'_> {
         if let Err(error) = result {
             tracing::error!(target: "armature::layout", "taffy failed: {error}");
         }
+    }
+}
+
+/// CSS 2 §10.3.2/§10.6.2: a replaced element with one fixed dimension and the other `auto`
+/// gets the other from its intrinsic ratio.
+fn apply_intrinsic_ratio(taffy_style: &mut taffy::Style, style: &ComputedStyle, width: f32, height: f32) {
+    if width <= 0.0 || height <= 0.0 {
+        return;
+    }
+    match (style.width, style.height) {
+        (Length::Px(w), Length::Auto) => taffy_style.size.height = length(w * height / width),
+        (Length::Auto, Length::Px(h)) => taffy_style.size.width = length(h * width / height),
+        _ => {}
     }
 }
 

@@ -4,7 +4,8 @@
 //! counted. Owned by the content process's main thread.
 
 use std::borrow::Cow;
-use std::cell::{Ref, RefCell};
+use std::cell::{Cell, Ref, RefCell};
+use std::rc::Rc;
 
 use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::tendril::{StrTendril, TendrilSink};
@@ -61,12 +62,48 @@ pub struct Document {
     nodes: Vec<Node>,
 }
 
+/// A page the parser gives up on.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParseError {
+    /// Thousands of elements nested past [`MAX_DEPTH`]: html5ever's scope checks walk its
+    /// stack of open elements, so such a page costs quadratic time to parse.
+    #[error(
+        "the page nests more than {capped} elements deeper than {MAX_DEPTH} levels; \
+         Armature stops parsing it rather than spend quadratic time (close your tags)"
+    )]
+    TooDeep {
+        /// How many elements were over the depth cap when parsing stopped.
+        capped: usize,
+    },
+}
+
+/// Elements past [`MAX_DEPTH`] tolerated before parsing stops with [`ParseError::TooDeep`].
+pub const MAX_CAPPED_ELEMENTS: usize = 2_000;
+
+/// Bytes fed to the parser between checks of [`MAX_CAPPED_ELEMENTS`].
+const PARSE_CHUNK: usize = 16 * 1024;
+
 impl Document {
-    /// Parses HTML text (already decoded) into a document; html5ever recovers from any
-    /// malformed markup the way browsers do, so this cannot fail.
-    pub fn parse(html: &str) -> Document {
+    /// Parses HTML text (already decoded) into a document. html5ever recovers from any
+    /// malformed markup the way browsers do; only pathological nesting is refused.
+    pub fn parse(html: &str) -> Result<Document, ParseError> {
         let sink = DomSink::default();
-        parse_document(sink, Default::default()).one(html)
+        let capped = Rc::clone(&sink.capped);
+        let mut parser = parse_document(sink, Default::default());
+        let mut rest = html;
+        while !rest.is_empty() {
+            let mut end = rest.len().min(PARSE_CHUNK);
+            while !rest.is_char_boundary(end) {
+                end += 1;
+            }
+            let (chunk, tail) = rest.split_at(end);
+            parser.process(StrTendril::from_slice(chunk));
+            rest = tail;
+            if capped.get() > MAX_CAPPED_ELEMENTS {
+                return Err(ParseError::TooDeep { capped: capped.get() });
+            }
+        }
+        Ok(parser.finish())
     }
 
     /// The node behind an id.
@@ -148,6 +185,8 @@ struct DomSink {
     /// Each node's element name, parallel to `nodes` (empty for non-elements), so that
     /// `elem_name` can hand out a `Ref` and stays total for any handle.
     names: RefCell<Vec<QualName>>,
+    /// How many insertions the depth cap redirected (shared with [`Document::parse`]).
+    capped: Rc<Cell<usize>>,
 }
 
 impl DomSink {
@@ -222,7 +261,10 @@ impl DomSink {
 
     fn insert(&self, parent: NodeId, position: Option<usize>, child: NodeId) {
         let (parent, position) = match self.depth_capped(parent) {
-            Some(ancestor) => (ancestor, None),
+            Some(ancestor) => {
+                self.capped.set(self.capped.get() + 1);
+                (ancestor, None)
+            }
             None => (parent, position),
         };
         self.detach(child);
@@ -354,7 +396,7 @@ mod tests {
 
     #[test]
     fn parses_nested_elements_and_merges_text() {
-        let doc = Document::parse("<title> Hi  there </title><p id=a>one <b>two</b> three");
+        let doc = Document::parse("<title> Hi  there </title><p id=a>one <b>two</b> three").expect("parses");
         assert_eq!(doc.title().as_deref(), Some("Hi there"));
         let p = doc.first_element("p").expect("p element");
         assert_eq!(doc.attr(p, "id"), Some("a"));
@@ -364,7 +406,7 @@ mod tests {
     #[test]
     fn nesting_stops_at_the_depth_cap() {
         let html = "<div>".repeat(MAX_DEPTH * 2);
-        let document = Document::parse(&html);
+        let document = Document::parse(&html).expect("within the cap");
         let depth = |mut id: NodeId| {
             let mut depth = 0;
             while let Some(parent) = document.node(id).parent {
@@ -379,11 +421,14 @@ mod tests {
             .descendants(NodeId::DOCUMENT)
             .filter(|&id| document.tag(id).is_some_and(|t| &**t == "div"));
         assert_eq!(divs.count(), MAX_DEPTH * 2, "no element is dropped");
+        let error =
+            Document::parse(&"<div>".repeat(MAX_DEPTH + MAX_CAPPED_ELEMENTS + 100)).expect_err("refused");
+        assert!(matches!(error, ParseError::TooDeep { .. }));
     }
 
     #[test]
     fn malformed_markup_still_builds_a_tree() {
-        let doc = Document::parse("<div><p>unclosed <span>deep</div></i><table><td>x");
+        let doc = Document::parse("<div><p>unclosed <span>deep</div></i><table><td>x").expect("parses");
         assert!(doc.first_element("body").is_some());
         assert!(doc.text_content(NodeId::DOCUMENT).contains("deep"));
     }

@@ -22,6 +22,9 @@ pub enum ContentProcessError {
     /// The page could not be loaded.
     #[error(transparent)]
     Page(#[from] PageError),
+    /// The page could not be parsed.
+    #[error(transparent)]
+    Parse(#[from] crate::dom::ParseError),
     /// The bundled fonts are broken.
     #[error(transparent)]
     Font(#[from] FontError),
@@ -62,7 +65,7 @@ pub fn lay_out_page(
     viewport: LayoutSize,
 ) -> Result<LaidOutPage, ContentProcessError> {
     let html = crate::page::load(page)?;
-    let document = Document::parse(&html);
+    let document = Document::parse(&html)?;
     let styles = crate::style::compute(&document);
     let mut fonts = Fonts::new(content.namespace())?;
     let mut images = Images::new(content.namespace(), page);

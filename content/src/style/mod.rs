@@ -216,7 +216,7 @@ mod tests {
     use armature_api::ColorF;
 
     fn style_of(html: &str, id: &str) -> ComputedStyle {
-        let document = Document::parse(html);
+        let document = Document::parse(html).expect("parses");
         let styles = compute(&document);
         let element = document
             .descendants(NodeId::DOCUMENT)

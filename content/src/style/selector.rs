@@ -213,7 +213,8 @@ mod tests {
     fn matching_walks_ancestors_for_descendants_and_parents_for_children() {
         let document = Document::parse(
             "<div id=main class='box wide'><section><p class=note>x</p></section></div><p class=note>y</p>",
-        );
+        )
+        .expect("parses");
         let notes: Vec<NodeId> = document
             .descendants(NodeId::DOCUMENT)
             .filter(|&id| document.attr(id, "class") == Some("note"))

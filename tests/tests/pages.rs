@@ -1,0 +1,262 @@
+//! Every sample page rendered by the real binary and checked by pixel: box colours, text
+//! ink inside its line boxes (from `--dump-layout`) and none outside, image pixels.
+
+use armature_tests::{
+    armature, assert_pixel, box_rect, dump_layout, dumped_boxes, ink_pixels, page, render, render_ok,
+};
+
+const WHITE: [u8; 4] = [255, 255, 255, 255];
+const RED: [u8; 4] = [255, 0, 0, 255];
+const GREEN: [u8; 4] = [0, 255, 0, 255];
+const BLUE: [u8; 4] = [0, 0, 255, 255];
+const BLACK: [u8; 4] = [0, 0, 0, 255];
+
+#[test]
+fn every_sample_page_renders() {
+    let pages = std::fs::read_dir(page("")).expect("pages directory");
+    let mut count = 0;
+    for entry in pages {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|extension| extension == "html") {
+            let image = render_ok(&path, &[]);
+            assert_eq!(image.dimensions(), (1024, 768), "{}", path.display());
+            count += 1;
+        }
+    }
+    assert!(count >= 12, "only {count} sample pages");
+}
+
+/// Ink inside every line box of every text box, and none in the page outside text, boxes
+/// with backgrounds excepted (`blank` lists rects that must stay blank).
+fn check_text_ink(name: &str, blank: &[[u32; 4]]) {
+    let image = render_ok(&page(name), &[]);
+    let boxes = dumped_boxes(&dump_layout(&page(name), &[]));
+    let mut lines = 0;
+    for text in boxes.iter().filter(|b| b.kind == "text") {
+        for (rect, content) in &text.lines {
+            if content.trim().is_empty() || rect[1] >= 768.0 {
+                continue;
+            }
+            let [x, y, width, height] = rect.map(|v| v.max(0.0) as u32);
+            let ink = ink_pixels(&image, x, y, width.max(1), height.max(1), WHITE);
+            assert!(ink > 10, "{name}: line {content:?} at {rect:?} has only {ink} ink pixels");
+            lines += 1;
+        }
+    }
+    assert!(lines > 0, "{name} has text");
+    for &[x, y, width, height] in blank {
+        assert_eq!(
+            ink_pixels(&image, x, y, width, height, WHITE),
+            0,
+            "{name}: ink in {:?}",
+            [x, y, width, height]
+        );
+    }
+}
+
+#[test]
+fn paragraphs_and_headings_have_ink_in_their_lines_only() {
+    // Everything sits in the 320px article; right of it and below it stays blank.
+    check_text_ink("paragraphs.html", &[[322, 0, 700, 768], [0, 300, 322, 468]]);
+    let image = render_ok(&page("paragraphs.html"), &[]);
+    assert_pixel(&image, 315, 5, [244, 244, 244, 255], 1);
+    // The heading is dark blue: some of its ink is.
+    let blue_ink = (10..240)
+        .flat_map(|x| (10..48).map(move |y| (x, y)))
+        .filter(|&(x, y)| {
+            let [r, g, b, _] = image.get_pixel(x, y).0;
+            b > 100 && r < 60 && g < 60
+        })
+        .count();
+    assert!(blue_ink > 100, "heading ink is #202080: {blue_ink}");
+}
+
+#[test]
+fn non_ascii_text_is_shaped_and_drawn() {
+    check_text_ink("unicode.html", &[[0, 240, 1024, 528]]);
+    let boxes = dumped_boxes(&dump_layout(&page("unicode.html"), &[]));
+    let texts: Vec<&str> = boxes.iter().flat_map(|b| b.lines.iter().map(|(_, text)| text.as_str())).collect();
+    for expected in ["Ελληνικά: Καλημέρα κόσμε", "Русский: Привет, мир", "“Curly quotes” — and an ellipsis…"]
+    {
+        assert!(texts.contains(&expected), "{expected:?} not in {texts:?}");
+    }
+}
+
+#[test]
+fn flex_items_are_painted_where_flexbox_puts_them() {
+    let image = render_ok(&page("flex-row.html"), &[]);
+    let check = |x, y, expected| assert_pixel(&image, x, y, expected, 1);
+    check(50, 40, RED);
+    check(300, 40, GREEN);
+    check(550, 40, BLUE);
+    check(175, 40, [238, 238, 238, 255]); // the gap shows the row's background
+    check(50, 5, [238, 238, 238, 255]); // above the centred first item
+    check(700, 40, WHITE);
+    check(75, 110, [255, 0, 255, 255]);
+    check(225, 110, [255, 255, 0, 255]);
+    check(450, 110, [0, 255, 255, 255]);
+
+    let image = render_ok(&page("flex-column-wrap.html"), &[]);
+    let check = |x, y, expected| assert_pixel(&image, x, y, expected, 1);
+    for (x, y) in [(50, 20), (160, 20), (50, 70), (160, 70), (50, 120)] {
+        check(x, y, [0, 128, 0, 255]);
+    }
+    check(230, 20, [221, 221, 221, 255]);
+    check(160, 120, [221, 221, 221, 255]);
+    check(50, 200, [255, 224, 224, 255]);
+    check(175, 300, [128, 0, 128, 255]);
+}
+
+#[test]
+fn borders_have_their_side_colours_and_rounded_corners() {
+    let image = render_ok(&page("borders.html"), &[]);
+    let check = |x, y, expected| assert_pixel(&image, x, y, expected, 2);
+    check(25, 100, [0, 0, 128, 255]); // outer left border
+    check(40, 100, [192, 192, 255, 255]); // outer padding
+    check(200, 53, RED); // inner top
+    check(346, 100, [0, 160, 0, 255]); // inner right
+    check(200, 162, BLUE); // inner bottom
+    check(53, 100, [255, 165, 0, 255]); // inner left
+    check(200, 100, WHITE); // inside the inner border
+    check(21, 21, WHITE); // outside the outer box's 30px corner
+    check(120, 236, [0, 128, 128, 255]); // pill
+    check(21, 217, WHITE); // outside the pill's corner
+    check(50, 296, [128, 0, 0, 255]); // dot centre
+    check(22, 268, WHITE); // outside the circle
+    check(70, 338, BLACK); // top-only border
+    check(70, 350, WHITE);
+}
+
+#[test]
+fn images_show_their_pixels_and_broken_ones_a_frame() {
+    let (output, image) = render(&page("images.html"), &[]);
+    assert!(output.status.success());
+    let image = image.expect("screenshot");
+    let check = |x, y, expected| assert_pixel(&image, x, y, expected, 2);
+    check(16, 16, RED);
+    check(48, 16, BLUE);
+    check(40, 80, [0, 192, 0, 255]); // JPEG, scaled to 80×80
+    check(20, 152, [128, 128, 255, 255]); // half-transparent blue PNG over white
+    check(0, 200, [153, 153, 153, 255]); // the broken image's frame
+    check(25, 197, WHITE); // and its inside
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("images/corrupt.png"), "a warning names the undecodable image: {stderr}");
+    assert!(stderr.contains("images/no-such-file.png"), "a warning names the missing image: {stderr}");
+}
+
+#[test]
+fn alpha_colours_blend_and_opacity_applies_to_the_whole_group() {
+    let image = render_ok(&page("alpha.html"), &[]);
+    let check = |x, y, expected| assert_pixel(&image, x, y, expected, 2);
+    check(25, 25, [255, 127, 127, 255]); // rgba(255,0,0,.5) over white
+    check(75, 75, [127, 63, 191, 255]); // #0000ff80 over that
+    check(125, 125, [127, 127, 255, 255]); // #0000ff80 over white
+    check(50, 195, [127, 127, 127, 255]); // black child in a 50% group, not green-tinted
+    check(150, 195, [127, 255, 127, 255]); // the group's green
+    check(100, 365, [255, 127, 127, 255]); // 50% red group
+    check(100, 315, [191, 127, 191, 255]); // 50% blue in it, then the group at 50%
+    check(50, 450, WHITE); // opacity: 0
+}
+
+#[test]
+fn overflow_hidden_clips_to_the_padding_box() {
+    let image = render_ok(&page("overflow.html"), &[]);
+    let check = |x, y, expected| assert_pixel(&image, x, y, expected, 1);
+    check(100, 50, RED);
+    check(207, 50, BLACK); // the clip box's own border is not clipped
+    check(300, 50, WHITE); // the child beyond the clip
+    check(300, 150, BLUE); // overflow: visible paints beyond
+    check(100, 270, GREEN);
+    check(100, 320, WHITE); // clipped by the outer 60px clip
+    check(200, 270, WHITE); // clipped by the inner 160px clip
+}
+
+#[test]
+fn a_tall_page_shows_its_top_in_the_viewport() {
+    let image = render_ok(&page("tall.html"), &[]);
+    assert_pixel(&image, 500, 100, RED, 1);
+    assert_pixel(&image, 500, 600, GREEN, 1);
+    assert_pixel(&image, 500, 767, GREEN, 1);
+}
+
+#[test]
+fn a_malformed_page_still_renders() {
+    let image = render_ok(&page("malformed.html"), &[]);
+    let boxes = dumped_boxes(&dump_layout(&page("malformed.html"), &[]));
+    assert_pixel(&image, 90, 5, RED, 1);
+    let unclosed = box_rect(&boxes, "div#unclosed");
+    let (x, y) = ((unclosed[0] + unclosed[2] / 2.0) as u32, (unclosed[1] + unclosed[3] / 2.0) as u32);
+    assert_pixel(&image, x, y, GREEN, 1);
+    // `height: banana` is ignored: the empty div has no height.
+    assert_eq!(box_rect(&boxes, "div#broken")[3], 0.0);
+}
+
+#[test]
+fn inline_blocks_marks_and_canvases_paint_in_their_lines() {
+    let image = render_ok(&page("inline-blocks.html"), &[]);
+    let boxes = dumped_boxes(&dump_layout(&page("inline-blocks.html"), &[]));
+    let centre = |rect: [f32; 4]| ((rect[0] + rect[2] / 2.0) as u32, (rect[1] + rect[3] / 2.0) as u32);
+    let (x, y) = centre(box_rect(&boxes, "span#chip"));
+    assert_pixel(&image, x, y, [255, 128, 0, 255], 1);
+    let (x, y) = centre(box_rect(&boxes, "canvas#canvas"));
+    assert_pixel(&image, x, y, [192, 192, 255, 255], 1); // a fresh canvas is transparent
+    assert_pixel(&image, 200, 115, [255, 128, 0, 255], 1); // the centred chip
+    assert_pixel(&image, 100, 115, WHITE, 1);
+    // The mark's background is yellow around its text.
+    let yellow = (150..260)
+        .flat_map(|x| (0..40).map(move |y| (x, y)))
+        .filter(|&(x, y)| image.get_pixel(x, y).0 == [255, 255, 0, 255])
+        .count();
+    assert!(yellow > 500, "the mark's background: {yellow} yellow pixels");
+}
+
+#[test]
+fn a_page_that_is_not_utf8_renders_with_a_warning() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().join("latin1.html");
+    std::fs::write(&path, b"<body style='margin:0;background:#00ff00'><p>caf\xe9 \xff\xfe</p>")
+        .expect("write");
+    let (output, image) = render(&path, &[]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_pixel(&image.expect("screenshot"), 500, 500, GREEN, 1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not valid UTF-8"), "{stderr}");
+}
+
+#[test]
+fn an_enormous_page_renders() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let path = directory.path().join("enormous.html");
+    let mut html = String::from("<style>div { height: 1px; background: #0000ff }</style>");
+    for index in 0..100_000 {
+        html.push_str(&format!("<div class=c{index}></div>"));
+    }
+    std::fs::write(&path, html).expect("write");
+    let image = render_ok(&path, &[]);
+    assert_pixel(&image, 500, 500, BLUE, 1);
+    let boxes = dumped_boxes(&dump_layout(&path, &[]));
+    assert!(boxes.len() > 100_000);
+}
+
+#[test]
+fn deep_nesting_is_capped_and_pathological_nesting_refused_by_name() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    // 1,500 levels: past the 512 cap, so the deepest ones become siblings; still renders.
+    let deep = directory.path().join("deep.html");
+    let html =
+        format!("<body style='margin:0'>{}<p>bottom</p>", "<div style='padding-left:0'>".repeat(1_500));
+    std::fs::write(&deep, html).expect("write");
+    render_ok(&deep, &[]);
+
+    // 50,000 levels: refused quickly with a message that names the problem.
+    let hostile = directory.path().join("hostile.html");
+    std::fs::write(&hostile, format!("<body>{}x", "<span><div>".repeat(50_000))).expect("write");
+    for mode in [&["--dump-layout"][..], &["--headless"][..]] {
+        let started = std::time::Instant::now();
+        let output = armature().arg(&hostile).args(mode).output().expect("armature runs");
+        assert!(!output.status.success(), "{mode:?} should fail");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("deeper than 512 levels"), "{mode:?}: {stderr}");
+        assert!(started.elapsed().as_secs() < 60, "{mode:?} took {:?}", started.elapsed());
+    }
+}

@@ -223,6 +223,15 @@ fn quad(rect: [f32; 4], clip: [f32; 4], color: [f32; 4]) -> Instance {
     Instance { rect, clip, color, uv: [0.0; 4], radii: [0.0; 4], widths: [0.0; 4], side: 4, _padding: [0; 3] }
 }
 
+/// A quad showing a whole texture over `rect`.
+fn textured_quad(item: usize, rect: &LayoutRect, clip: [f32; 4]) -> Result<Instance, ReplayError> {
+    let rect = corners(rect);
+    check_finite(item, &rect, &ColorF::BLACK, None)?;
+    let mut instance = quad(rect, clip, [1.0; 4]);
+    instance.uv = [0.0, 0.0, 1.0, 1.0];
+    Ok(instance)
+}
+
 /// An open opacity group while replaying.
 struct Group {
     surface: usize,
@@ -297,23 +306,17 @@ pub fn replay(
                 }
             }
             DisplayItem::Image { key, rect } => {
-                let rect = corners(rect);
-                check_finite(item, &rect, &ColorF::BLACK, None)?;
                 if !resources.images.contains_key(key) {
                     return Err(ReplayError::UnknownImage { item, key: *key });
                 }
-                let mut instance = quad(rect, clip, [1.0; 4]);
-                instance.uv = [0.0, 0.0, 1.0, 1.0];
+                let instance = textured_quad(item, rect, clip)?;
                 frame.push(surface, BatchKind::Image(TextureSource::Image(*key)), instance);
             }
             DisplayItem::Canvas { buffer, rect } => {
-                let rect = corners(rect);
-                check_finite(item, &rect, &ColorF::BLACK, None)?;
                 if !resources.buffers.contains_key(buffer) {
                     return Err(ReplayError::UnknownImageBuffer { item, buffer: *buffer });
                 }
-                let mut instance = quad(rect, clip, [1.0; 4]);
-                instance.uv = [0.0, 0.0, 1.0, 1.0];
+                let instance = textured_quad(item, rect, clip)?;
                 frame.push(surface, BatchKind::Image(TextureSource::Buffer(*buffer)), instance);
             }
             DisplayItem::PushClip { rect } => {

@@ -176,6 +176,18 @@ pub fn ink_pixels(
     count
 }
 
+/// How many pixels in a rectangle satisfy `predicate` (on their RGBA bytes).
+pub fn count_pixels(
+    image: &image::RgbaImage,
+    [x, y, width, height]: [u32; 4],
+    predicate: impl Fn([u8; 4]) -> bool,
+) -> usize {
+    (y..(y + height).min(image.height()))
+        .flat_map(|py| (x..(x + width).min(image.width())).map(move |px| (px, py)))
+        .filter(|&(px, py)| predicate(image.get_pixel(px, py).0))
+        .count()
+}
+
 /// Whether a process exists at all (running or zombie).
 pub fn process_exists(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()

@@ -2,7 +2,8 @@
 //! ink inside its line boxes (from `--dump-layout`) and none outside, image pixels.
 
 use armature_tests::{
-    armature, assert_pixel, box_rect, dump_layout, dumped_boxes, ink_pixels, page, render, render_ok,
+    armature, assert_pixel, box_rect, count_pixels, dump_layout, dumped_boxes, ink_pixels, page, render,
+    render_ok,
 };
 
 const WHITE: [u8; 4] = [255, 255, 255, 255];
@@ -61,13 +62,7 @@ fn paragraphs_and_headings_have_ink_in_their_lines_only() {
     let image = render_ok(&page("paragraphs.html"), &[]);
     assert_pixel(&image, 315, 5, [244, 244, 244, 255], 1);
     // The heading is dark blue: some of its ink is.
-    let blue_ink = (10..240)
-        .flat_map(|x| (10..48).map(move |y| (x, y)))
-        .filter(|&(x, y)| {
-            let [r, g, b, _] = image.get_pixel(x, y).0;
-            b > 100 && r < 60 && g < 60
-        })
-        .count();
+    let blue_ink = count_pixels(&image, [10, 10, 230, 38], |[r, g, b, _]| b > 100 && r < 60 && g < 60);
     assert!(blue_ink > 100, "heading ink is #202080: {blue_ink}");
 }
 
@@ -203,10 +198,7 @@ fn inline_blocks_marks_and_canvases_paint_in_their_lines() {
     assert_pixel(&image, 200, 115, [255, 128, 0, 255], 1); // the centred chip
     assert_pixel(&image, 100, 115, WHITE, 1);
     // The mark's background is yellow around its text.
-    let yellow = (150..260)
-        .flat_map(|x| (0..40).map(move |y| (x, y)))
-        .filter(|&(x, y)| image.get_pixel(x, y).0 == [255, 255, 0, 255])
-        .count();
+    let yellow = count_pixels(&image, [150, 0, 110, 40], |pixel| pixel == [255, 255, 0, 255]);
     assert!(yellow > 500, "the mark's background: {yellow} yellow pixels");
 }
 

@@ -1,6 +1,6 @@
 //! Pages rendered by the real binary (launcher + GPU + content processes), checked by pixel.
 
-use armature_tests::{assert_pixel, ink_pixels, page, render_ok};
+use armature_tests::{assert_pixel, count_pixels, ink_pixels, page, render_ok};
 
 const WHITE: [u8; 4] = [255, 255, 255, 255];
 
@@ -49,13 +49,7 @@ fn text_has_ink_inside_its_line_boxes_and_none_outside() {
     // The second paragraph is red text around y = 138..157.
     let second_line = ink_pixels(&image, 0, 136, 600, 22, WHITE);
     assert!(second_line > 200, "second line has only {second_line} ink pixels");
-    let reddish = (0..600)
-        .flat_map(|x| (136..158).map(move |y| (x, y)))
-        .filter(|&(x, y)| {
-            let [r, g, b, _] = image.get_pixel(x, y).0;
-            r > 150 && g < 100 && b < 100
-        })
-        .count();
+    let reddish = count_pixels(&image, [0, 136, 600, 22], |[r, g, b, _]| r > 150 && g < 100 && b < 100);
     assert!(reddish > 50, "the second line is red: {reddish} red pixels");
     assert_eq!(ink_pixels(&image, 0, 160, 1024, 608, WHITE), 0, "ink below the text");
 }

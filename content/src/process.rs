@@ -124,7 +124,7 @@ fn on_front_end_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'sta
     match thread.map(|handle| handle.join()) {
         Ok(Ok(value)) => value,
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        // Cannot spawn (no memory for a stack): run here instead.
+        // The OS refused a thread (out of memory): nothing sensible is left to do.
         Err(error) => panic!("cannot start the front-end thread: {error}"),
     }
 }

@@ -125,7 +125,7 @@ impl Paragraph {
         fonts: &mut Fonts,
         layout_context: &mut LayoutContext<SpanBrush>,
         atomic_size: &dyn Fn(BoxId) -> (f32, f32),
-    ) -> &mut parley::Layout<SpanBrush> {
+    ) {
         if self.layout.is_none() {
             let root = text_style(&self.styles[0], SpanBrush(0));
             let mut builder = layout_context.tree_builder(&mut fonts.context, 1.0, true, &root);
@@ -158,7 +158,6 @@ impl Paragraph {
             self.text = text;
             self.layout = Some(layout);
         }
-        self.layout.get_or_insert_with(parley::Layout::new)
     }
 
     /// Breaks lines at `max_width` (`None`: never wrap) unless already broken there.

@@ -211,21 +211,11 @@ fn parse_color_token(parser: &mut Parser<'_>) -> Option<ColorF> {
     Some(color)
 }
 
+/// `#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa` (cssparser's parser).
 fn parse_hex(hex: &str) -> Option<ColorF> {
-    let digit = |index: usize| u8::from_str_radix(hex.get(index..index + 1)?, 16).ok();
-    let pair = |index: usize| u8::from_str_radix(hex.get(index..index + 2)?, 16).ok();
-    match hex.len() {
-        3 | 4 => {
-            let channel = |index| digit(index).map(|v| v * 17);
-            let alpha = if hex.len() == 4 { channel(3)? } else { 255 };
-            Some(ColorF::from_rgba8(channel(0)?, channel(1)?, channel(2)?, alpha))
-        }
-        6 | 8 => {
-            let alpha = if hex.len() == 8 { pair(6)? } else { 255 };
-            Some(ColorF::from_rgba8(pair(0)?, pair(2)?, pair(4)?, alpha))
-        }
-        _ => None,
-    }
+    let (r, g, b, alpha) = cssparser::color::parse_hash_color(hex.as_bytes()).ok()?;
+    let [r, g, b] = [r, g, b].map(|channel| f32::from(channel) / 255.0);
+    Some(ColorF::new(r, g, b, alpha))
 }
 
 fn parse_rgb_args(parser: &mut Parser<'_>) -> Option<ColorF> {
@@ -250,60 +240,12 @@ fn parse_rgb_args(parser: &mut Parser<'_>) -> Option<ColorF> {
     }
 }
 
+/// The CSS Color 4 named colours (cssparser's table) and `transparent`.
 fn named_color(name: &str) -> Option<ColorF> {
-    let (r, g, b) = match name {
-        "transparent" => return Some(ColorF::TRANSPARENT),
-        "black" => (0, 0, 0),
-        "silver" => (192, 192, 192),
-        "gray" | "grey" => (128, 128, 128),
-        "white" => (255, 255, 255),
-        "maroon" => (128, 0, 0),
-        "red" => (255, 0, 0),
-        "purple" => (128, 0, 128),
-        "fuchsia" | "magenta" => (255, 0, 255),
-        "green" => (0, 128, 0),
-        "lime" => (0, 255, 0),
-        "olive" => (128, 128, 0),
-        "yellow" => (255, 255, 0),
-        "navy" => (0, 0, 128),
-        "blue" => (0, 0, 255),
-        "teal" => (0, 128, 128),
-        "aqua" | "cyan" => (0, 255, 255),
-        "orange" => (255, 165, 0),
-        "pink" => (255, 192, 203),
-        "brown" => (165, 42, 42),
-        "gold" => (255, 215, 0),
-        "lightgray" | "lightgrey" => (211, 211, 211),
-        "darkgray" | "darkgrey" => (169, 169, 169),
-        "rebeccapurple" => (102, 51, 153),
-        "crimson" => (220, 20, 60),
-        "coral" => (255, 127, 80),
-        "tomato" => (255, 99, 71),
-        "salmon" => (250, 128, 114),
-        "indigo" => (75, 0, 130),
-        "violet" => (238, 130, 238),
-        "skyblue" => (135, 206, 235),
-        "steelblue" => (70, 130, 180),
-        "royalblue" => (65, 105, 225),
-        "slategray" | "slategrey" => (112, 128, 144),
-        "whitesmoke" => (245, 245, 245),
-        "beige" => (245, 245, 220),
-        "ivory" => (255, 255, 240),
-        "khaki" => (240, 230, 140),
-        "lavender" => (230, 230, 250),
-        "lightblue" => (173, 216, 230),
-        "lightgreen" => (144, 238, 144),
-        "lightyellow" => (255, 255, 224),
-        "darkblue" => (0, 0, 139),
-        "darkgreen" => (0, 100, 0),
-        "darkred" => (139, 0, 0),
-        "darkorange" => (255, 140, 0),
-        "seagreen" => (46, 139, 87),
-        "forestgreen" => (34, 139, 34),
-        "chocolate" => (210, 105, 30),
-        "tan" => (210, 180, 140),
-        _ => return None,
-    };
+    if name == "transparent" {
+        return Some(ColorF::TRANSPARENT);
+    }
+    let (r, g, b) = cssparser::color::parse_named_color(name).ok()?;
     Some(ColorF::from_rgba8(r, g, b, 255))
 }
 

@@ -10,6 +10,7 @@ pub mod color;
 pub mod display_list;
 pub mod ids;
 pub mod messages;
+pub mod stats;
 pub mod units;
 
 pub use color::ColorF;
@@ -17,4 +18,5 @@ pub use display_list::{
     BorderRadius, BorderSide, BorderSides, DisplayItem, DisplayList, GlyphInstance, ResourceUpdate,
 };
 pub use ids::{ContentId, Epoch, FontKey, IdNamespace, ImageBufferId, ImageKey};
+pub use stats::{ContentStageTimes, FrameStats, GpuStageTimes};
 pub use units::{DeviceIntSize, LayoutPixel, LayoutPoint, LayoutRect, LayoutSize};

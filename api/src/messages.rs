@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use ipc_channel::ipc::{IpcReceiver, IpcSender, IpcSharedMemory};
 use serde::{Deserialize, Serialize};
 
-use crate::{ContentId, DeviceIntSize, DisplayList, Epoch, ResourceUpdate};
+use crate::{ContentId, ContentStageTimes, DeviceIntSize, DisplayList, Epoch, FrameStats, ResourceUpdate};
 
 /// The command-line value of `--role`, naming what a child process is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -119,6 +119,8 @@ pub struct FramePixels {
     pub size: DeviceIntSize,
     /// `size.width * size.height * 4` bytes, row after row, no padding.
     pub rgba: IpcSharedMemory,
+    /// What the frame cost in the GPU process.
+    pub stats: FrameStats,
 }
 
 /// What the launcher tells a content process.
@@ -168,6 +170,8 @@ pub enum ContentToLauncher {
         title: Option<String>,
         /// How many display items the first frame has.
         display_items: usize,
+        /// What each front-end stage took.
+        timings: ContentStageTimes,
     },
     /// The answer to [`LauncherToContent::DumpLayout`].
     LayoutDump(String),

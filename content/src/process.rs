@@ -4,9 +4,10 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::time::Instant;
 
 use armature_api::messages::{ContentToGpu, ContentToLauncher, LauncherToContent, LayoutDumpFormat};
-use armature_api::{ContentId, DisplayList, Epoch, LayoutSize, ResourceUpdate};
+use armature_api::{ContentId, ContentStageTimes, DisplayList, Epoch, LayoutSize, ResourceUpdate};
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
 
 use crate::dom::Document;
@@ -45,6 +46,8 @@ pub struct LaidOutPage {
     pub fonts: Fonts,
     /// The page's decoded images.
     pub images: Images,
+    /// What each stage took so far.
+    pub timings: ContentStageTimes,
 }
 
 /// A page turned into what the GPU process needs to draw it.
@@ -56,6 +59,8 @@ pub struct RenderedPage {
     pub resources: Vec<ResourceUpdate>,
     /// The display list.
     pub display_list: DisplayList,
+    /// What each front-end stage took.
+    pub timings: ContentStageTimes,
 }
 
 /// Loads, parses, styles and lays out a page.
@@ -64,14 +69,20 @@ pub fn lay_out_page(
     page: &Path,
     viewport: LayoutSize,
 ) -> Result<LaidOutPage, ContentProcessError> {
+    let mut clock = StageClock::start();
     let html = crate::page::load(page)?;
+    let load_us = clock.lap();
     let document = Document::parse(&html)?;
+    let parse_us = clock.lap();
     let styles = crate::style::compute(&document);
+    let style_us = clock.lap();
     let mut fonts = Fonts::new(content.namespace())?;
     let mut images = Images::new(content.namespace(), page);
     let layout =
         crate::layout::layout(&document, &styles, &mut fonts, &mut images, content.namespace(), viewport);
-    Ok(LaidOutPage { document, styles, layout, fonts, images })
+    let layout_us = clock.lap();
+    let timings = ContentStageTimes { load_us, parse_us, style_us, layout_us, display_list_us: 0 };
+    Ok(LaidOutPage { document, styles, layout, fonts, images, timings })
 }
 
 /// Runs the whole front end on a page file: load, parse, style, lay out, build.
@@ -81,12 +92,31 @@ pub fn render_page(
     viewport: LayoutSize,
 ) -> Result<RenderedPage, ContentProcessError> {
     let laid_out = lay_out_page(content, page, viewport)?;
+    let mut clock = StageClock::start();
     let built = crate::display_list::build(&laid_out.layout, &laid_out.styles, &laid_out.fonts);
+    let timings = ContentStageTimes { display_list_us: clock.lap(), ..laid_out.timings };
     Ok(RenderedPage {
         title: laid_out.document.title(),
         resources: resources(&laid_out, &built.fonts),
         display_list: built.list,
+        timings,
     })
+}
+
+/// Times consecutive stages.
+struct StageClock(Instant);
+
+impl StageClock {
+    fn start() -> StageClock {
+        StageClock(Instant::now())
+    }
+
+    /// Microseconds since the previous lap (or the start).
+    fn lap(&mut self) -> u64 {
+        let now = Instant::now();
+        let elapsed = now - std::mem::replace(&mut self.0, now);
+        elapsed.as_micros().try_into().unwrap_or(u64::MAX)
+    }
 }
 
 /// Everything the GPU process must hold before it can draw the page: used fonts, decoded
@@ -151,6 +181,7 @@ pub fn run(
                     }
                 };
                 let display_items = rendered.display_list.items.len();
+                let timings = rendered.timings;
                 let epoch = Epoch(1);
                 let send =
                     |message| to_gpu.send(message).map_err(|e| ContentProcessError::GpuGone(e.to_string()));
@@ -158,8 +189,11 @@ pub fn run(
                 send(ContentToGpu::SetDisplayList(epoch, rendered.display_list))?;
                 send(ContentToGpu::Present(epoch))?;
                 tracing::info!(target: "armature::content", "{}: {display_items} display items", page.display());
-                let _ =
-                    to_launcher.send(ContentToLauncher::PageLoaded { title: rendered.title, display_items });
+                let _ = to_launcher.send(ContentToLauncher::PageLoaded {
+                    title: rendered.title,
+                    display_items,
+                    timings,
+                });
             }
             LauncherToContent::DumpLayout { page, viewport, format } => {
                 let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);

@@ -60,6 +60,11 @@ impl FontStore {
         self.fonts.remove(&key);
     }
 
+    /// Every key held.
+    pub fn keys(&self) -> impl Iterator<Item = FontKey> + '_ {
+        self.fonts.keys().copied()
+    }
+
     /// A font by key.
     pub fn get(&self, key: FontKey) -> Option<&FontData> {
         self.fonts.get(&key)

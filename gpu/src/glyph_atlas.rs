@@ -1,16 +1,17 @@
-//! The glyph atlas: glyphs rasterised with swash (grayscale AA) into one R8 texture,
-//! packed on shelves. Owned by the GPU process's main thread.
+//! The glyph atlas: glyphs rasterised with swash (grayscale AA) into one R8 texture, packed
+//! by etagere's bucketed shelf allocator (as WebRender packs its glyph cache). When full, it
+//! evicts the glyphs used least recently — never one the current frame uses — and then
+//! grows. Owned by the GPU process's main thread.
 
 use std::collections::HashMap;
 
 use armature_api::FontKey;
+use etagere::{AllocId, Allocation, BucketedAtlasAllocator, size2};
 use swash::scale::{Render, ScaleContext, Source};
 use swash::zeno::Format;
 
 use crate::fonts::FontData;
-
-/// Side of the square atlas texture in texels.
-pub const ATLAS_SIZE: u32 = 1024;
+use crate::texture_cache::texture_bind_group;
 
 /// A rasterised glyph's identity: font, glyph index, size in 1/64 px.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -51,80 +52,128 @@ pub struct AtlasGlyph {
     pub atlas_y: u32,
 }
 
-/// A horizontal strip of the atlas that glyphs of similar height fill left to right.
-struct Shelf {
-    y: u32,
-    height: u32,
-    cursor_x: u32,
+/// A glyph in the cache, rasterised or known to have no ink.
+struct CachedGlyph {
+    glyph: Option<AtlasGlyph>,
+    alloc: Option<AllocId>,
+    /// The last frame that drew it: eviction takes the least recently used first.
+    last_used: u64,
+}
+
+/// What the atlas did since it was last asked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AtlasActivity {
+    /// Glyphs rasterised.
+    pub rasterized: u32,
+    /// Glyphs evicted to make room.
+    pub evicted: u32,
+    /// Bytes written to the texture (glyph bitmaps and copies when growing).
+    pub bytes_uploaded: u64,
 }
 
 /// The atlas texture and what is in it.
 pub struct GlyphAtlas {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    layout: wgpu::BindGroupLayout,
+    sampler: wgpu::Sampler,
     texture: wgpu::Texture,
-    view: wgpu::TextureView,
-    glyphs: HashMap<GlyphKey, Option<AtlasGlyph>>,
-    shelves: Vec<Shelf>,
+    bind_group: wgpu::BindGroup,
+    side: u32,
+    max_side: u32,
+    allocator: BucketedAtlasAllocator,
+    glyphs: HashMap<GlyphKey, CachedGlyph>,
+    frame: u64,
+    activity: AtlasActivity,
     scale_context: ScaleContext,
 }
 
-/// Gap between glyphs so neighbours never bleed into each other.
-const PADDING: u32 = 1;
+/// Side the atlas starts at.
+pub const INITIAL_ATLAS_SIDE: u32 = 512;
+/// Side the atlas may grow to (16 MiB of R8), if the device allows it.
+pub const MAX_ATLAS_SIDE: u32 = 4096;
 
 impl GlyphAtlas {
-    /// An empty atlas.
-    pub fn new(device: &wgpu::Device) -> GlyphAtlas {
-        let texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("glyph atlas"),
-            size: wgpu::Extent3d { width: ATLAS_SIZE, height: ATLAS_SIZE, depth_or_array_layers: 1 },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::R8Unorm,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-            view_formats: &[],
-        });
-        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+    /// An empty atlas of `initial_side` texels, growing up to `max_side`, sampled through
+    /// `layout` (texture + sampler).
+    pub fn new(
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        layout: &wgpu::BindGroupLayout,
+        sampler: &wgpu::Sampler,
+        initial_side: u32,
+        max_side: u32,
+    ) -> GlyphAtlas {
+        let max_side = max_side.min(device.limits().max_texture_dimension_2d).max(initial_side);
+        let (texture, bind_group) = create_texture(device, layout, sampler, initial_side);
         GlyphAtlas {
+            device: device.clone(),
+            queue: queue.clone(),
+            layout: layout.clone(),
+            sampler: sampler.clone(),
             texture,
-            view,
+            bind_group,
+            side: initial_side,
+            max_side,
+            allocator: BucketedAtlasAllocator::new(size2(initial_side as i32, initial_side as i32)),
             glyphs: HashMap::new(),
-            shelves: Vec::new(),
+            frame: 0,
+            activity: AtlasActivity::default(),
             scale_context: ScaleContext::new(),
         }
     }
 
-    /// The texture view shaders sample.
-    pub fn view(&self) -> &wgpu::TextureView {
-        &self.view
+    /// The bind group shaders sample the atlas through (it changes when the atlas grows).
+    pub fn bind_group(&self) -> &wgpu::BindGroup {
+        &self.bind_group
     }
 
-    /// Finds or rasterises a glyph; `None` for glyphs with no ink (spaces) or no room.
-    pub fn get_or_insert(
-        &mut self,
-        queue: &wgpu::Queue,
-        key: GlyphKey,
-        font: &FontData,
-    ) -> Option<AtlasGlyph> {
-        if let Some(entry) = self.glyphs.get(&key) {
-            return *entry;
+    /// The atlas's side in texels.
+    pub fn side(&self) -> u32 {
+        self.side
+    }
+
+    /// Glyphs cached (with or without ink).
+    pub fn len(&self) -> usize {
+        self.glyphs.len()
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.glyphs.is_empty()
+    }
+
+    /// Starts a frame: glyphs it uses are safe from eviction until the next one.
+    pub fn begin_frame(&mut self) {
+        self.frame += 1;
+    }
+
+    /// What happened since the last call.
+    pub fn take_activity(&mut self) -> AtlasActivity {
+        std::mem::take(&mut self.activity)
+    }
+
+    /// Finds or rasterises a glyph; `None` for glyphs with no ink (spaces), or when even a
+    /// full-grown atlas holds only glyphs this frame uses.
+    pub fn get_or_insert(&mut self, key: GlyphKey, font: &FontData) -> Option<AtlasGlyph> {
+        if let Some(entry) = self.glyphs.get_mut(&key) {
+            entry.last_used = self.frame;
+            return entry.glyph;
         }
-        let entry = self.rasterise(queue, key, font);
-        self.glyphs.insert(key, entry);
-        entry
-    }
-
-    fn rasterise(&mut self, queue: &wgpu::Queue, key: GlyphKey, font: &FontData) -> Option<AtlasGlyph> {
         let mut scaler = self.scale_context.builder(font.font_ref()).size(key.size()).hint(false).build();
-        let image = Render::new(&[Source::Outline]).format(Format::Alpha).render(&mut scaler, key.index)?;
-        let (width, height) = (image.placement.width, image.placement.height);
-        if width == 0 || height == 0 {
-            return None;
-        }
-        let Some((atlas_x, atlas_y)) = self.allocate(width, height) else {
-            tracing::warn!(target: "armature::gpu", "glyph atlas is full; glyph {key:?} not drawn");
+        let image = Render::new(&[Source::Outline]).format(Format::Alpha).render(&mut scaler, key.index);
+        let Some(image) = image.filter(|image| image.placement.width > 0 && image.placement.height > 0)
+        else {
+            self.glyphs.insert(key, CachedGlyph { glyph: None, alloc: None, last_used: self.frame });
             return None;
         };
-        queue.write_texture(
+        let (width, height) = (image.placement.width, image.placement.height);
+        let Some(allocation) = self.allocate(width, height) else {
+            tracing::warn!(target: "armature::gpu", "glyph atlas is full of this frame's glyphs; glyph {key:?} not drawn");
+            return None;
+        };
+        let (atlas_x, atlas_y) = (allocation.rectangle.min.x as u32, allocation.rectangle.min.y as u32);
+        self.queue.write_texture(
             wgpu::TexelCopyTextureInfo {
                 texture: &self.texture,
                 mip_level: 0,
@@ -139,36 +188,125 @@ impl GlyphAtlas {
             },
             wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
         );
-        Some(AtlasGlyph {
+        self.activity.rasterized += 1;
+        self.activity.bytes_uploaded += image.data.len() as u64;
+        let glyph = AtlasGlyph {
             left: image.placement.left,
             top: image.placement.top,
             width,
             height,
             atlas_x,
             atlas_y,
-        })
+        };
+        self.glyphs.insert(
+            key,
+            CachedGlyph { glyph: Some(glyph), alloc: Some(allocation.id), last_used: self.frame },
+        );
+        Some(glyph)
     }
 
-    /// Shelf packing: the first shelf tall enough with room, else a new shelf.
-    fn allocate(&mut self, width: u32, height: u32) -> Option<(u32, u32)> {
-        let (padded_width, padded_height) = (width + PADDING, height + PADDING);
-        if padded_width > ATLAS_SIZE {
-            return None;
-        }
-        if let Some(shelf) = self
-            .shelves
-            .iter_mut()
-            .find(|shelf| shelf.height >= padded_height && shelf.cursor_x + padded_width <= ATLAS_SIZE)
-        {
-            let x = shelf.cursor_x;
-            shelf.cursor_x += padded_width;
-            return Some((x, shelf.y));
-        }
-        let y = self.shelves.last().map_or(0, |shelf| shelf.y + shelf.height);
-        if y + padded_height > ATLAS_SIZE {
-            return None;
-        }
-        self.shelves.push(Shelf { y, height: padded_height, cursor_x: padded_width });
-        Some((0, y))
+    /// Drops every glyph of a font (deleted, or its content process went away).
+    pub fn remove_font(&mut self, font: FontKey) {
+        let allocator = &mut self.allocator;
+        self.glyphs.retain(|key, entry| {
+            if key.font != font {
+                return true;
+            }
+            if let Some(alloc) = entry.alloc {
+                allocator.deallocate(alloc);
+            }
+            false
+        });
     }
+
+    /// Room for a bitmap: from free space, else by evicting glyphs no frame has used since
+    /// the previous one (least recently used first), else by growing.
+    fn allocate(&mut self, width: u32, height: u32) -> Option<Allocation> {
+        if width > self.max_side || height > self.max_side {
+            return None;
+        }
+        let request = size2(width as i32, height as i32);
+        loop {
+            if let Some(allocation) = self.allocator.allocate(request) {
+                return Some(allocation);
+            }
+            if !self.evict_least_recently_used() && !self.grow() {
+                return None;
+            }
+        }
+    }
+
+    /// Evicts a quarter (at least one) of the glyphs not used this frame, oldest first.
+    /// Returns whether anything was evicted.
+    fn evict_least_recently_used(&mut self) -> bool {
+        let frame = self.frame;
+        let mut stale: Vec<(u64, GlyphKey)> = self
+            .glyphs
+            .iter()
+            .filter(|(_, entry)| entry.alloc.is_some() && entry.last_used < frame)
+            .map(|(key, entry)| (entry.last_used, *key))
+            .collect();
+        if stale.is_empty() {
+            return false;
+        }
+        stale.sort_unstable_by_key(|&(last_used, _)| last_used);
+        let count = (stale.len() / 4).max(1);
+        for (_, key) in &stale[..count] {
+            if let Some(alloc) = self.glyphs.remove(key).and_then(|entry| entry.alloc) {
+                self.allocator.deallocate(alloc);
+            }
+        }
+        self.activity.evicted += count as u32;
+        true
+    }
+
+    /// Doubles the texture (up to the maximum), copying what is there: glyphs keep their
+    /// texels, so nothing cached needs to change.
+    fn grow(&mut self) -> bool {
+        if self.side >= self.max_side {
+            return false;
+        }
+        let side = (self.side * 2).min(self.max_side);
+        let (texture, bind_group) = create_texture(&self.device, &self.layout, &self.sampler, side);
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("grow glyph atlas") });
+        encoder.copy_texture_to_texture(
+            self.texture.as_image_copy(),
+            texture.as_image_copy(),
+            wgpu::Extent3d { width: self.side, height: self.side, depth_or_array_layers: 1 },
+        );
+        // Queue writes made to the old texture so far run before this submission.
+        self.queue.submit([encoder.finish()]);
+        self.activity.bytes_uploaded += u64::from(self.side) * u64::from(self.side);
+        tracing::debug!(target: "armature::gpu", "glyph atlas grows to {side}x{side}");
+        self.allocator.grow(size2(side as i32, side as i32));
+        self.texture = texture;
+        self.bind_group = bind_group;
+        self.side = side;
+        true
+    }
+}
+
+fn create_texture(
+    device: &wgpu::Device,
+    layout: &wgpu::BindGroupLayout,
+    sampler: &wgpu::Sampler,
+    side: u32,
+) -> (wgpu::Texture, wgpu::BindGroup) {
+    let texture = device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("glyph atlas"),
+        size: wgpu::Extent3d { width: side, height: side, depth_or_array_layers: 1 },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: wgpu::TextureFormat::R8Unorm,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING
+            | wgpu::TextureUsages::COPY_DST
+            | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    });
+    let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+    let bind_group = texture_bind_group(device, layout, &view, sampler, "glyph atlas");
+    (texture, bind_group)
 }

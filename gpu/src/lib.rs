@@ -2,12 +2,15 @@
 //! batches and draws them with wgpu (Mesa's lavapipe where there is no GPU), then reads the
 //! frame back for the launcher.
 //!
-//! Data path: [`process`] (ipc) → [`replay`] (validate, batch) → [`renderer`] (wgpu draw)
-//! → [`readback`]; [`resources`] (with [`fonts`]) and [`glyph_atlas`] are its stores.
+//! Data path: [`process`] (ipc) → [`replay`] (validate; display items → primitives) →
+//! [`batch`] (primitives → batches, WebRender style) → [`renderer`] (one instanced draw per
+//! batch) → [`readback`]. Stores: [`resources`] (per content process, with [`fonts`]),
+//! [`texture_cache`] (images and image buffers) and [`glyph_atlas`].
 //!
 //! Architecture invariant: the GPU process never trusts a byte from content, and never
 //! panics on it.
 
+pub mod batch;
 pub mod device;
 pub mod fonts;
 pub mod glyph_atlas;
@@ -16,5 +19,6 @@ pub mod readback;
 pub mod renderer;
 pub mod replay;
 pub mod resources;
+pub mod texture_cache;
 
 pub use process::{GpuProcessError, run};

@@ -70,6 +70,7 @@ pub fn run(
                 IpcSelectionResult::ChannelClosed(id) => {
                     if let Some(connection) = contents.remove(&id) {
                         tracing::debug!(target: "armature::gpu", "{} disconnected", connection.content);
+                        renderer.release(connection.resources);
                     }
                 }
                 IpcSelectionResult::MessageReceived(id, message) if id == launcher_id => {
@@ -105,7 +106,9 @@ pub fn run(
                         // Stop reading this content process; the launcher decides its fate.
                         let content = connection.content;
                         tracing::warn!(target: "armature::gpu", "terminate content process {}: {reason}", connection.pid);
-                        contents.remove(&id);
+                        if let Some(connection) = contents.remove(&id) {
+                            renderer.release(connection.resources);
+                        }
                         let _ = to_launcher.send(GpuToLauncher::ContentError { content, message: reason });
                     }
                 }
@@ -124,7 +127,9 @@ fn handle_content_command(
         ContentToGpu::UpdateResources(updates) => {
             let namespace = connection.content.namespace();
             for update in updates {
-                connection.resources.apply(update, namespace, renderer).map_err(|error| error.to_string())?;
+                renderer
+                    .update_resources(&mut connection.resources, update, namespace)
+                    .map_err(|error| error.to_string())?;
             }
         }
         ContentToGpu::SetDisplayList(epoch, list) => connection.display_list = Some((epoch, list)),
@@ -142,13 +147,14 @@ fn handle_content_command(
             tracing::info!(
                 target: "armature::gpu",
                 "{} epoch {}: {}x{} in {} draw calls",
-                connection.content, epoch.0, frame.size.width, frame.size.height, frame.draw_calls
+                connection.content, epoch.0, frame.size.width, frame.size.height, frame.stats.draw_calls
             );
             let pixels = FramePixels {
                 content: connection.content,
                 epoch,
                 size: frame.size,
                 rgba: IpcSharedMemory::from_bytes(&frame.rgba),
+                stats: frame.stats,
             };
             if to_launcher.send(GpuToLauncher::Frame(pixels)).is_err() {
                 return Ok(());

@@ -11,21 +11,18 @@ pub fn padded_bytes_per_row(width: u32) -> u32 {
     unpadded.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT
 }
 
-/// Finishes `encoder` with a copy of `texture` and returns tightly packed RGBA8 rows.
+/// Finishes `encoder` with a copy of `texture` into `buffer` (`COPY_DST | MAP_READ`, at
+/// least [`padded_bytes_per_row`] × height bytes) and returns tightly packed RGBA8 rows.
 pub fn read_texture(
     device: &wgpu::Device,
     queue: &wgpu::Queue,
     mut encoder: wgpu::CommandEncoder,
     texture: &wgpu::Texture,
+    buffer: &wgpu::Buffer,
     size: DeviceIntSize,
 ) -> Result<Vec<u8>, String> {
     let padded_row = padded_bytes_per_row(size.width);
-    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("readback"),
-        size: u64::from(padded_row) * u64::from(size.height),
-        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
-        mapped_at_creation: false,
-    });
+    let bytes = u64::from(padded_row) * u64::from(size.height);
     encoder.copy_texture_to_buffer(
         wgpu::TexelCopyTextureInfo {
             texture,
@@ -34,7 +31,7 @@ pub fn read_texture(
             aspect: wgpu::TextureAspect::All,
         },
         wgpu::TexelCopyBufferInfo {
-            buffer: &buffer,
+            buffer,
             layout: wgpu::TexelCopyBufferLayout {
                 offset: 0,
                 bytes_per_row: Some(padded_row),
@@ -46,7 +43,7 @@ pub fn read_texture(
     queue.submit([encoder.finish()]);
 
     let (sender, receiver) = std::sync::mpsc::channel();
-    buffer.map_async(wgpu::MapMode::Read, .., move |result| {
+    buffer.map_async(wgpu::MapMode::Read, ..bytes, move |result| {
         // The receiver outlives the poll below; a failed send cannot happen.
         let _ = sender.send(result);
     });
@@ -59,7 +56,7 @@ pub fn read_texture(
     let row = (size.width * BYTES_PER_PIXEL) as usize;
     let mut pixels = Vec::with_capacity(row * size.height as usize);
     {
-        let mapped = buffer.get_mapped_range(..).map_err(|error| error.to_string())?;
+        let mapped = buffer.get_mapped_range(..bytes).map_err(|error| error.to_string())?;
         for padded in mapped.chunks_exact(padded_row as usize) {
             pixels.extend_from_slice(&padded[..row]);
         }

@@ -1,14 +1,19 @@
-//! The wgpu renderer: draws a frame's batches into offscreen textures (the page, and one per
-//! opacity group, groups first) and reads the page back.
+//! The wgpu renderer: runs replay and batching, then draws each batch with one instanced
+//! call into pooled offscreen targets (the page, and one per opacity group, groups first)
+//! and reads the page back. Instances, uniforms, targets and the readback buffer are reused
+//! from frame to frame; only what changed is uploaded.
 
-use armature_api::{ColorF, DeviceIntSize, DisplayList};
-use wgpu::util::DeviceExt;
+use std::time::Instant;
 
+use armature_api::{ColorF, DeviceIntSize, DisplayList, FrameStats, IdNamespace, ResourceUpdate};
+
+use crate::batch::{self, BlendMode, PrimitiveKind, SurfaceIndex, TextureSource};
 use crate::device::GpuDevice;
-use crate::glyph_atlas::GlyphAtlas;
+use crate::glyph_atlas::{GlyphAtlas, INITIAL_ATLAS_SIDE, MAX_ATLAS_SIDE};
 use crate::readback;
-use crate::replay::{self, BatchKind, Instance, ReplayError, TextureSource};
-use crate::resources::{ContentResources, GpuImage, TextureFactory};
+use crate::replay::{self, Instance, ReplayError};
+use crate::resources::{ContentResources, ResourceError};
+use crate::texture_cache::{TextureCache, texture_bind_group};
 
 /// The render-target format: 8-bit RGBA holding sRGB values, blended as browsers do.
 pub const TARGET_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
@@ -37,29 +42,82 @@ pub enum RenderError {
     Readback(String),
 }
 
-/// A rendered frame's pixels.
+/// A rendered frame's pixels and what it cost.
 pub struct RenderedFrame {
     /// Size in pixels.
     pub size: DeviceIntSize,
     /// Tightly packed RGBA8 rows.
     pub rgba: Vec<u8>,
-    /// How many draw calls the frame took.
-    pub draw_calls: usize,
-    /// How many render targets (the page plus one per opacity group) it drew into.
-    pub surfaces: usize,
+    /// Counts and stage times.
+    pub stats: FrameStats,
+}
+
+/// Frames a pooled render target survives unused before it is freed.
+const TARGET_RETAIN_FRAMES: u64 = 2;
+/// Byte stride of per-surface uniforms (wgpu's minimum uniform offset alignment).
+const GLOBALS_STRIDE: u64 = 256;
+
+/// A render target kept across frames (WebRender's render-target pool).
+struct PooledTarget {
+    texture: wgpu::Texture,
+    view: wgpu::TextureView,
+    /// Samples this target when it is an opacity group composited into its parent.
+    bind_group: wgpu::BindGroup,
+    size: DeviceIntSize,
+    last_used: u64,
+}
+
+/// A buffer that grows (to powers of two) and is otherwise reused every frame.
+struct GrowableBuffer {
+    buffer: Option<wgpu::Buffer>,
+    label: &'static str,
+    usage: wgpu::BufferUsages,
+}
+
+impl GrowableBuffer {
+    fn new(label: &'static str, usage: wgpu::BufferUsages) -> GrowableBuffer {
+        GrowableBuffer { buffer: None, label, usage: usage | wgpu::BufferUsages::COPY_DST }
+    }
+
+    /// The buffer, at least `size` bytes; `true` if it had to be replaced.
+    fn reserve(&mut self, device: &wgpu::Device, size: u64) -> (&wgpu::Buffer, bool) {
+        let fits = self.buffer.as_ref().is_some_and(|buffer| buffer.size() >= size);
+        if !fits {
+            self.buffer = Some(device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(self.label),
+                size: size.max(256).next_power_of_two(),
+                usage: self.usage,
+                mapped_at_creation: false,
+            }));
+        }
+        match &self.buffer {
+            Some(buffer) => (buffer, !fits),
+            None => unreachable!("reserved above"),
+        }
+    }
 }
 
 /// Pipelines and long-lived resources of the GPU process.
 pub struct Renderer {
     gpu: GpuDevice,
-    solid_pipeline: wgpu::RenderPipeline,
+    /// Opaque rects: blending off.
+    rect_opaque_pipeline: wgpu::RenderPipeline,
+    rect_pipeline: wgpu::RenderPipeline,
+    rounded_rect_pipeline: wgpu::RenderPipeline,
+    border_pipeline: wgpu::RenderPipeline,
     glyph_pipeline: wgpu::RenderPipeline,
     image_pipeline: wgpu::RenderPipeline,
     globals_layout: wgpu::BindGroupLayout,
     texture_layout: wgpu::BindGroupLayout,
     sampler: wgpu::Sampler,
     atlas: GlyphAtlas,
-    atlas_bind_group: wgpu::BindGroup,
+    cache: TextureCache,
+    instances: GrowableBuffer,
+    globals: GrowableBuffer,
+    globals_bind_group: Option<wgpu::BindGroup>,
+    readback: GrowableBuffer,
+    targets: Vec<PooledTarget>,
+    frame: u64,
 }
 
 impl Renderer {
@@ -77,8 +135,9 @@ impl Renderer {
                 visibility: wgpu::ShaderStages::VERTEX,
                 ty: wgpu::BindingType::Buffer {
                     ty: wgpu::BufferBindingType::Uniform,
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
+                    // One buffer for every surface of a frame, each at its own offset.
+                    has_dynamic_offset: true,
+                    min_binding_size: wgpu::BufferSize::new(16),
                 },
                 count: None,
             }],
@@ -104,8 +163,13 @@ impl Renderer {
                 },
             ],
         });
-        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("primitives"),
+        let solid_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("solid primitives"),
+            bind_group_layouts: &[Some(&globals_layout)],
+            immediate_size: 0,
+        });
+        let textured_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("textured primitives"),
             bind_group_layouts: &[Some(&globals_layout), Some(&texture_layout)],
             immediate_size: 0,
         });
@@ -117,58 +181,83 @@ impl Renderer {
                 5 => Float32x4, 6 => Uint32
             ],
         };
-        let pipeline = |label: &str, fragment_entry: &str| {
-            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some(label),
-                layout: Some(&layout),
-                vertex: wgpu::VertexState {
-                    module: &shader,
-                    entry_point: Some("vs_main"),
-                    compilation_options: Default::default(),
-                    buffers: &[Some(instance_layout.clone())],
-                },
-                primitive: wgpu::PrimitiveState {
-                    topology: wgpu::PrimitiveTopology::TriangleStrip,
-                    ..Default::default()
-                },
-                depth_stencil: None,
-                multisample: wgpu::MultisampleState::default(),
-                fragment: Some(wgpu::FragmentState {
-                    module: &shader,
-                    entry_point: Some(fragment_entry),
-                    compilation_options: Default::default(),
-                    targets: &[Some(wgpu::ColorTargetState {
-                        format: TARGET_FORMAT,
-                        blend: Some(wgpu::BlendState::PREMULTIPLIED_ALPHA_BLENDING),
-                        write_mask: wgpu::ColorWrites::ALL,
-                    })],
-                }),
-                multiview_mask: None,
-                cache: None,
-            })
-        };
-        let solid_pipeline = pipeline("solid", "fs_solid");
-        let glyph_pipeline = pipeline("glyph", "fs_glyph");
-        let image_pipeline = pipeline("image", "fs_image");
+        let pipeline =
+            |label: &str, layout: &wgpu::PipelineLayout, fragment_entry: &str, blend: BlendMode| {
+                let blend = match blend {
+                    BlendMode::Opaque => None,
+                    BlendMode::PremultipliedAlpha => Some(wgpu::BlendState::PREMULTIPLIED_ALPHA_BLENDING),
+                };
+                device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                    label: Some(label),
+                    layout: Some(layout),
+                    vertex: wgpu::VertexState {
+                        module: &shader,
+                        entry_point: Some("vs_main"),
+                        compilation_options: Default::default(),
+                        buffers: &[Some(instance_layout.clone())],
+                    },
+                    primitive: wgpu::PrimitiveState {
+                        topology: wgpu::PrimitiveTopology::TriangleStrip,
+                        ..Default::default()
+                    },
+                    depth_stencil: None,
+                    multisample: wgpu::MultisampleState::default(),
+                    fragment: Some(wgpu::FragmentState {
+                        module: &shader,
+                        entry_point: Some(fragment_entry),
+                        compilation_options: Default::default(),
+                        targets: &[Some(wgpu::ColorTargetState {
+                            format: TARGET_FORMAT,
+                            blend,
+                            write_mask: wgpu::ColorWrites::ALL,
+                        })],
+                    }),
+                    multiview_mask: None,
+                    cache: None,
+                })
+            };
+        let alpha = BlendMode::PremultipliedAlpha;
+        let rect_opaque_pipeline = pipeline("rect (opaque)", &solid_layout, "fs_rect", BlendMode::Opaque);
+        let rect_pipeline = pipeline("rect", &solid_layout, "fs_rect", alpha);
+        let rounded_rect_pipeline = pipeline("rounded rect", &solid_layout, "fs_rounded_rect", alpha);
+        let border_pipeline = pipeline("border", &solid_layout, "fs_border", alpha);
+        let glyph_pipeline = pipeline("glyph", &textured_layout, "fs_glyph", alpha);
+        let image_pipeline = pipeline("image", &textured_layout, "fs_image", alpha);
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("linear clamp"),
             mag_filter: wgpu::FilterMode::Linear,
             min_filter: wgpu::FilterMode::Linear,
             ..Default::default()
         });
-        let atlas = GlyphAtlas::new(device);
-        let atlas_bind_group =
-            texture_bind_group(device, &texture_layout, atlas.view(), &sampler, "glyph atlas");
+        let atlas = GlyphAtlas::new(
+            device,
+            &gpu.queue,
+            &texture_layout,
+            &sampler,
+            INITIAL_ATLAS_SIDE,
+            MAX_ATLAS_SIDE,
+        );
+        let cache =
+            TextureCache::new(device.clone(), gpu.queue.clone(), texture_layout.clone(), sampler.clone());
         Renderer {
             gpu,
-            solid_pipeline,
+            rect_opaque_pipeline,
+            rect_pipeline,
+            rounded_rect_pipeline,
+            border_pipeline,
             glyph_pipeline,
             image_pipeline,
             globals_layout,
             texture_layout,
             sampler,
             atlas,
-            atlas_bind_group,
+            cache,
+            instances: GrowableBuffer::new("instances", wgpu::BufferUsages::VERTEX),
+            globals: GrowableBuffer::new("globals", wgpu::BufferUsages::UNIFORM),
+            globals_bind_group: None,
+            readback: GrowableBuffer::new("readback", wgpu::BufferUsages::MAP_READ),
+            targets: Vec::new(),
+            frame: 0,
         }
     }
 
@@ -177,7 +266,37 @@ impl Renderer {
         &self.gpu
     }
 
-    /// Renders a display list into a new offscreen texture and reads the pixels back.
+    /// The glyph atlas.
+    pub fn glyph_atlas(&self) -> &GlyphAtlas {
+        &self.atlas
+    }
+
+    /// The texture cache.
+    pub fn texture_cache(&self) -> &TextureCache {
+        &self.cache
+    }
+
+    /// Render targets pooled for reuse.
+    pub fn pooled_targets(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Validates and applies one resource update from the content process owning `namespace`.
+    pub fn update_resources(
+        &mut self,
+        resources: &mut ContentResources,
+        update: ResourceUpdate,
+        namespace: IdNamespace,
+    ) -> Result<(), ResourceError> {
+        resources.apply(update, namespace, &mut self.cache, &mut self.atlas)
+    }
+
+    /// Frees what a content process that went away held.
+    pub fn release(&mut self, resources: ContentResources) {
+        resources.release(&mut self.cache, &mut self.atlas);
+    }
+
+    /// Renders a display list into an offscreen texture and reads the pixels back.
     pub fn render(
         &mut self,
         list: &DisplayList,
@@ -207,188 +326,210 @@ impl Renderer {
         resources: &ContentResources,
         size: DeviceIntSize,
     ) -> Result<RenderedFrame, RenderError> {
-        let frame = replay::replay(list, resources, &mut self.atlas, &self.gpu.queue)?;
-        let device = &self.gpu.device;
-        let instances = (!frame.instances.is_empty()).then(|| {
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("instances"),
-                contents: bytemuck::cast_slice(&frame.instances),
-                usage: wgpu::BufferUsages::VERTEX,
+        self.frame += 1;
+        self.atlas.begin_frame();
+        let mut stats = FrameStats { items: list.items.len() as u32, ..FrameStats::default() };
+
+        let started = Instant::now();
+        let primitives = replay::replay(list, resources, &mut self.atlas, &self.cache)?;
+        let replayed = Instant::now();
+        let frame = batch::build(&primitives);
+        let batched = Instant::now();
+        stats.primitives = primitives.primitive_count() as u32;
+        stats.batches = frame.batch_count() as u32;
+        stats.surfaces = frame.order.len() as u32;
+        stats.cpu.replay_us = micros(replayed - started);
+        stats.cpu.batch_us = micros(batched - replayed);
+
+        let device = self.gpu.device.clone();
+        let queue = self.gpu.queue.clone();
+        let mut uploaded = 0;
+        let instance_bytes: &[u8] = bytemuck::cast_slice(&frame.instances);
+        if !instance_bytes.is_empty() {
+            let (buffer, _) = self.instances.reserve(&device, instance_bytes.len() as u64);
+            queue.write_buffer(buffer, 0, instance_bytes);
+            uploaded += instance_bytes.len() as u64;
+        }
+        // Each surface's globals: target size, and the page pixel at its top-left.
+        let mut globals = vec![0u8; frame.surfaces.len() * GLOBALS_STRIDE as usize];
+        let target_sizes: Vec<(DeviceIntSize, [f32; 2])> = frame
+            .surfaces
+            .iter()
+            .enumerate()
+            .map(|(index, surface)| {
+                if index == 0 {
+                    (size, [0.0, 0.0])
+                } else {
+                    let [x0, y0, x1, y1] = surface.bounds;
+                    let size = DeviceIntSize::new(((x1 - x0) as u32).max(1), ((y1 - y0) as u32).max(1));
+                    (size, [x0, y0])
+                }
             })
-        });
-        let mut encoder =
-            device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("frame") });
-        // One texture per surface; groups render first, so their textures exist when a parent
-        // composites them.
-        let mut surface_textures: Vec<Option<(wgpu::Texture, wgpu::BindGroup)>> =
-            (0..frame.surfaces.len()).map(|_| None).collect();
-        for &surface_index in &frame.order {
-            let surface = &frame.surfaces[surface_index];
-            let is_page = surface_index == 0;
-            let (origin, target_size) = if is_page {
-                ([0.0, 0.0], size)
-            } else {
-                let [x0, y0, x1, y1] = surface.bounds;
-                ([x0, y0], DeviceIntSize::new(((x1 - x0) as u32).max(1), ((y1 - y0) as u32).max(1)))
-            };
-            let usage = if is_page {
-                wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC
-            } else {
-                wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING
-            };
-            let target = device.create_texture(&wgpu::TextureDescriptor {
-                label: Some(if is_page { "frame" } else { "opacity group" }),
-                size: wgpu::Extent3d {
-                    width: target_size.width,
-                    height: target_size.height,
-                    depth_or_array_layers: 1,
-                },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: TARGET_FORMAT,
-                usage,
-                view_formats: &[],
-            });
-            let view = target.create_view(&wgpu::TextureViewDescriptor::default());
-            let globals = [target_size.width as f32, target_size.height as f32, origin[0], origin[1]];
-            let globals_buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("globals"),
-                contents: bytemuck::cast_slice(&globals),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-            let globals_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            .collect();
+        for (index, (target_size, origin)) in target_sizes.iter().enumerate() {
+            let values = [target_size.width as f32, target_size.height as f32, origin[0], origin[1]];
+            let offset = index * GLOBALS_STRIDE as usize;
+            globals[offset..offset + 16].copy_from_slice(bytemuck::cast_slice(&values));
+        }
+        let (globals_buffer, replaced) = self.globals.reserve(&device, globals.len() as u64);
+        queue.write_buffer(globals_buffer, 0, &globals);
+        uploaded += globals.len() as u64;
+        if replaced || self.globals_bind_group.is_none() {
+            self.globals_bind_group = Some(device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("globals"),
                 layout: &self.globals_layout,
-                entries: &[wgpu::BindGroupEntry { binding: 0, resource: globals_buffer.as_entire_binding() }],
+                entries: &[wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: globals_buffer,
+                        offset: 0,
+                        size: wgpu::BufferSize::new(16),
+                    }),
+                }],
+            }));
+        }
+
+        // One target per surface from the pool; groups render first, so their textures
+        // hold their content when a parent composites them.
+        let mut surface_targets: Vec<Option<usize>> = vec![None; frame.surfaces.len()];
+        let mut encoder =
+            device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("frame") });
+        let mut page_target = None;
+        for &SurfaceIndex(surface_index) in &frame.order {
+            let Some(surface) = frame.surfaces.get(surface_index) else { continue };
+            let (target_size, _) = target_sizes[surface_index];
+            let target = self.acquire_target(target_size, &surface_targets);
+            surface_targets[surface_index] = Some(target);
+            let clear =
+                if surface_index == 0 { clear_color(list.background) } else { wgpu::Color::TRANSPARENT };
+            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("surface"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view: &self.targets[target].view,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations { load: wgpu::LoadOp::Clear(clear), store: wgpu::StoreOp::Store },
+                })],
+                depth_stencil_attachment: None,
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
             });
-            let clear = if is_page { clear_color(list.background) } else { wgpu::Color::TRANSPARENT };
-            {
-                let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                    label: Some("surface"),
-                    color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                        view: &view,
-                        depth_slice: None,
-                        resolve_target: None,
-                        ops: wgpu::Operations {
-                            load: wgpu::LoadOp::Clear(clear),
-                            store: wgpu::StoreOp::Store,
-                        },
-                    })],
-                    depth_stencil_attachment: None,
-                    timestamp_writes: None,
-                    occlusion_query_set: None,
-                    multiview_mask: None,
-                });
-                if let Some(instances) = &instances {
-                    pass.set_bind_group(0, &globals_bind_group, &[]);
-                    pass.set_vertex_buffer(0, instances.slice(..));
-                    for batch in &surface.batches {
-                        let (pipeline, textures) = match batch.kind {
-                            BatchKind::Solid => (&self.solid_pipeline, Some(&self.atlas_bind_group)),
-                            BatchKind::Glyph => (&self.glyph_pipeline, Some(&self.atlas_bind_group)),
-                            BatchKind::Image(source) => {
-                                let bind_group = match source {
-                                    TextureSource::Image(key) => {
-                                        resources.images.get(&key).map(|i| &i.bind_group)
-                                    }
-                                    TextureSource::Buffer(id) => {
-                                        resources.buffers.get(&id).map(|b| &b.bind_group)
-                                    }
-                                    TextureSource::Surface(index) => surface_textures
-                                        .get(index)
-                                        .and_then(Option::as_ref)
-                                        .map(|(_, group)| group),
-                                };
-                                (&self.image_pipeline, bind_group)
-                            }
-                        };
-                        // Replay checked every key; a missing one here means nothing to draw.
-                        let Some(textures) = textures else { continue };
-                        pass.set_pipeline(pipeline);
-                        pass.set_bind_group(1, textures, &[]);
-                        pass.draw(0..4, batch.instances.clone());
+            let (Some(instances), Some(globals)) = (&self.instances.buffer, &self.globals_bind_group) else {
+                continue;
+            };
+            if surface.batches.is_empty() {
+                continue;
+            }
+            pass.set_bind_group(0, globals, &[(surface_index as u64 * GLOBALS_STRIDE) as u32]);
+            pass.set_vertex_buffer(0, instances.slice(..));
+            for batch in &surface.batches {
+                let textures = match batch.key.texture {
+                    TextureSource::None => None,
+                    TextureSource::GlyphAtlas => Some(self.atlas.bind_group()),
+                    TextureSource::Cache(id) => match self.cache.bind_group(id) {
+                        Some(group) => Some(group),
+                        // Replay checked every key; a missing texture means nothing to draw.
+                        None => continue,
+                    },
+                    TextureSource::Surface(SurfaceIndex(index)) => {
+                        match surface_targets.get(index).copied().flatten() {
+                            Some(target) => Some(&self.targets[target].bind_group),
+                            None => continue,
+                        }
                     }
+                };
+                pass.set_pipeline(self.pipeline(batch.key.kind, batch.key.blend));
+                if let Some(textures) = textures {
+                    pass.set_bind_group(1, textures, &[]);
                 }
+                pass.draw(0..4, batch.instances.clone());
+                stats.draw_calls += 1;
             }
-            if is_page {
-                let rgba = readback::read_texture(device, &self.gpu.queue, encoder, &target, size)
-                    .map_err(RenderError::Readback)?;
-                return Ok(RenderedFrame {
-                    size,
-                    rgba,
-                    draw_calls: frame.draw_calls(),
-                    surfaces: frame.order.len(),
+            drop(pass);
+            if surface_index == 0 {
+                page_target = Some(target);
+            }
+        }
+        let Some(page_target) = page_target else {
+            return Err(RenderError::Gpu("replay produced no page surface".into()));
+        };
+        let encoded = Instant::now();
+        stats.cpu.encode_us = micros(encoded - batched);
+
+        let padded = u64::from(readback::padded_bytes_per_row(size.width)) * u64::from(size.height);
+        let (readback_buffer, _) = self.readback.reserve(&device, padded);
+        let rgba = readback::read_texture(
+            &device,
+            &queue,
+            encoder,
+            &self.targets[page_target].texture,
+            readback_buffer,
+            size,
+        )
+        .map_err(RenderError::Readback)?;
+        stats.cpu.execute_us = micros(encoded.elapsed());
+
+        // Targets unused for a while go back to the driver.
+        let frame_id = self.frame;
+        self.targets.retain(|target| frame_id - target.last_used <= TARGET_RETAIN_FRAMES);
+
+        let atlas = self.atlas.take_activity();
+        stats.glyphs_rasterized = atlas.rasterized;
+        stats.glyphs_evicted = atlas.evicted;
+        stats.glyph_atlas_side = self.atlas.side();
+        stats.cached_textures = self.cache.texture_count() as u32;
+        stats.bytes_uploaded = uploaded + atlas.bytes_uploaded + self.cache.take_bytes_uploaded();
+        Ok(RenderedFrame { size, rgba, stats })
+    }
+
+    fn pipeline(&self, kind: PrimitiveKind, blend: BlendMode) -> &wgpu::RenderPipeline {
+        match (kind, blend) {
+            (PrimitiveKind::Rect, BlendMode::Opaque) => &self.rect_opaque_pipeline,
+            (PrimitiveKind::Rect, _) => &self.rect_pipeline,
+            (PrimitiveKind::RoundedRect, _) => &self.rounded_rect_pipeline,
+            (PrimitiveKind::Border, _) => &self.border_pipeline,
+            (PrimitiveKind::Glyph, _) => &self.glyph_pipeline,
+            (PrimitiveKind::Image | PrimitiveKind::Canvas | PrimitiveKind::Composite, _) => {
+                &self.image_pipeline
+            }
+        }
+    }
+
+    /// A pooled target of `size` not already used this frame, or a new one.
+    fn acquire_target(&mut self, size: DeviceIntSize, taken: &[Option<usize>]) -> usize {
+        let free = (0..self.targets.len())
+            .find(|&index| self.targets[index].size == size && !taken.contains(&Some(index)));
+        let index = match free {
+            Some(index) => index,
+            None => {
+                let device = &self.gpu.device;
+                let texture = device.create_texture(&wgpu::TextureDescriptor {
+                    label: Some("render target"),
+                    size: wgpu::Extent3d { width: size.width, height: size.height, depth_or_array_layers: 1 },
+                    mip_level_count: 1,
+                    sample_count: 1,
+                    dimension: wgpu::TextureDimension::D2,
+                    format: TARGET_FORMAT,
+                    usage: wgpu::TextureUsages::RENDER_ATTACHMENT
+                        | wgpu::TextureUsages::TEXTURE_BINDING
+                        | wgpu::TextureUsages::COPY_SRC,
+                    view_formats: &[],
                 });
+                let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
+                let bind_group =
+                    texture_bind_group(device, &self.texture_layout, &view, &self.sampler, "render target");
+                self.targets.push(PooledTarget { texture, view, bind_group, size, last_used: 0 });
+                self.targets.len() - 1
             }
-            let bind_group =
-                texture_bind_group(device, &self.texture_layout, &view, &self.sampler, "opacity group");
-            surface_textures[surface_index] = Some((target, bind_group));
-        }
-        Err(RenderError::Gpu("replay produced no page surface".into()))
+        };
+        self.targets[index].last_used = self.frame;
+        index
     }
 }
 
-impl TextureFactory for Renderer {
-    fn create_image(&self, label: &str, size: DeviceIntSize, premultiplied_rgba: Option<&[u8]>) -> GpuImage {
-        let device = &self.gpu.device;
-        let extent = wgpu::Extent3d { width: size.width, height: size.height, depth_or_array_layers: 1 };
-        let texture = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some(label),
-            size: extent,
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: TARGET_FORMAT,
-            // Image buffers will also be drawn into (the canvas API); wgpu zero-fills new
-            // textures, so an untouched buffer is transparent.
-            usage: wgpu::TextureUsages::TEXTURE_BINDING
-                | wgpu::TextureUsages::COPY_DST
-                | wgpu::TextureUsages::RENDER_ATTACHMENT,
-            view_formats: &[],
-        });
-        if let Some(pixels) = premultiplied_rgba {
-            self.gpu.queue.write_texture(
-                wgpu::TexelCopyTextureInfo {
-                    texture: &texture,
-                    mip_level: 0,
-                    origin: wgpu::Origin3d::ZERO,
-                    aspect: wgpu::TextureAspect::All,
-                },
-                pixels,
-                wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(size.width * 4),
-                    rows_per_image: Some(size.height),
-                },
-                extent,
-            );
-        }
-        let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
-        let bind_group = texture_bind_group(device, &self.texture_layout, &view, &self.sampler, label);
-        GpuImage { texture, bind_group, size }
-    }
-
-    fn max_texture_side(&self) -> u32 {
-        self.gpu.max_texture_side()
-    }
-}
-
-fn texture_bind_group(
-    device: &wgpu::Device,
-    layout: &wgpu::BindGroupLayout,
-    view: &wgpu::TextureView,
-    sampler: &wgpu::Sampler,
-    label: &str,
-) -> wgpu::BindGroup {
-    device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: Some(label),
-        layout,
-        entries: &[
-            wgpu::BindGroupEntry { binding: 0, resource: wgpu::BindingResource::TextureView(view) },
-            wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::Sampler(sampler) },
-        ],
-    })
+fn micros(duration: std::time::Duration) -> u64 {
+    duration.as_micros().try_into().unwrap_or(u64::MAX)
 }
 
 /// The clear colour, premultiplied like everything the pipelines write.

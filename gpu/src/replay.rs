@@ -1,21 +1,23 @@
-//! Replay: a display list from content (untrusted) → validated primitives grouped into
-//! batches in paint order, on one or more surfaces.
+//! Replay: a display list from content (untrusted) → validated primitives, surface by
+//! surface, in paint order. [`crate::batch`] then groups them into draw calls.
 //!
-//! Every primitive is one instanced quad. Solid rects, rounded rects and borders share one
-//! signed-distance shader; glyphs sample the atlas; images, canvases and opacity groups
-//! sample a texture. An opacity group renders into its own surface (a texture the size of
-//! its content), which its parent then composites with the group's opacity — WebRender's
-//! picture/surface model, reduced to opacity. Consecutive primitives of the same kind and
-//! texture share a batch, so paint order is kept by construction.
-
-use std::ops::Range;
+//! Every primitive is one instanced quad ([`Instance`]); its [`PrimitiveKind`] picks the
+//! shader. An opacity group renders into its own surface (a texture the size of its
+//! content), which its parent then composites with the group's opacity — WebRender's
+//! picture/surface model, reduced to opacity. Glyphs are rasterised into the atlas here, so
+//! the atlas knows which glyphs this frame uses.
 
 use armature_api::{
     BorderRadius, BorderSides, ColorF, DisplayItem, DisplayList, FontKey, ImageBufferId, ImageKey, LayoutRect,
 };
 
+use crate::batch::{
+    BatchKey, BlendMode, FramePrimitives, Primitive, PrimitiveKind, SurfaceIndex, SurfacePrimitives,
+    TextureSource, intersect, is_empty,
+};
 use crate::glyph_atlas::{GlyphAtlas, GlyphKey};
 use crate::resources::ContentResources;
+use crate::texture_cache::{CacheEntry, TextureCache};
 
 /// Per-instance data of every primitive: one quad. Coordinates are page pixels.
 #[repr(C)]
@@ -39,95 +41,44 @@ pub struct Instance {
     pub _padding: [u32; 3],
 }
 
-/// A texture a batch samples.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TextureSource {
-    /// A decoded image.
-    Image(ImageKey),
-    /// An image buffer (canvas).
-    Buffer(ImageBufferId),
-    /// Another surface of this frame (an opacity group).
-    Surface(usize),
-}
-
-/// What shader and texture a batch needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BatchKind {
-    /// Rects, rounded rects, borders.
-    Solid,
-    /// Glyph quads masked by the glyph atlas.
-    Glyph,
-    /// Textured quads.
-    Image(TextureSource),
-}
-
-/// A run of instances drawn with one draw call.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Batch {
-    /// Which pipeline and texture.
-    pub kind: BatchKind,
-    /// Which instances of the frame.
-    pub instances: Range<u32>,
-}
-
-/// A render target of the frame: the page itself, or an opacity group.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Surface {
-    /// Batches in paint order.
-    pub batches: Vec<Batch>,
-    /// The page-pixel area it covers: x0, y0, x1, y1, whole pixels.
-    pub bounds: [f32; 4],
-}
-
-/// Everything the renderer needs to draw one frame.
-#[derive(Debug, Default)]
-pub struct FrameBatches {
-    /// All instances of the frame.
-    pub instances: Vec<Instance>,
-    /// Surfaces; index 0 is the page.
-    pub surfaces: Vec<Surface>,
-    /// The order to render surfaces in: every group before the surface it is composited into.
-    pub order: Vec<usize>,
-    /// What each surface's instances cover so far (visible part), while replaying.
+/// What replay is building: each surface's primitives and content bounds.
+#[derive(Default)]
+struct Builder {
+    frame: FramePrimitives,
+    /// What each surface's primitives cover so far (visible part).
     content_bounds: Vec<Option<[f32; 4]>>,
 }
 
-impl FrameBatches {
-    fn new_surface(&mut self, bounds: [f32; 4]) -> usize {
-        self.surfaces.push(Surface { batches: Vec::new(), bounds });
+impl Builder {
+    fn new_surface(&mut self, bounds: [f32; 4]) -> SurfaceIndex {
+        self.frame.surfaces.push(SurfacePrimitives { primitives: Vec::new(), bounds });
         self.content_bounds.push(None);
-        self.surfaces.len() - 1
+        SurfaceIndex(self.frame.surfaces.len() - 1)
     }
 
-    /// Adds an instance to a surface unless its clip hides all of it.
-    fn push(&mut self, surface: usize, kind: BatchKind, instance: Instance) {
-        let visible = intersect(instance.rect, instance.clip);
+    /// Adds a primitive to a surface unless its clip hides all of it.
+    fn push(&mut self, surface: SurfaceIndex, key: BatchKey, instance: Instance) {
+        let primitive = Primitive { key, instance };
+        let visible = primitive.bounds();
         if is_empty(visible) {
             return;
         }
-        let bounds = &mut self.content_bounds[surface];
+        let bounds = &mut self.content_bounds[surface.0];
         *bounds = Some(match *bounds {
             Some(b) => {
                 [b[0].min(visible[0]), b[1].min(visible[1]), b[2].max(visible[2]), b[3].max(visible[3])]
             }
             None => visible,
         });
-        let index = self.instances.len() as u32;
-        self.instances.push(instance);
-        let batches = &mut self.surfaces[surface].batches;
-        match batches.last_mut() {
-            Some(batch) if batch.kind == kind && batch.instances.end == index => {
-                batch.instances.end = index + 1
-            }
-            _ => batches.push(Batch { kind, instances: index..index + 1 }),
-        }
-    }
-
-    /// Draw calls the frame takes.
-    pub fn draw_calls(&self) -> usize {
-        self.surfaces.iter().map(|surface| surface.batches.len()).sum()
+        self.frame.surfaces[surface.0].primitives.push(primitive);
     }
 }
+
+const fn key(kind: PrimitiveKind, blend: BlendMode, texture: TextureSource) -> BatchKey {
+    BatchKey { kind, blend, texture }
+}
+
+const ALPHA: BlendMode = BlendMode::PremultipliedAlpha;
 
 /// A display list the GPU process refuses to draw. Content is untrusted: these end its
 /// frame with a named reason instead of a panic.
@@ -210,45 +161,52 @@ fn corners(rect: &LayoutRect) -> [f32; 4] {
     [rect.origin.x, rect.origin.y, rect.origin.x + rect.size.width, rect.origin.y + rect.size.height]
 }
 
-fn intersect(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
-    [a[0].max(b[0]), a[1].max(b[1]), a[2].min(b[2]), a[3].min(b[3])]
-}
-
-fn is_empty(rect: [f32; 4]) -> bool {
-    rect[2] <= rect[0] || rect[3] <= rect[1]
-}
-
 /// A quad with every optional field empty.
 fn quad(rect: [f32; 4], clip: [f32; 4], color: [f32; 4]) -> Instance {
     Instance { rect, clip, color, uv: [0.0; 4], radii: [0.0; 4], widths: [0.0; 4], side: 4, _padding: [0; 3] }
 }
 
-/// A quad showing a whole texture over `rect`.
-fn textured_quad(item: usize, rect: &LayoutRect, clip: [f32; 4]) -> Result<Instance, ReplayError> {
+/// A quad showing a cache entry over `rect`.
+fn textured_quad(
+    item: usize,
+    rect: &LayoutRect,
+    clip: [f32; 4],
+    entry: &CacheEntry,
+    cache: &TextureCache,
+) -> Result<Instance, ReplayError> {
     let rect = corners(rect);
     check_finite(item, &rect, &ColorF::BLACK, None)?;
     let mut instance = quad(rect, clip, [1.0; 4]);
-    instance.uv = [0.0, 0.0, 1.0, 1.0];
+    instance.uv = cache.uv_rect(entry);
     Ok(instance)
+}
+
+/// Whether every coordinate is a whole pixel, so a quad covers each pixel it touches fully.
+fn pixel_aligned(rect: [f32; 4]) -> bool {
+    rect.iter().all(|value| value.fract() == 0.0)
+}
+
+fn contains(outer: [f32; 4], inner: [f32; 4]) -> bool {
+    outer[0] <= inner[0] && outer[1] <= inner[1] && inner[2] <= outer[2] && inner[3] <= outer[3]
 }
 
 /// An open opacity group while replaying.
 struct Group {
-    surface: usize,
+    surface: SurfaceIndex,
     opacity: f32,
     clip_depth: usize,
 }
 
-/// Turns a display list into batches, rasterising any glyphs it needs into the atlas.
+/// Turns a display list into primitives, rasterising any glyphs it needs into the atlas.
 pub fn replay(
     list: &DisplayList,
     resources: &ContentResources,
     atlas: &mut GlyphAtlas,
-    queue: &wgpu::Queue,
-) -> Result<FrameBatches, ReplayError> {
+    cache: &TextureCache,
+) -> Result<FramePrimitives, ReplayError> {
     let viewport = [0.0, 0.0, list.viewport.width, list.viewport.height];
-    let mut frame = FrameBatches::default();
-    let mut surface = frame.new_surface(viewport);
+    let mut builder = Builder::default();
+    let mut surface = builder.new_surface(viewport);
     let mut clips = vec![viewport];
     let mut groups: Vec<Group> = Vec::new();
 
@@ -263,7 +221,15 @@ pub fn replay(
                 }
                 let mut instance = quad(rect, clip, color_array(*color));
                 instance.radii = radii(radius);
-                frame.push(surface, BatchKind::Solid, instance);
+                let key = if instance.radii != [0.0; 4] {
+                    key(PrimitiveKind::RoundedRect, ALPHA, TextureSource::None)
+                } else if color.a >= 1.0 && pixel_aligned(rect) && contains(clip, rect) {
+                    // Covers every pixel it touches: no need to read the target back.
+                    key(PrimitiveKind::Rect, BlendMode::Opaque, TextureSource::None)
+                } else {
+                    key(PrimitiveKind::Rect, ALPHA, TextureSource::None)
+                };
+                builder.push(surface, key, instance);
             }
             DisplayItem::Border { rect, sides, radius } => {
                 let rect = corners(rect);
@@ -277,7 +243,7 @@ pub fn replay(
                     continue;
                 }
                 for instance in border_instances(rect, clip, sides, radius) {
-                    frame.push(surface, BatchKind::Solid, instance);
+                    builder.push(surface, key(PrimitiveKind::Border, ALPHA, TextureSource::None), instance);
                 }
             }
             DisplayItem::Text { font, size, color, glyphs } => {
@@ -288,36 +254,41 @@ pub fn replay(
                 let font_data =
                     resources.fonts.get(*font).ok_or(ReplayError::UnknownFont { item, font: *font })?;
                 let color = color_array(*color);
+                let glyph_key = key(PrimitiveKind::Glyph, ALPHA, TextureSource::GlyphAtlas);
                 for glyph in glyphs {
                     if !finite(&[glyph.point.x, glyph.point.y]) {
                         return Err(ReplayError::NonFinite { item });
                     }
                     let index = u16::try_from(glyph.index)
                         .map_err(|_| ReplayError::GlyphIndex { item, index: glyph.index })?;
-                    let key = GlyphKey::new(*font, index, *size);
-                    let Some(entry) = atlas.get_or_insert(queue, key, font_data) else { continue };
+                    let Some(entry) = atlas.get_or_insert(GlyphKey::new(*font, index, *size), font_data)
+                    else {
+                        continue;
+                    };
                     // Whole-pixel placement keeps the bitmap texel-aligned (crisp, exact).
                     let x = glyph.point.x.round() + entry.left as f32;
                     let y = glyph.point.y.round() - entry.top as f32;
                     let (width, height) = (entry.width as f32, entry.height as f32);
                     let mut instance = quad([x, y, x + width, y + height], clip, color);
                     instance.uv = [entry.atlas_x as f32, entry.atlas_y as f32, width, height];
-                    frame.push(surface, BatchKind::Glyph, instance);
+                    builder.push(surface, glyph_key, instance);
                 }
             }
-            DisplayItem::Image { key, rect } => {
-                if !resources.images.contains_key(key) {
-                    return Err(ReplayError::UnknownImage { item, key: *key });
-                }
-                let instance = textured_quad(item, rect, clip)?;
-                frame.push(surface, BatchKind::Image(TextureSource::Image(*key)), instance);
+            DisplayItem::Image { key: image, rect } => {
+                let entry =
+                    resources.images.get(image).ok_or(ReplayError::UnknownImage { item, key: *image })?;
+                let instance = textured_quad(item, rect, clip, entry, cache)?;
+                let key = key(PrimitiveKind::Image, ALPHA, TextureSource::Cache(entry.texture));
+                builder.push(surface, key, instance);
             }
             DisplayItem::Canvas { buffer, rect } => {
-                if !resources.buffers.contains_key(buffer) {
-                    return Err(ReplayError::UnknownImageBuffer { item, buffer: *buffer });
-                }
-                let instance = textured_quad(item, rect, clip)?;
-                frame.push(surface, BatchKind::Image(TextureSource::Buffer(*buffer)), instance);
+                let entry = resources
+                    .buffers
+                    .get(buffer)
+                    .ok_or(ReplayError::UnknownImageBuffer { item, buffer: *buffer })?;
+                let instance = textured_quad(item, rect, clip, entry, cache)?;
+                let key = key(PrimitiveKind::Canvas, ALPHA, TextureSource::Cache(entry.texture));
+                builder.push(surface, key, instance);
             }
             DisplayItem::PushClip { rect } => {
                 let rect = corners(rect);
@@ -340,14 +311,14 @@ pub fn replay(
                     return Err(ReplayError::TooDeep { item });
                 }
                 groups.push(Group { surface, opacity: opacity.clamp(0.0, 1.0), clip_depth: clips.len() });
-                surface = frame.new_surface([0.0; 4]);
+                surface = builder.new_surface([0.0; 4]);
             }
             DisplayItem::PopOpacity => {
                 let Some(group) = groups.pop() else { return Err(ReplayError::UnbalancedPop { item }) };
                 if clips.len() != group.clip_depth {
                     return Err(ReplayError::UnbalancedPop { item });
                 }
-                close_group(&mut frame, surface, &group, clip);
+                close_group(&mut builder, surface, &group, clip);
                 surface = group.surface;
             }
         }
@@ -355,26 +326,27 @@ pub fn replay(
     // Groups left open at the end close there, as if the list ended with their pops.
     while let Some(group) = groups.pop() {
         let clip = *clips.get(group.clip_depth.saturating_sub(1)).unwrap_or(&viewport);
-        close_group(&mut frame, surface, &group, clip);
+        close_group(&mut builder, surface, &group, clip);
         surface = group.surface;
     }
-    frame.order.push(0);
-    Ok(frame)
+    builder.frame.order.push(SurfaceIndex(0));
+    Ok(builder.frame)
 }
 
 /// Finishes an opacity group: fixes its surface's bounds and composites it into its parent.
-fn close_group(frame: &mut FrameBatches, surface: usize, group: &Group, clip: [f32; 4]) {
-    let Some(bounds) = frame.content_bounds[surface] else { return };
+fn close_group(builder: &mut Builder, surface: SurfaceIndex, group: &Group, clip: [f32; 4]) {
+    let Some(bounds) = builder.content_bounds[surface.0] else { return };
     // Whole pixels, so the group's texels line up with the page's.
     let bounds = [bounds[0].floor(), bounds[1].floor(), bounds[2].ceil(), bounds[3].ceil()];
-    frame.surfaces[surface].bounds = bounds;
-    frame.order.push(surface);
+    builder.frame.surfaces[surface.0].bounds = bounds;
+    builder.frame.order.push(surface);
     if group.opacity <= 0.0 {
         return;
     }
     let mut instance = quad(bounds, clip, [group.opacity; 4]);
     instance.uv = [0.0, 0.0, 1.0, 1.0];
-    frame.push(group.surface, BatchKind::Image(TextureSource::Surface(surface)), instance);
+    let key = key(PrimitiveKind::Composite, ALPHA, TextureSource::Surface(surface));
+    builder.push(group.surface, key, instance);
 }
 
 fn check_finite(

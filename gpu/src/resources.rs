@@ -7,19 +7,11 @@ use std::collections::HashMap;
 use armature_api::{DeviceIntSize, IdNamespace, ImageBufferId, ImageKey, ResourceUpdate};
 
 use crate::fonts::{FontStore, FontUploadError};
+use crate::glyph_atlas::GlyphAtlas;
+use crate::texture_cache::{CacheEntry, TextureCache};
 
 /// Largest image or image-buffer side accepted, in pixels.
 pub const MAX_IMAGE_SIDE: u32 = 8192;
-
-/// A texture content can draw from, with the bind group shaders sample it through.
-pub struct GpuImage {
-    /// The texture.
-    pub texture: wgpu::Texture,
-    /// Its bind group (texture + sampler) for the image pipeline.
-    pub bind_group: wgpu::BindGroup,
-    /// Its size.
-    pub size: DeviceIntSize,
-}
 
 /// Why an upload was refused.
 #[derive(Debug, thiserror::Error)]
@@ -63,24 +55,16 @@ pub enum ResourceError {
     },
 }
 
-/// Makes textures for uploads; the renderer implements it (it owns the device and layouts).
-pub trait TextureFactory {
-    /// A texture holding premultiplied RGBA8 pixels (`None`: leave it transparent), usable
-    /// by the image pipeline.
-    fn create_image(&self, label: &str, size: DeviceIntSize, premultiplied_rgba: Option<&[u8]>) -> GpuImage;
-    /// The largest texture side the device allows.
-    fn max_texture_side(&self) -> u32;
-}
-
-/// One content process's resources in the GPU process.
+/// One content process's resources in the GPU process. Its textures live in the renderer's
+/// [`TextureCache`]; [`ContentResources::release`] frees them when the process goes away.
 #[derive(Default)]
 pub struct ContentResources {
     /// Fonts.
     pub fonts: FontStore,
     /// Decoded images.
-    pub images: HashMap<ImageKey, GpuImage>,
+    pub images: HashMap<ImageKey, CacheEntry>,
     /// Image buffers (canvases).
-    pub buffers: HashMap<ImageBufferId, GpuImage>,
+    pub buffers: HashMap<ImageBufferId, CacheEntry>,
 }
 
 impl ContentResources {
@@ -89,10 +73,11 @@ impl ContentResources {
         &mut self,
         update: ResourceUpdate,
         namespace: IdNamespace,
-        factory: &dyn TextureFactory,
+        cache: &mut TextureCache,
+        atlas: &mut GlyphAtlas,
     ) -> Result<(), ResourceError> {
         let foreign = |what: String| ResourceError::ForeignNamespace { what, namespace };
-        let max = MAX_IMAGE_SIDE.min(factory.max_texture_side());
+        let max = MAX_IMAGE_SIDE.min(cache.max_texture_side());
         let check_size = |what: String, size: DeviceIntSize| {
             let ok = (1..=max).contains(&size.width) && (1..=max).contains(&size.height);
             if ok {
@@ -106,9 +91,14 @@ impl ContentResources {
                 if key.0 != namespace {
                     return Err(foreign(format!("font key {key:?}")));
                 }
+                // A re-added key may carry another font: its old glyphs must go.
+                atlas.remove_font(key);
                 self.fonts.add(key, bytes)?;
             }
-            ResourceUpdate::DeleteFont(key) => self.fonts.remove(key),
+            ResourceUpdate::DeleteFont(key) => {
+                atlas.remove_font(key);
+                self.fonts.remove(key);
+            }
             ResourceUpdate::AddImage { key, size, rgba } => {
                 if key.0 != namespace {
                     return Err(foreign(format!("image key {key:?}")));
@@ -125,23 +115,43 @@ impl ContentResources {
                     });
                 }
                 let pixels = premultiply(&rgba);
-                self.images.insert(key, factory.create_image("image", size, Some(&pixels)));
+                let entry = cache.add_image(size, &pixels);
+                if let Some(old) = self.images.insert(key, entry) {
+                    cache.free(old);
+                }
             }
             ResourceUpdate::DeleteImage(key) => {
-                self.images.remove(&key);
+                if let Some(entry) = self.images.remove(&key) {
+                    cache.free(entry);
+                }
             }
             ResourceUpdate::CreateImageBuffer { id, size } => {
                 if id.0 != namespace {
                     return Err(foreign(format!("image buffer {id:?}")));
                 }
                 check_size(format!("image buffer {id:?}"), size)?;
-                self.buffers.insert(id, factory.create_image("image buffer", size, None));
+                let entry = cache.add_render_target(size);
+                if let Some(old) = self.buffers.insert(id, entry) {
+                    cache.free(old);
+                }
             }
             ResourceUpdate::DestroyImageBuffer(id) => {
-                self.buffers.remove(&id);
+                if let Some(entry) = self.buffers.remove(&id) {
+                    cache.free(entry);
+                }
             }
         }
         Ok(())
+    }
+
+    /// Frees everything this content process holds in the renderer's caches.
+    pub fn release(self, cache: &mut TextureCache, atlas: &mut GlyphAtlas) {
+        for entry in self.images.into_values().chain(self.buffers.into_values()) {
+            cache.free(entry);
+        }
+        for key in self.fonts.keys() {
+            atlas.remove_font(key);
+        }
     }
 }
 

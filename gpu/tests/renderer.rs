@@ -205,7 +205,7 @@ fn rounded_rects_borders_clips_and_opacity_groups() {
     let overlap = at(330, 20);
     assert_eq!(single, overlap, "group opacity applies once to the group");
     assert!(single[0].abs_diff(128) <= 1 && single[2] == 255, "{single:?}");
-    assert_eq!(frame.surfaces, 2);
+    assert_eq!(frame.stats.surfaces, 2);
 }
 
 #[test]
@@ -217,13 +217,13 @@ fn images_and_image_buffers_are_validated_then_drawn() {
     let key = ImageKey(namespace, 0);
     let rgba = IpcSharedMemory::from_bytes(&[255, 0, 0, 255, 0, 255, 0, 128]);
     let update = ResourceUpdate::AddImage { key, size: DeviceIntSize::new(2, 1), rgba };
-    resources.apply(update, namespace, &renderer).expect("a valid image");
+    renderer.update_resources(&mut resources, update, namespace).expect("a valid image");
     let buffer = ImageBufferId(namespace, 0);
-    resources
-        .apply(
+    renderer
+        .update_resources(
+            &mut resources,
             ResourceUpdate::CreateImageBuffer { id: buffer, size: DeviceIntSize::new(30, 30) },
             namespace,
-            &renderer,
         )
         .expect("a valid buffer");
 
@@ -245,7 +245,7 @@ fn images_and_image_buffers_are_validated_then_drawn() {
         },
     ];
     for update in refused {
-        let error = resources.apply(update, namespace, &renderer).expect_err("refused");
+        let error = renderer.update_resources(&mut resources, update, namespace).expect_err("refused");
         assert!(
             matches!(
                 error,

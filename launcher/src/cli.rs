@@ -8,11 +8,22 @@ use clap::Parser;
 /// Armature: a multi-process browser-engine skeleton. Renders an HTML page with a GPU
 /// process and a content process.
 #[derive(Debug, Parser)]
-#[command(name = "armature", version, about, long_about = None)]
+#[command(
+    name = "armature",
+    version,
+    about,
+    long_about = None,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
+    /// A tool instead of a page.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// The HTML page to render.
-    #[arg(value_name = "PAGE")]
-    pub page: PathBuf,
+    #[arg(value_name = "PAGE", required = true)]
+    pub page: Option<PathBuf>,
 
     /// Render without a window (required until window mode lands).
     #[arg(long)]
@@ -30,9 +41,39 @@ pub struct Cli {
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "text")]
     pub dump_layout: Option<DumpFormat>,
 
-    /// Print what each process does: the GPU adapter and backend, display items, timings.
+    /// Write the frame's stats (items, primitives, batches, draw calls, bytes uploaded,
+    /// time per stage) as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub stats_json: Option<PathBuf>,
+
+    /// Print what each process does: the GPU adapter and backend, display items, and the
+    /// frame's stats.
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+/// Tools.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Run reftests: render each test and reference page of a manifest (Firefox/wrench
+    /// `reftest.list` format) and compare their pixels.
+    Reftest {
+        /// The manifest.
+        #[arg(value_name = "MANIFEST")]
+        manifest: PathBuf,
+
+        /// Directory for the test, reference and difference PNGs of failures.
+        #[arg(long, value_name = "DIR", default_value = "target/reftests")]
+        output: PathBuf,
+
+        /// Viewport of every page, as WIDTHxHEIGHT.
+        #[arg(long, value_name = "WxH", default_value = "800x600", value_parser = parse_window_size)]
+        window_size: DeviceIntSize,
+
+        /// Print what each process does.
+        #[arg(long, short)]
+        verbose: bool,
+    },
 }
 
 /// How `--dump-layout` prints.
@@ -64,6 +105,15 @@ fn parse_window_size(text: &str) -> Result<DeviceIntSize, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_or_a_tool() {
+        let cli = Cli::try_parse_from(["armature", "page.html", "--headless"]).expect("a page");
+        assert_eq!(cli.page, Some(PathBuf::from("page.html")));
+        let cli = Cli::try_parse_from(["armature", "reftest", "x/reftest.list"]).expect("a tool");
+        assert!(matches!(cli.command, Some(Command::Reftest { .. })));
+        assert!(Cli::try_parse_from(["armature"]).is_err(), "a page is required");
+    }
 
     #[test]
     fn window_sizes() {

@@ -9,7 +9,7 @@ use armature_api::messages::{ContentToLauncher, LauncherToContent, LayoutDumpFor
 
 use crate::cli::DumpFormat;
 use crate::error::LauncherError;
-use crate::headless::{FRAME_TIMEOUT, check_page};
+use crate::session::{FRAME_TIMEOUT, check_page};
 use crate::supervise::{self, ChildOptions, SHUTDOWN_GRACE};
 
 /// Prints the layout dump of `page`.

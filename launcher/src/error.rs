@@ -25,6 +25,11 @@ pub enum LauncherError {
         /// Why.
         source: std::io::Error,
     },
+    /// Neither a page nor a tool was named.
+    #[error(
+        "no page given: run `armature PAGE.html --headless --screenshot out.png`, or see `armature --help`"
+    )]
+    NoPage,
     /// Window mode was asked for but is not built yet.
     #[error("window mode is not available yet; pass --headless (with --screenshot out.png to save the page)")]
     WindowModeUnavailable,
@@ -103,6 +108,17 @@ pub enum LauncherError {
     /// The signal handler could not be installed.
     #[error("cannot install the SIGTERM/SIGINT handler: {0}")]
     Signals(std::io::Error),
+    /// A reftest manifest cannot be used (the message names file and line).
+    #[error("{0}")]
+    Manifest(String),
+    /// An output file (stats, reftest images) cannot be written.
+    #[error("cannot write '{}': {message}", path.display())]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
     /// Encoding or writing the PNG failed.
     #[error("cannot write screenshot '{}': {message}", path.display())]
     Png {
@@ -118,11 +134,27 @@ fn status_suffix(status: &Option<ExitStatus>) -> String {
 }
 
 impl LauncherError {
+    /// Whether this breaks a whole session (the GPU process or the launcher's own ipc), as
+    /// opposed to one page.
+    pub fn is_session_fatal(&self) -> bool {
+        match self {
+            LauncherError::Spawn { role, .. }
+            | LauncherError::ExitedBeforeConnecting { role, .. }
+            | LauncherError::ConnectTimeout { role, .. }
+            | LauncherError::Handshake { role, .. }
+            | LauncherError::ChildDied { role, .. } => *role == ProcessRole::Gpu,
+            LauncherError::Gpu(_) | LauncherError::Ipc(_) | LauncherError::Signals(_) => true,
+            _ => false,
+        }
+    }
+
     /// The process exit code: 2 for bad input on the command line, 1 for failures.
     pub fn exit_code(&self) -> u8 {
         match self {
             LauncherError::PageUnreadable { .. }
             | LauncherError::ScreenshotUnwritable { .. }
+            | LauncherError::Manifest(_)
+            | LauncherError::NoPage
             | LauncherError::WindowModeUnavailable => 2,
             _ => 1,
         }

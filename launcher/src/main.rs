@@ -10,7 +10,10 @@ mod dump;
 mod error;
 mod headless;
 mod logging;
+mod reftest;
 mod screenshot;
+mod session;
+mod stats;
 mod supervise;
 
 use std::process::ExitCode;
@@ -29,7 +32,11 @@ fn main() -> ExitCode {
         };
     }
     let cli = cli::Cli::parse();
-    let _span = logging::init("launcher", cli.verbose);
+    let verbose = match &cli.command {
+        Some(cli::Command::Reftest { verbose, .. }) => *verbose,
+        None => cli.verbose,
+    };
+    let _span = logging::init("launcher", verbose);
     let result = run(&cli);
     // Stopped by a signal: whatever the main thread saw meanwhile (children going away) is
     // a consequence of it, not an error or a success of its own.
@@ -37,7 +44,8 @@ fn main() -> ExitCode {
         return ExitCode::from(u8::try_from(128 + signal).unwrap_or(u8::MAX));
     }
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(error) => {
             eprintln!("armature: error: {error}");
             ExitCode::from(error.exit_code())
@@ -45,19 +53,34 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &cli::Cli) -> Result<(), error::LauncherError> {
+/// Runs what the command line asks; `Ok(false)` is a run that worked and found failures
+/// (reftests).
+fn run(cli: &cli::Cli) -> Result<bool, error::LauncherError> {
+    if let Some(cli::Command::Reftest { manifest, output, window_size, verbose }) = &cli.command {
+        supervise::install_signal_cleanup()?;
+        return reftest::run(reftest::ReftestRun {
+            manifest,
+            output,
+            viewport: *window_size,
+            verbose: *verbose,
+        });
+    }
+    // clap requires a page when there is no subcommand.
+    let Some(page) = cli.page.as_deref() else { return Err(error::LauncherError::NoPage) };
     if let Some(format) = cli.dump_layout {
         supervise::install_signal_cleanup()?;
-        return dump::run(&cli.page, cli.window_size, format, cli.verbose);
+        return dump::run(page, cli.window_size, format, cli.verbose).map(|()| true);
     }
     if !cli.headless {
         return Err(error::LauncherError::WindowModeUnavailable);
     }
     supervise::install_signal_cleanup()?;
     headless::run(headless::HeadlessRun {
-        page: &cli.page,
+        page,
         screenshot: cli.screenshot.as_deref(),
+        stats_json: cli.stats_json.as_deref(),
         viewport: cli.window_size,
         verbose: cli.verbose,
     })
+    .map(|()| true)
 }

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
+use armature_api::DeviceIntSize;
 use armature_api::messages::FramePixels;
 use image::ImageEncoder;
 
@@ -40,16 +41,21 @@ impl PendingScreenshot {
     }
 
     /// Encodes the frame as PNG and moves it into place.
-    pub fn commit(mut self, frame: &FramePixels) -> Result<(), LauncherError> {
+    pub fn commit(self, frame: &FramePixels) -> Result<(), LauncherError> {
+        self.commit_pixels(frame.size, &frame.rgba)
+    }
+
+    /// Encodes tightly packed RGBA8 rows as PNG and moves the file into place.
+    pub fn commit_pixels(mut self, size: DeviceIntSize, rgba: &[u8]) -> Result<(), LauncherError> {
         let failed = |message: String| LauncherError::Png { path: self.target.clone(), message };
         let file = self.file.take().ok_or_else(|| failed("already written".into()))?;
-        let expected = frame.size.width as usize * frame.size.height as usize * 4;
-        if frame.rgba.len() != expected {
-            return Err(failed(format!("frame has {} bytes, expected {expected}", frame.rgba.len())));
+        let expected = size.width as usize * size.height as usize * 4;
+        if rgba.len() != expected {
+            return Err(failed(format!("frame has {} bytes, expected {expected}", rgba.len())));
         }
         let mut writer = BufWriter::new(file);
         image::codecs::png::PngEncoder::new(&mut writer)
-            .write_image(&frame.rgba, frame.size.width, frame.size.height, image::ExtendedColorType::Rgba8)
+            .write_image(rgba, size.width, size.height, image::ExtendedColorType::Rgba8)
             .map_err(|error| failed(error.to_string()))?;
         let file = writer.into_inner().map_err(|error| failed(error.to_string()))?;
         file.sync_all().map_err(|error| failed(error.to_string()))?;

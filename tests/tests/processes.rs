@@ -101,11 +101,13 @@ fn a_normal_run_leaves_no_process_behind() {
         .expect("runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let line =
-        stderr.lines().find(|line| line.contains("started gpu process")).expect("verbose names the children");
-    let pids: Vec<u32> =
-        line.split("(pid ").skip(1).filter_map(|rest| rest.split(')').next()?.parse().ok()).collect();
-    assert_eq!(pids.len(), 2, "{line}");
+    let started: Vec<&str> = stderr.lines().filter(|line| line.contains("armature: started ")).collect();
+    let pids: Vec<u32> = started
+        .iter()
+        .flat_map(|line| line.split("(pid ").skip(1))
+        .filter_map(|rest| rest.split(')').next()?.parse().ok())
+        .collect();
+    assert_eq!(pids.len(), 2, "verbose names the gpu and content children: {started:?}");
     for pid in pids {
         assert!(!process_exists(pid), "child {pid} left behind as {:?}", process_state(pid));
     }

@@ -85,6 +85,8 @@ pub struct GlyphAtlas {
     glyphs: HashMap<GlyphKey, CachedGlyph>,
     frame: u64,
     activity: AtlasActivity,
+    /// A glyph found no room this frame.
+    overflowed: bool,
     scale_context: ScaleContext,
 }
 
@@ -119,6 +121,7 @@ impl GlyphAtlas {
             glyphs: HashMap::new(),
             frame: 0,
             activity: AtlasActivity::default(),
+            overflowed: false,
             scale_context: ScaleContext::new(),
         }
     }
@@ -146,6 +149,23 @@ impl GlyphAtlas {
     /// Starts a frame: glyphs it uses are safe from eviction until the next one.
     pub fn begin_frame(&mut self) {
         self.frame += 1;
+        self.overflowed = false;
+    }
+
+    /// Whether a glyph of this frame found no room, even after evicting and growing.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// Empties the atlas (its texture stays). The shelf allocator cannot move what this
+    /// frame already placed, so when a frame's glyphs fragment a full atlas the renderer
+    /// clears it and replays the frame once, packing only that frame's glyphs.
+    pub fn clear(&mut self) {
+        let evicted = self.glyphs.values().filter(|entry| entry.alloc.is_some()).count();
+        self.activity.evicted += evicted as u32;
+        self.glyphs.clear();
+        self.allocator.clear();
+        self.overflowed = false;
     }
 
     /// What happened since the last call.
@@ -169,7 +189,7 @@ impl GlyphAtlas {
         };
         let (width, height) = (image.placement.width, image.placement.height);
         let Some(allocation) = self.allocate(width, height) else {
-            tracing::warn!(target: "armature::gpu", "glyph atlas is full of this frame's glyphs; glyph {key:?} not drawn");
+            self.overflowed = true;
             return None;
         };
         let (atlas_x, atlas_y) = (allocation.rectangle.min.x as u32, allocation.rectangle.min.y as u32);

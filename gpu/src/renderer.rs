@@ -120,9 +120,29 @@ pub struct Renderer {
     frame: u64,
 }
 
+/// Sizes of the renderer's caches.
+#[derive(Clone, Copy, Debug)]
+pub struct RendererOptions {
+    /// Side the glyph atlas starts at, in texels.
+    pub glyph_atlas_initial_side: u32,
+    /// Side the glyph atlas may grow to before it evicts instead.
+    pub glyph_atlas_max_side: u32,
+}
+
+impl Default for RendererOptions {
+    fn default() -> RendererOptions {
+        RendererOptions { glyph_atlas_initial_side: INITIAL_ATLAS_SIDE, glyph_atlas_max_side: MAX_ATLAS_SIDE }
+    }
+}
+
 impl Renderer {
     /// Compiles the pipelines on a device.
     pub fn new(gpu: GpuDevice) -> Renderer {
+        Renderer::with_options(gpu, RendererOptions::default())
+    }
+
+    /// Compiles the pipelines on a device, with cache sizes of choice.
+    pub fn with_options(gpu: GpuDevice, options: RendererOptions) -> Renderer {
         let device = &gpu.device;
         let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("primitives"),
@@ -234,8 +254,8 @@ impl Renderer {
             &gpu.queue,
             &texture_layout,
             &sampler,
-            INITIAL_ATLAS_SIDE,
-            MAX_ATLAS_SIDE,
+            options.glyph_atlas_initial_side,
+            options.glyph_atlas_max_side,
         );
         let cache =
             TextureCache::new(device.clone(), gpu.queue.clone(), texture_layout.clone(), sampler.clone());
@@ -331,10 +351,28 @@ impl Renderer {
         let mut stats = FrameStats { items: list.items.len() as u32, ..FrameStats::default() };
 
         let started = Instant::now();
-        let primitives = replay::replay(list, resources, &mut self.atlas, &self.cache)?;
+        let mut primitives = replay::replay(list, resources, &mut self.atlas, &self.cache)?;
+        if self.atlas.overflowed() {
+            // Glyphs of earlier frames fragment the atlas: start it afresh with this frame's.
+            self.atlas.clear();
+            primitives = replay::replay(list, resources, &mut self.atlas, &self.cache)?;
+            if self.atlas.overflowed() {
+                tracing::warn!(
+                    target: "armature::gpu",
+                    "this frame's glyphs do not fit a {0}x{0} glyph atlas; some are not drawn",
+                    self.atlas.side()
+                );
+            }
+        }
         let replayed = Instant::now();
         let frame = batch::build(&primitives);
         let batched = Instant::now();
+        for (index, surface) in frame.surfaces.iter().enumerate() {
+            for batch in &surface.batches {
+                let count = batch.instances.len();
+                tracing::debug!(target: "armature::gpu::batch", "surface {index}: {:?} ×{count}", batch.key);
+            }
+        }
         stats.primitives = primitives.primitive_count() as u32;
         stats.batches = frame.batch_count() as u32;
         stats.surfaces = frame.order.len() as u32;

@@ -243,3 +243,37 @@ pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> boo
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// A page of `count` solid, pixel-aligned rects (10×7 px, four colours) in a wrapping flex
+/// grid 100 to a row: the batching benchmark's and test's page.
+pub fn rect_grid_page(count: usize) -> String {
+    let mut html = String::from(
+        "<!DOCTYPE html>\n<html>\n<head>\n<title>Rect grid</title>\n<style>\n  body { margin: 0 }\n  \
+         #grid { display: flex; flex-wrap: wrap; width: 1000px }\n  #grid div { width: 10px; height: 7px }\n  \
+         .a { background: #c00 } .b { background: #0a0 } .c { background: #00c } .d { background: #cc0 }\n\
+         </style>\n</head>\n<body>\n<div id=\"grid\">\n",
+    );
+    for index in 0..count {
+        let class = ["a", "b", "c", "d"][(index + index / 100) % 4];
+        html.push_str("<div class=\"");
+        html.push_str(class);
+        html.push_str("\"></div>");
+        if index % 100 == 99 {
+            html.push('\n');
+        }
+    }
+    html.push_str("</div>\n</body>\n</html>\n");
+    html
+}
+
+/// Renders a page headless with `--stats-json` and returns the stats and the image.
+pub fn render_with_stats(page: &Path, extra: &[&str]) -> (serde_json::Value, image::RgbaImage) {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let stats_path = directory.path().join("stats.json");
+    let stats_arg = stats_path.to_str().expect("a UTF-8 temp path");
+    let mut args = vec!["--stats-json", stats_arg];
+    args.extend_from_slice(extra);
+    let image = render_ok(page, &args);
+    let text = std::fs::read_to_string(&stats_path).expect("--stats-json wrote its file");
+    (serde_json::from_str(&text).expect("stats are JSON"), image)
+}

@@ -137,12 +137,13 @@ pub fn run(request: ReftestRun<'_>) -> Result<bool, LauncherError> {
             (false, _) => {
                 summary.failed += 1;
                 let reason = verdict.err().unwrap_or_default();
-                let images = write_failure_images(
-                    request.output,
-                    &shown(&test.test, base),
-                    &test_frame,
-                    &reference_frame,
-                )?;
+                // Named by both pages and the relation, so no two lines share files.
+                let relation = match test.relation {
+                    Relation::Equal => "eq",
+                    Relation::NotEqual => "ne",
+                };
+                let stem = format!("{}-{relation}-{}", shown(&test.test, base), shown(&test.reference, base));
+                let images = write_failure_images(request.output, &stem, &test_frame, &reference_frame)?;
                 println!("REFTEST UNEXPECTED FAIL: {name}: {reason}");
                 println!("  listed at {}:{}", test.source.0.display(), test.source.1);
                 for image in images {

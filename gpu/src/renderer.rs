@@ -81,19 +81,20 @@ impl GrowableBuffer {
 
     /// The buffer, at least `size` bytes; `true` if it had to be replaced.
     fn reserve(&mut self, device: &wgpu::Device, size: u64) -> (&wgpu::Buffer, bool) {
-        let fits = self.buffer.as_ref().is_some_and(|buffer| buffer.size() >= size);
-        if !fits {
-            self.buffer = Some(device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(self.label),
+        if self.buffer.as_ref().is_some_and(|buffer| buffer.size() < size) {
+            self.buffer = None;
+        }
+        let replaced = self.buffer.is_none();
+        let (label, usage) = (self.label, self.usage);
+        let buffer = self.buffer.get_or_insert_with(|| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
                 size: size.max(256).next_power_of_two(),
-                usage: self.usage,
+                usage,
                 mapped_at_creation: false,
-            }));
-        }
-        match &self.buffer {
-            Some(buffer) => (buffer, !fits),
-            None => unreachable!("reserved above"),
-        }
+            })
+        });
+        (buffer, replaced)
     }
 }
 

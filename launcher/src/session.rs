@@ -296,18 +296,20 @@ impl Session {
 
     /// The GPU process, connecting to it on first use.
     fn gpu(&mut self) -> Result<&GpuChild, LauncherError> {
-        if let Gpu::Starting(_) = self.gpu {
-            let Gpu::Starting(pending) = std::mem::replace(&mut self.gpu, Gpu::Gone) else {
-                unreachable!("matched above")
-            };
-            let mut gpu = pending.connect()?;
-            if self.options.verbose {
-                eprintln!("armature: started gpu process (pid {})", gpu.pid);
+        // Left `Gone` if connecting fails.
+        match std::mem::replace(&mut self.gpu, Gpu::Gone) {
+            Gpu::Starting(pending) => {
+                let mut gpu = pending.connect()?;
+                if self.options.verbose {
+                    eprintln!("armature: started gpu process (pid {})", gpu.pid);
+                }
+                if let Some(receiver) = gpu.receiver.take() {
+                    let sender = self.events_sender.clone();
+                    route(receiver, ProcessRole::Gpu, sender, Event::Gpu, Event::GpuClosed);
+                }
+                self.gpu = Gpu::Connected(gpu);
             }
-            if let Some(receiver) = gpu.receiver.take() {
-                route(receiver, ProcessRole::Gpu, self.events_sender.clone(), Event::Gpu, Event::GpuClosed);
-            }
-            self.gpu = Gpu::Connected(gpu);
+            other => self.gpu = other,
         }
         match &self.gpu {
             Gpu::Connected(gpu) => Ok(gpu),

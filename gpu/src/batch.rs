@@ -259,7 +259,8 @@ fn intersects(a: [f32; 4], b: [f32; 4]) -> bool {
     !is_empty(intersect(a, b))
 }
 
-fn union(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+/// The smallest rect holding both.
+pub fn union(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
     [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
 }
 

@@ -13,7 +13,7 @@ use armature_api::{
 
 use crate::batch::{
     BatchKey, BlendMode, FramePrimitives, Primitive, PrimitiveKind, SurfaceIndex, SurfacePrimitives,
-    TextureSource, intersect, is_empty,
+    TextureSource, intersect, is_empty, union,
 };
 use crate::glyph_atlas::{GlyphAtlas, GlyphKey};
 use crate::resources::ContentResources;
@@ -64,12 +64,7 @@ impl Builder {
             return;
         }
         let bounds = &mut self.content_bounds[surface.0];
-        *bounds = Some(match *bounds {
-            Some(b) => {
-                [b[0].min(visible[0]), b[1].min(visible[1]), b[2].max(visible[2]), b[3].max(visible[3])]
-            }
-            None => visible,
-        });
+        *bounds = Some(bounds.map_or(visible, |b| union(b, visible)));
         self.frame.surfaces[surface.0].primitives.push(primitive);
     }
 }

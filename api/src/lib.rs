@@ -10,6 +10,7 @@ pub mod color;
 pub mod display_list;
 pub mod ids;
 pub mod messages;
+pub mod probe;
 pub mod stats;
 pub mod units;
 
@@ -18,5 +19,6 @@ pub use display_list::{
     BorderRadius, BorderSide, BorderSides, DisplayItem, DisplayList, GlyphInstance, ResourceUpdate,
 };
 pub use ids::{ContentId, Epoch, FontKey, IdNamespace, ImageBufferId, ImageKey};
+pub use probe::{NoProbe, Probe, ProbePoint, SharedProbe};
 pub use stats::{ContentStageTimes, FrameStats, GpuStageTimes};
 pub use units::{DeviceIntSize, LayoutPixel, LayoutPoint, LayoutRect, LayoutSize};

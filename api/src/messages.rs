@@ -139,6 +139,14 @@ pub enum LauncherToContent {
         /// Replies from the GPU process.
         from_gpu: IpcReceiver<GpuToContent>,
     },
+    /// The GPU process was relaunched (the old one crashed): here are channels to the new
+    /// one. Content sends its page again (resources, display list, a new epoch's `Present`).
+    ReconnectGpu {
+        /// Commands to the new GPU process.
+        to_gpu: IpcSender<ContentToGpu>,
+        /// Replies from it.
+        from_gpu: IpcReceiver<GpuToContent>,
+    },
     /// Load and lay out a page, answer with its box tree, draw nothing (`--dump-layout`).
     DumpLayout {
         /// The page file.

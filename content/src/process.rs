@@ -7,7 +7,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use armature_api::messages::{ContentToGpu, ContentToLauncher, LauncherToContent, LayoutDumpFormat};
-use armature_api::{ContentId, ContentStageTimes, DisplayList, Epoch, LayoutSize, ResourceUpdate};
+use armature_api::probe::annotation;
+use armature_api::{
+    ContentId, ContentStageTimes, DisplayList, Epoch, LayoutSize, ProbePoint, ResourceUpdate, SharedProbe,
+};
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
 
 use crate::dom::Document;
@@ -29,9 +32,6 @@ pub enum ContentProcessError {
     /// The bundled fonts are broken.
     #[error(transparent)]
     Font(#[from] FontError),
-    /// The GPU process's channel is gone (it crashed or exited).
-    #[error("lost the connection to the GPU process: {0}")]
-    GpuGone(String),
 }
 
 /// A page after every front-end stage up to layout.
@@ -159,17 +159,40 @@ fn on_front_end_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'sta
     }
 }
 
+/// The page this process shows, kept so it can be sent again to a relaunched GPU process.
+struct ShownPage {
+    resources: Vec<ResourceUpdate>,
+    display_list: DisplayList,
+    epoch: Epoch,
+}
+
+impl ShownPage {
+    /// Sends everything the GPU process needs for the page and asks for a frame. A failed
+    /// send means the GPU process is gone: not our error, the launcher relaunches it and
+    /// hands us a new channel ([`LauncherToContent::ReconnectGpu`]).
+    fn send(&self, to_gpu: &IpcSender<ContentToGpu>) -> Result<(), String> {
+        let send = |message| to_gpu.send(message).map_err(|error| error.to_string());
+        send(ContentToGpu::UpdateResources(self.resources.clone()))?;
+        send(ContentToGpu::SetDisplayList(self.epoch, self.display_list.clone()))?;
+        send(ContentToGpu::Present(self.epoch))
+    }
+}
+
 /// The content process's main loop. Returns when the launcher says `Shutdown` or goes away.
 pub fn run(
     to_launcher: IpcSender<ContentToLauncher>,
     from_launcher: IpcReceiver<LauncherToContent>,
+    probe: SharedProbe,
 ) -> Result<(), ContentProcessError> {
+    probe.reached(ProbePoint::Startup);
     // Kept alive for the process's lifetime so the GPU process can always reply.
     let mut _gpu_replies = None;
+    let mut shown: Option<ShownPage> = None;
     while let Ok(message) = from_launcher.recv() {
         match message {
             LauncherToContent::Start { content, page, viewport, to_gpu, from_gpu } => {
                 _gpu_replies = Some(from_gpu);
+                probe.annotate(annotation::URL, &file_url(&page));
                 let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);
                 let path = page.clone();
                 let rendered = match on_front_end_thread(move || render_page(content, &path, viewport)) {
@@ -182,18 +205,35 @@ pub fn run(
                 };
                 let display_items = rendered.display_list.items.len();
                 let timings = rendered.timings;
-                let epoch = Epoch(1);
-                let send =
-                    |message| to_gpu.send(message).map_err(|e| ContentProcessError::GpuGone(e.to_string()));
-                send(ContentToGpu::UpdateResources(rendered.resources))?;
-                send(ContentToGpu::SetDisplayList(epoch, rendered.display_list))?;
-                send(ContentToGpu::Present(epoch))?;
+                let page_shown = ShownPage {
+                    resources: rendered.resources,
+                    display_list: rendered.display_list,
+                    epoch: Epoch(1),
+                };
+                probe.annotate(annotation::EPOCH, &page_shown.epoch.0.to_string());
+                probe.annotate(annotation::ITEM_COUNT, &display_items.to_string());
+                probe.reached(ProbePoint::MidFrame);
+                if let Err(error) = page_shown.send(&to_gpu) {
+                    tracing::warn!(target: "armature::content", "GPU process gone ({error}); waiting for a new one");
+                }
                 tracing::info!(target: "armature::content", "{}: {display_items} display items", page.display());
+                shown = Some(page_shown);
                 let _ = to_launcher.send(ContentToLauncher::PageLoaded {
                     title: rendered.title,
                     display_items,
                     timings,
                 });
+            }
+            LauncherToContent::ReconnectGpu { to_gpu, from_gpu } => {
+                _gpu_replies = Some(from_gpu);
+                // The new GPU process knows nothing of us: send the page again, as a new frame.
+                if let Some(page) = &mut shown {
+                    page.epoch = Epoch(page.epoch.0 + 1);
+                    probe.annotate(annotation::EPOCH, &page.epoch.0.to_string());
+                    if let Err(error) = page.send(&to_gpu) {
+                        tracing::warn!(target: "armature::content", "relaunched GPU process gone too ({error})");
+                    }
+                }
             }
             LauncherToContent::DumpLayout { page, viewport, format } => {
                 let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);
@@ -212,4 +252,9 @@ pub fn run(
     }
     // The launcher's end closed: our lifeline broke, so exit quietly.
     Ok(())
+}
+
+/// A page path as a `file://` URL, for annotations.
+fn file_url(page: &Path) -> String {
+    format!("file://{}", page.display())
 }

@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 
 use armature_api::messages::{ContentToGpu, FramePixels, GpuToContent, GpuToLauncher, LauncherToGpu};
-use armature_api::{ContentId, DisplayList, Epoch};
+use armature_api::probe::annotation;
+use armature_api::{ContentId, DisplayList, Epoch, ProbePoint, SharedProbe};
 use ipc_channel::ipc::{IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender, IpcSharedMemory};
 
 use crate::device::{DeviceError, GpuDevice};
@@ -34,10 +35,12 @@ struct ContentConnection {
     display_list: Option<(Epoch, DisplayList)>,
 }
 
-/// Runs the GPU process until the launcher says `Shutdown` or goes away.
+/// Runs the GPU process until the launcher says `Shutdown` or goes away. `probe` hears
+/// where the process is (annotations, frame points).
 pub fn run(
     to_launcher: IpcSender<GpuToLauncher>,
     from_launcher: IpcReceiver<LauncherToGpu>,
+    probe: SharedProbe,
 ) -> Result<(), GpuProcessError> {
     let device = match GpuDevice::open() {
         Ok(device) => device,
@@ -52,10 +55,19 @@ pub fn run(
         device.summary.name, device.summary.backend, device.summary.device_type, device.summary.driver
     );
     let summary = device.summary.clone();
+    probe.annotate(
+        annotation::GPU_ADAPTER,
+        &format!(
+            "{} ({}, {}, driver {})",
+            summary.name, summary.backend, summary.device_type, summary.driver
+        ),
+    );
     let mut renderer = Renderer::new(device);
+    renderer.set_probe(probe.clone());
     if to_launcher.send(GpuToLauncher::Ready(summary)).is_err() {
         return Ok(());
     }
+    probe.reached(ProbePoint::Startup);
 
     let mut receivers = IpcReceiverSet::new()?;
     let launcher_id = receivers.add(from_launcher)?;
@@ -98,7 +110,7 @@ pub fn run(
                     let Some(connection) = contents.get_mut(&id) else { continue };
                     let outcome = match message.to::<ContentToGpu>() {
                         Ok(command) => {
-                            handle_content_command(connection, command, &mut renderer, &to_launcher)
+                            handle_content_command(connection, command, &mut renderer, &to_launcher, &*probe)
                         }
                         Err(error) => Err(format!("undecodable message: {error}")),
                     };
@@ -122,6 +134,7 @@ fn handle_content_command(
     command: ContentToGpu,
     renderer: &mut Renderer,
     to_launcher: &IpcSender<GpuToLauncher>,
+    probe: &dyn armature_api::Probe,
 ) -> Result<(), String> {
     match command {
         ContentToGpu::UpdateResources(updates) => {
@@ -143,6 +156,9 @@ fn handle_content_command(
                     epoch.0, list_epoch.0
                 ));
             }
+            probe.annotate(annotation::CONTENT, &connection.content.to_string());
+            probe.annotate(annotation::EPOCH, &epoch.0.to_string());
+            probe.annotate(annotation::ITEM_COUNT, &list.items.len().to_string());
             let frame = renderer.render(list, &connection.resources).map_err(|error| error.to_string())?;
             tracing::info!(
                 target: "armature::gpu",

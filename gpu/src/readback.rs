@@ -1,6 +1,6 @@
 //! Readback: copies a rendered texture into a mappable buffer and unpads its rows.
 
-use armature_api::DeviceIntSize;
+use armature_api::{DeviceIntSize, Probe, ProbePoint};
 
 /// Bytes per RGBA8 pixel.
 const BYTES_PER_PIXEL: u32 = 4;
@@ -13,6 +13,7 @@ pub fn padded_bytes_per_row(width: u32) -> u32 {
 
 /// Finishes `encoder` with a copy of `texture` into `buffer` (`COPY_DST | MAP_READ`, at
 /// least [`padded_bytes_per_row`] × height bytes) and returns tightly packed RGBA8 rows.
+/// `probe` hears [`ProbePoint::Readback`] while the buffer is mapped.
 pub fn read_texture(
     device: &wgpu::Device,
     queue: &wgpu::Queue,
@@ -20,6 +21,7 @@ pub fn read_texture(
     texture: &wgpu::Texture,
     buffer: &wgpu::Buffer,
     size: DeviceIntSize,
+    probe: &dyn Probe,
 ) -> Result<Vec<u8>, String> {
     let padded_row = padded_bytes_per_row(size.width);
     let bytes = u64::from(padded_row) * u64::from(size.height);
@@ -57,6 +59,7 @@ pub fn read_texture(
     let mut pixels = Vec::with_capacity(row * size.height as usize);
     {
         let mapped = buffer.get_mapped_range(..bytes).map_err(|error| error.to_string())?;
+        probe.reached(ProbePoint::Readback);
         for padded in mapped.chunks_exact(padded_row as usize) {
             pixels.extend_from_slice(&padded[..row]);
         }

@@ -5,7 +5,9 @@
 
 use std::time::Instant;
 
-use armature_api::{ColorF, DeviceIntSize, DisplayList, FrameStats, IdNamespace, ResourceUpdate};
+use armature_api::{
+    ColorF, DeviceIntSize, DisplayList, FrameStats, IdNamespace, ProbePoint, ResourceUpdate, SharedProbe,
+};
 
 use crate::batch::{self, BlendMode, PrimitiveKind, SurfaceIndex, TextureSource};
 use crate::device::GpuDevice;
@@ -119,6 +121,7 @@ pub struct Renderer {
     readback: GrowableBuffer,
     targets: Vec<PooledTarget>,
     frame: u64,
+    probe: SharedProbe,
 }
 
 /// Sizes of the renderer's caches.
@@ -140,6 +143,12 @@ impl Renderer {
     /// Compiles the pipelines on a device.
     pub fn new(gpu: GpuDevice) -> Renderer {
         Renderer::with_options(gpu, RendererOptions::default())
+    }
+
+    /// Reports this renderer's progress through a frame ([`ProbePoint::MidFrame`],
+    /// [`ProbePoint::Readback`]) to `probe`.
+    pub fn set_probe(&mut self, probe: SharedProbe) {
+        self.probe = probe;
     }
 
     /// Compiles the pipelines on a device, with cache sizes of choice.
@@ -279,6 +288,7 @@ impl Renderer {
             readback: GrowableBuffer::new("readback", wgpu::BufferUsages::MAP_READ),
             targets: Vec::new(),
             frame: 0,
+            probe: armature_api::probe::no_probe(),
         }
     }
 
@@ -495,6 +505,7 @@ impl Renderer {
         };
         let encoded = Instant::now();
         stats.cpu.encode_us = micros(encoded - batched);
+        self.probe.reached(ProbePoint::MidFrame);
 
         let padded = u64::from(readback::padded_bytes_per_row(size.width)) * u64::from(size.height);
         let (readback_buffer, _) = self.readback.reserve(&device, padded);
@@ -505,6 +516,7 @@ impl Renderer {
             &self.targets[page_target].texture,
             readback_buffer,
             size,
+            &*self.probe,
         )
         .map_err(RenderError::Readback)?;
         stats.cpu.execute_us = micros(encoded.elapsed());

@@ -8,6 +8,7 @@
 use std::process::ExitCode;
 
 use armature_api::messages::{ChildBootstrap, ProcessRole};
+use armature_api::{ProbePoint, SharedProbe};
 use ipc_channel::ipc::{self, IpcSender};
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,10 @@ pub struct ChildArgs {
     pub bootstrap: String,
     /// Whether `--verbose` was given to the launcher.
     pub verbose: bool,
+    /// The launcher's crash monitor, if it runs one.
+    pub crash_server: Option<String>,
+    /// Test switch: crash at this point.
+    pub crash_test: Option<ProbePoint>,
 }
 
 /// Environment variable naming the launcher's pid, so a child can tell whether it was
@@ -42,16 +47,24 @@ pub fn parse_args(args: &[String]) -> Option<Result<ChildArgs, String>> {
     };
     let mut bootstrap = None;
     let mut verbose = false;
+    let mut crash_server = None;
+    let mut crash_test = None;
     let mut rest = args[2..].iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
             "--bootstrap" => bootstrap = rest.next().cloned(),
             "--verbose" => verbose = true,
+            "--crash-server" => crash_server = rest.next().cloned(),
+            "--crash-test" => match rest.next().map(|point| point.parse::<ProbePoint>()) {
+                Some(Ok(point)) => crash_test = Some(point),
+                Some(Err(error)) => return Some(Err(error)),
+                None => return Some(Err("--crash-test needs a point".to_owned())),
+            },
             other => return Some(Err(format!("unexpected child argument '{other}'"))),
         }
     }
     Some(match bootstrap {
-        Some(bootstrap) => Ok(ChildArgs { role, bootstrap, verbose }),
+        Some(bootstrap) => Ok(ChildArgs { role, bootstrap, verbose, crash_server, crash_test }),
         None => Err("child started without --bootstrap".to_owned()),
     })
 }
@@ -71,12 +84,16 @@ pub fn main(args: ChildArgs) -> ExitCode {
     if std::env::var(TEST_EXIT_ENV).is_ok_and(|point| point == format!("{}-startup", args.role)) {
         return ExitCode::from(TEST_EXIT_STATUS);
     }
+    // Crash reporting starts only once connected: until then the launcher watches this
+    // process with `waitpid`, which must never overlap a dump (see `supervise`).
     let result = match args.role {
         ProcessRole::Gpu => connect(&args.bootstrap).and_then(|(to_launcher, from_launcher)| {
-            armature_gpu::run(to_launcher, from_launcher).map_err(|error| error.to_string())
+            let (_crash, probe) = crash_reporting(&args);
+            armature_gpu::run(to_launcher, from_launcher, probe).map_err(|error| error.to_string())
         }),
         ProcessRole::Content => connect(&args.bootstrap).and_then(|(to_launcher, from_launcher)| {
-            armature_content::run(to_launcher, from_launcher).map_err(|error| error.to_string())
+            let (_crash, probe) = crash_reporting(&args);
+            armature_content::run(to_launcher, from_launcher, probe).map_err(|error| error.to_string())
         }),
     };
     match result {
@@ -86,6 +103,20 @@ pub fn main(args: ChildArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Installs crash reporting (with the `crash` feature) and returns what keeps it alive and
+/// the probe the role's main loop reports to.
+#[cfg(feature = "crash")]
+fn crash_reporting(args: &ChildArgs) -> (crate::crash::ChildCrash, SharedProbe) {
+    let crash = crate::crash::ChildCrash::install(args.role, args.crash_server.as_deref());
+    (crash, crate::crash::ChildProbe::shared(args.crash_test))
+}
+
+/// Without the `crash` feature there is nothing to report to.
+#[cfg(not(feature = "crash"))]
+fn crash_reporting(_args: &ChildArgs) -> ((), SharedProbe) {
+    ((), armature_api::probe::no_probe())
 }
 
 /// Whether we were orphaned before the parent-death signal was armed.
@@ -127,9 +158,31 @@ mod tests {
         assert_eq!(parse_args(&args(&["armature", "page.html"])), None);
         assert_eq!(
             parse_args(&args(&["armature", "--role=gpu", "--bootstrap", "x", "--verbose"])),
-            Some(Ok(ChildArgs { role: ProcessRole::Gpu, bootstrap: "x".into(), verbose: true }))
+            Some(Ok(ChildArgs {
+                role: ProcessRole::Gpu,
+                bootstrap: "x".into(),
+                verbose: true,
+                crash_server: None,
+                crash_test: None
+            }))
         );
         assert!(matches!(parse_args(&args(&["armature", "--role=nope"])), Some(Err(_))));
         assert!(matches!(parse_args(&args(&["armature", "--role=content"])), Some(Err(_))));
+        let parsed = parse_args(&args(&[
+            "armature",
+            "--role=content",
+            "--bootstrap",
+            "x",
+            "--crash-server",
+            "sock",
+            "--crash-test",
+            "mid-frame",
+        ]));
+        let parsed = parsed.expect("a child").expect("valid");
+        assert_eq!(parsed.crash_server.as_deref(), Some("sock"));
+        assert_eq!(parsed.crash_test, Some(ProbePoint::MidFrame));
+        let bad =
+            parse_args(&args(&["armature", "--role=gpu", "--bootstrap", "x", "--crash-test", "nowhere"]));
+        assert!(matches!(bad, Some(Err(_))));
     }
 }

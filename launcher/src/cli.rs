@@ -50,6 +50,32 @@ pub struct Cli {
     /// frame's stats.
     #[arg(long, short)]
     pub verbose: bool,
+
+    /// How many GPU process crashes within ten minutes are relaunched; one more ends the run
+    /// (Chromium's limit is 3 too).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub gpu_crash_limit: u32,
+
+    /// Crash reporting.
+    #[cfg(feature = "crash")]
+    #[command(flatten)]
+    pub crash: CrashArgs,
+}
+
+/// Crash-reporting options.
+#[cfg(feature = "crash")]
+#[derive(Debug, clap::Args)]
+pub struct CrashArgs {
+    /// Directory for crash reports (`<id>.dmp` + `<id>.extra`) [default:
+    /// $XDG_DATA_HOME/armature/crashes or ~/.local/share/armature/crashes].
+    #[arg(long, value_name = "DIR")]
+    pub crash_reports: Option<PathBuf>,
+
+    /// Test switch: make a child crash with a real invalid memory write, as
+    /// ROLE[:POINT[:TIMES]]: ROLE is gpu or content; POINT is startup (default), mid-frame or
+    /// readback (GPU only); the first TIMES (default 1) processes of that role crash.
+    #[arg(long, value_name = "ROLE[:POINT[:TIMES]]", value_parser = crate::crash::CrashTest::parse)]
+    pub crash_test: Option<crate::crash::CrashTest>,
 }
 
 /// Tools.
@@ -73,6 +99,36 @@ pub enum Command {
         /// Print what each process does.
         #[arg(long, short)]
         verbose: bool,
+    },
+    /// Crash reports: list them, show one, or read a running child's annotations.
+    #[cfg(feature = "crash")]
+    Crashes {
+        /// What to do.
+        #[command(subcommand)]
+        action: CrashesAction,
+
+        /// Directory of the reports [default: as for a run's --crash-reports].
+        #[arg(long, value_name = "DIR", global = true)]
+        crash_reports: Option<PathBuf>,
+    },
+}
+
+/// `armature crashes …`.
+#[cfg(feature = "crash")]
+#[derive(Debug, clap::Subcommand)]
+pub enum CrashesAction {
+    /// One line per report, oldest first.
+    List,
+    /// A report in full: its annotations and what its minidump says.
+    Show {
+        /// The report's id (from `armature crashes list`).
+        id: String,
+    },
+    /// The crash annotations a running armature process publishes, read from outside
+    /// through its ELF note (needs ptrace rights over it, e.g. being its parent or root).
+    Inspect {
+        /// The process id.
+        pid: u32,
     },
 }
 

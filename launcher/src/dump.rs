@@ -22,7 +22,7 @@ pub fn run(
     check_page(page)?;
     let content = supervise::spawn::<LauncherToContent, ContentToLauncher>(
         ProcessRole::Content,
-        ChildOptions { verbose },
+        ChildOptions { verbose, ..ChildOptions::default() },
     )?;
     let mut content = content.connect()?;
     let format = match format {

@@ -119,6 +119,37 @@ pub enum LauncherError {
         /// Why.
         message: String,
     },
+    /// A content process crashed (killed by a signal).
+    #[error("the content process (pid {pid}) for '{}' crashed ({signal}); {}", page.display(), report.as_deref().unwrap_or("no crash report was written"))]
+    ContentCrashed {
+        /// Its page.
+        page: PathBuf,
+        /// Its pid.
+        pid: u32,
+        /// The signal, e.g. "SIGSEGV".
+        signal: String,
+        /// Where its crash report is, and how to show it.
+        report: Option<String>,
+    },
+    /// The GPU process crashed more often than the relaunch policy allows.
+    #[error(
+        "the GPU process crashed {crashes} times within {} minutes, more than the {limit} relaunches allowed; giving up (last: {last})",
+        window.as_secs() / 60
+    )]
+    GpuCrashLimit {
+        /// Crashes within the window, this one included.
+        crashes: u32,
+        /// Crashes that are relaunched.
+        limit: u32,
+        /// The window.
+        window: Duration,
+        /// What the last crash was, and its report.
+        last: String,
+    },
+    /// Crash reporting failed (the monitor, the report store, the reader).
+    #[cfg(feature = "crash")]
+    #[error("{0}")]
+    Crash(String),
     /// Encoding or writing the PNG failed.
     #[error("cannot write screenshot '{}': {message}", path.display())]
     Png {
@@ -143,14 +174,20 @@ impl LauncherError {
             | LauncherError::ConnectTimeout { role, .. }
             | LauncherError::Handshake { role, .. }
             | LauncherError::ChildDied { role, .. } => *role == ProcessRole::Gpu,
-            LauncherError::Gpu(_) | LauncherError::Ipc(_) | LauncherError::Signals(_) => true,
+            LauncherError::Gpu(_)
+            | LauncherError::GpuCrashLimit { .. }
+            | LauncherError::Ipc(_)
+            | LauncherError::Signals(_) => true,
             _ => false,
         }
     }
 
-    /// The process exit code: 2 for bad input on the command line, 1 for failures.
+    /// The process exit code: 2 for bad input on the command line, 3 for a crashed content
+    /// process, 4 for a GPU process that crashed too often, 1 for other failures.
     pub fn exit_code(&self) -> u8 {
         match self {
+            LauncherError::ContentCrashed { .. } => 3,
+            LauncherError::GpuCrashLimit { .. } => 4,
             LauncherError::PageUnreadable { .. }
             | LauncherError::ScreenshotUnwritable { .. }
             | LauncherError::Manifest(_)

@@ -8,9 +8,8 @@ use armature_api::DeviceIntSize;
 
 use crate::error::LauncherError;
 use crate::screenshot::PendingScreenshot;
-use crate::session::{PageJob, Session, check_page};
+use crate::session::{PageJob, Session, SessionOptions, check_page};
 use crate::stats;
-use crate::supervise::ChildOptions;
 
 /// What the headless run was asked to do.
 pub struct HeadlessRun<'a> {
@@ -22,8 +21,8 @@ pub struct HeadlessRun<'a> {
     pub stats_json: Option<&'a Path>,
     /// Viewport size.
     pub viewport: DeviceIntSize,
-    /// `--verbose`.
-    pub verbose: bool,
+    /// How the session runs its children (`--verbose` among them).
+    pub session: SessionOptions,
 }
 
 /// Runs one page headless.
@@ -31,7 +30,8 @@ pub fn run(request: HeadlessRun<'_>) -> Result<(), LauncherError> {
     check_page(request.page)?;
     let screenshot = request.screenshot.map(PendingScreenshot::prepare).transpose()?;
     let started = Instant::now();
-    let mut session = Session::start(ChildOptions { verbose: request.verbose })?;
+    let verbose = request.session.verbose;
+    let mut session = Session::start(request.session)?;
     let rendered = session.render(PageJob { page: request.page.to_owned(), viewport: request.viewport });
     let rendered = match rendered {
         Ok(rendered) => rendered,
@@ -40,13 +40,17 @@ pub fn run(request: HeadlessRun<'_>) -> Result<(), LauncherError> {
             return Err(error);
         }
     };
-    if request.verbose {
+    if verbose {
         let title = rendered.title.as_deref().unwrap_or("(untitled)");
         eprintln!("armature: loaded '{title}': {} display items", rendered.display_items);
         let size = rendered.frame.size;
         let elapsed = started.elapsed().as_secs_f64() * 1000.0;
         eprintln!("armature: frame {}x{} after {elapsed:.0} ms", size.width, size.height);
         eprint!("{}", stats::table(&rendered));
+        #[cfg(feature = "crash")]
+        for line in session.child_annotations() {
+            eprintln!("armature: {line}");
+        }
     }
     if let Some(path) = request.stats_json {
         stats::write_json(path, &rendered)?;
@@ -56,13 +60,28 @@ pub fn run(request: HeadlessRun<'_>) -> Result<(), LauncherError> {
     }
     if std::env::var(TEST_HOLD_ENV).is_ok_and(|point| point == "after-frame") {
         eprintln!("armature: holding after the frame ({TEST_HOLD_ENV})");
-        session.hold(Duration::from_secs(60));
+        // A frame drawn again (after a GPU process relaunch) replaces the screenshot.
+        let mut on_frame = |frame: armature_api::messages::FramePixels| {
+            if verbose {
+                eprintln!("armature: frame of epoch {} redrawn", frame.epoch.0);
+            }
+            match request.screenshot {
+                Some(path) => PendingScreenshot::prepare(path)?.commit(&frame),
+                None => Ok(()),
+            }
+        };
+        let held = session.hold(Duration::from_secs(60), &mut on_frame);
+        if let Err(error) = held {
+            session.shutdown();
+            return Err(error);
+        }
     }
     session.shutdown();
     Ok(())
 }
 
 /// Test switch: `ARMATURE_TEST_HOLD=after-frame` keeps every process up after the frame is
-/// written until a child goes away or a signal ends the launcher, so tests can inspect
-/// the process tree and interrupt it. Bounded, so a forgotten switch cannot hang forever.
+/// written until a content process goes away or a signal ends the launcher, so tests can
+/// inspect the process tree, interrupt it, or kill the GPU process and watch the frame
+/// come back. Bounded, so a forgotten switch cannot hang forever.
 pub const TEST_HOLD_ENV: &str = "ARMATURE_TEST_HOLD";

@@ -6,6 +6,8 @@
 
 mod child;
 mod cli;
+#[cfg(feature = "crash")]
+mod crash;
 mod dump;
 mod error;
 mod headless;
@@ -34,6 +36,8 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let verbose = match &cli.command {
         Some(cli::Command::Reftest { verbose, .. }) => *verbose,
+        #[cfg(feature = "crash")]
+        Some(cli::Command::Crashes { .. }) => false,
         None => cli.verbose,
     };
     let _span = logging::init("launcher", verbose);
@@ -65,6 +69,10 @@ fn run(cli: &cli::Cli) -> Result<bool, error::LauncherError> {
             verbose: *verbose,
         });
     }
+    #[cfg(feature = "crash")]
+    if let Some(cli::Command::Crashes { action, crash_reports }) = &cli.command {
+        return crash::run_crashes(action, crash_reports.as_deref());
+    }
     // clap requires a page when there is no subcommand.
     let Some(page) = cli.page.as_deref() else { return Err(error::LauncherError::NoPage) };
     if let Some(format) = cli.dump_layout {
@@ -80,7 +88,20 @@ fn run(cli: &cli::Cli) -> Result<bool, error::LauncherError> {
         screenshot: cli.screenshot.as_deref(),
         stats_json: cli.stats_json.as_deref(),
         viewport: cli.window_size,
-        verbose: cli.verbose,
+        session: session_options(cli),
     })
     .map(|()| true)
+}
+
+/// How a page run's session runs its children, from the command line.
+fn session_options(cli: &cli::Cli) -> session::SessionOptions {
+    #[cfg_attr(not(feature = "crash"), allow(unused_mut))]
+    let mut options = session::SessionOptions::new(cli.verbose);
+    options.gpu_crash_limit = cli.gpu_crash_limit;
+    #[cfg(feature = "crash")]
+    {
+        options.crash.reports = crash::reports_dir(cli.crash.crash_reports.as_deref());
+        options.crash.test = cli.crash.crash_test;
+    }
+    options
 }

@@ -6,10 +6,17 @@
 //! receiver into events on a single crossbeam channel, so the session sees every process
 //! (and every death) in one place. Pages render concurrently (a content process each) and
 //! the GPU process draws them as their display lists arrive.
+//!
+//! Crash policy (the launcher is the crash monitor's host): a GPU process that dies is
+//! relaunched, at most [`SessionOptions::gpu_crash_limit`] times within
+//! [`GPU_CRASH_WINDOW`], and every content process still showing a page gets channels to
+//! the new one and sends its page again. A content process that dies is its page's error,
+//! naming its crash report.
 
 use std::collections::HashMap;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::thread;
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use armature_api::messages::{
@@ -17,14 +24,50 @@ use armature_api::messages::{
     LauncherToContent, LauncherToGpu, ProcessRole,
 };
 use armature_api::{ContentId, ContentStageTimes, DeviceIntSize};
-use ipc_channel::ipc::{self, IpcReceiver};
-use serde::Deserialize;
+use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 
 use crate::error::LauncherError;
 use crate::supervise::{self, ChildOptions, ChildProcess, PendingChild, SHUTDOWN_GRACE};
 
 /// How long a page may take from its content process's launch to its frame.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// GPU process crashes within this long count towards the relaunch limit.
+pub const GPU_CRASH_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// How a session runs its children.
+#[derive(Clone, Debug)]
+pub struct SessionOptions {
+    /// `--verbose`.
+    pub verbose: bool,
+    /// GPU process crashes relaunched within [`GPU_CRASH_WINDOW`]; one more ends the session.
+    pub gpu_crash_limit: u32,
+    /// Where crash reports go, and the `--crash-test` switch.
+    #[cfg(feature = "crash")]
+    pub crash: CrashSettings,
+}
+
+/// Crash reporting for a session.
+#[cfg(feature = "crash")]
+#[derive(Clone, Debug)]
+pub struct CrashSettings {
+    /// The reports directory.
+    pub reports: PathBuf,
+    /// Which children to crash, for tests.
+    pub test: Option<crate::crash::CrashTest>,
+}
+
+impl SessionOptions {
+    /// The defaults: 3 GPU crashes relaunched, reports in the default directory.
+    pub fn new(verbose: bool) -> SessionOptions {
+        SessionOptions {
+            verbose,
+            gpu_crash_limit: 3,
+            #[cfg(feature = "crash")]
+            crash: CrashSettings { reports: crate::crash::reports_dir(None), test: None },
+        }
+    }
+}
 
 type GpuChild = ChildProcess<LauncherToGpu, GpuToLauncher>;
 type ContentChild = ChildProcess<LauncherToContent, ContentToLauncher>;
@@ -54,11 +97,12 @@ pub struct RenderedPage {
     pub elapsed: Duration,
 }
 
-/// Something a child said, or its channel closing.
+/// Something a child said, or its channel closing. GPU events carry the generation of the
+/// GPU process they came from (it changes at each relaunch).
 enum Event {
-    Gpu(GpuToLauncher),
+    Gpu(u32, GpuToLauncher),
     Content(ContentId, ContentToLauncher),
-    GpuClosed,
+    GpuClosed(u32),
     ContentClosed(ContentId),
 }
 
@@ -81,30 +125,74 @@ enum Gpu {
 
 /// A GPU process and the content processes it serves.
 pub struct Session {
-    options: ChildOptions,
+    options: SessionOptions,
     gpu: Gpu,
+    /// Which GPU process this is: 1 for the first, +1 per relaunch.
+    gpu_generation: u32,
+    /// Content processes started so far.
+    content_launches: u32,
+    /// When the GPU process crashed, within the window.
+    gpu_crashes: Vec<Instant>,
     events: crossbeam_channel::Receiver<Event>,
     events_sender: crossbeam_channel::Sender<Event>,
     next_content: u32,
     adapter: Option<AdapterSummary>,
     /// Content processes of pages still shown (see [`Session::render`]).
-    open_pages: Vec<ContentChild>,
+    open_pages: Vec<(ContentId, ContentChild)>,
+    /// The crash monitor children report to. Declared last: dropped after the children.
+    #[cfg(feature = "crash")]
+    monitor: Option<armature_crash::CrashMonitor>,
 }
 
 impl Session {
-    /// Starts the GPU process; it opens its device while the first pages lay out.
-    pub fn start(options: ChildOptions) -> Result<Session, LauncherError> {
-        let gpu = supervise::spawn::<LauncherToGpu, GpuToLauncher>(ProcessRole::Gpu, options)?;
+    /// Starts the crash monitor and the GPU process; the GPU process opens its device while
+    /// the first pages lay out.
+    pub fn start(options: SessionOptions) -> Result<Session, LauncherError> {
         let (events_sender, events) = crossbeam_channel::unbounded();
-        Ok(Session {
+        let mut session = Session {
             options,
-            gpu: Gpu::Starting(gpu),
+            gpu: Gpu::Gone,
+            gpu_generation: 0,
+            content_launches: 0,
+            gpu_crashes: Vec::new(),
             events,
             events_sender,
             next_content: 1,
             adapter: None,
             open_pages: Vec::new(),
-        })
+            #[cfg(feature = "crash")]
+            monitor: None,
+        };
+        #[cfg(feature = "crash")]
+        {
+            session.monitor = Some(crate::crash::start_monitor(&session.options.crash.reports)?);
+        }
+        session.spawn_gpu()?;
+        Ok(session)
+    }
+
+    /// What a child of `role` is started with; `launch` counts that role's processes from 0.
+    fn child_options(&self, role: ProcessRole, launch: u32) -> ChildOptions {
+        #[cfg(feature = "crash")]
+        return ChildOptions {
+            verbose: self.options.verbose,
+            crash_server: self.monitor.as_ref().map(|monitor| monitor.socket_name().to_owned()),
+            crash_test: self.options.crash.test.and_then(|test| test.point_for(role, launch)),
+        };
+        #[cfg(not(feature = "crash"))]
+        {
+            let _ = (role, launch);
+            ChildOptions { verbose: self.options.verbose, ..ChildOptions::default() }
+        }
+    }
+
+    /// Starts a GPU process (the first, or a relaunch); it connects on first use.
+    fn spawn_gpu(&mut self) -> Result<(), LauncherError> {
+        let options = self.child_options(ProcessRole::Gpu, self.gpu_generation);
+        let pending = supervise::spawn::<LauncherToGpu, GpuToLauncher>(ProcessRole::Gpu, options)?;
+        self.gpu = Gpu::Starting(pending);
+        self.gpu_generation += 1;
+        Ok(())
     }
 
     /// Renders one page. Its content process stays up, as a shown page's does, until the
@@ -188,7 +276,7 @@ impl Session {
                     })
                 };
             match event {
-                Event::Gpu(GpuToLauncher::Ready(adapter)) => {
+                Event::Gpu(_, GpuToLauncher::Ready(adapter)) => {
                     if self.options.verbose {
                         eprintln!(
                             "armature: GPU adapter: {} (backend {}, type {}, driver {})",
@@ -197,13 +285,18 @@ impl Session {
                     }
                     self.adapter = Some(adapter);
                 }
-                Event::Gpu(GpuToLauncher::Fatal { message }) => return Err(LauncherError::Gpu(message)),
-                Event::Gpu(GpuToLauncher::ContentError { content, message }) => {
+                Event::Gpu(generation, GpuToLauncher::Fatal { message })
+                    if generation == self.gpu_generation =>
+                {
+                    return Err(LauncherError::Gpu(message));
+                }
+                Event::Gpu(_, GpuToLauncher::Fatal { .. }) => {}
+                Event::Gpu(_, GpuToLauncher::ContentError { content, message }) => {
                     if let Some((flight, result)) = page_error(content, message, &mut in_flight) {
                         finish(&mut results, flight, result);
                     }
                 }
-                Event::Gpu(GpuToLauncher::Frame(frame)) => {
+                Event::Gpu(_, GpuToLauncher::Frame(frame)) => {
                     if let Some(flight) = in_flight.get_mut(&frame.content) {
                         flight.frame = Some(frame);
                     }
@@ -222,15 +315,18 @@ impl Session {
                 Event::ContentClosed(id) => {
                     if let Some(mut flight) = in_flight.remove(&id) {
                         let status = flight.content.reap();
-                        let error = LauncherError::ChildDied {
-                            role: ProcessRole::Content,
-                            pid: flight.content.pid,
-                            status,
-                        };
+                        let error = self.content_died(&jobs[flight.job].page, flight.content.pid, status);
                         finish(&mut results, flight, Err(error));
                     }
                 }
-                Event::GpuClosed => return Err(self.gpu_died()),
+                Event::GpuClosed(generation) if generation == self.gpu_generation => {
+                    let contents: Vec<_> = in_flight
+                        .iter()
+                        .map(|(&id, flight)| (id, flight.content.pid, flight.content.sender.clone()))
+                        .collect();
+                    self.relaunch_gpu(contents)?;
+                }
+                Event::GpuClosed(_) => {}
             }
             // A page is done once both its frame and its content's report are in.
             let done: Vec<ContentId> = in_flight
@@ -255,7 +351,7 @@ impl Session {
                 };
                 if keep_open {
                     results[flight.job] = Some(Ok(rendered));
-                    self.open_pages.push(flight.content);
+                    self.open_pages.push((id, flight.content));
                 } else {
                     finish(&mut results, flight, Ok(rendered));
                 }
@@ -269,28 +365,143 @@ impl Session {
             .collect())
     }
 
-    /// Waits, after the frames, until a child goes away or a signal ends the launcher
-    /// (the `ARMATURE_TEST_HOLD=after-frame` test switch). Bounded.
-    pub fn hold(&self, limit: Duration) {
+    /// Keeps the shown pages up after their frames until a content process goes away, a
+    /// signal ends the launcher, or `limit` passes (the `ARMATURE_TEST_HOLD=after-frame` test
+    /// switch). A GPU process that dies meanwhile is relaunched and the pages are drawn
+    /// again; each new frame goes to `on_frame`.
+    pub fn hold(
+        &mut self,
+        limit: Duration,
+        on_frame: &mut dyn FnMut(FramePixels) -> Result<(), LauncherError>,
+    ) -> Result<(), LauncherError> {
         let deadline = Instant::now() + limit;
         while let Ok(event) = self.events.recv_deadline(deadline) {
-            if matches!(event, Event::GpuClosed | Event::ContentClosed(_)) {
-                return;
+            match event {
+                Event::Gpu(_, GpuToLauncher::Frame(frame)) => on_frame(frame)?,
+                Event::Gpu(generation, GpuToLauncher::Fatal { message })
+                    if generation == self.gpu_generation =>
+                {
+                    return Err(LauncherError::Gpu(message));
+                }
+                Event::GpuClosed(generation) if generation == self.gpu_generation => {
+                    let contents = self
+                        .open_pages
+                        .iter()
+                        .map(|(id, content)| (*id, content.pid, content.sender.clone()))
+                        .collect();
+                    self.relaunch_gpu(contents)?;
+                }
+                Event::ContentClosed(_) => return Ok(()),
+                _ => {}
             }
         }
+        Ok(())
     }
 
     /// Asks every process to exit and waits for them (killing any after a grace period).
     pub fn shutdown(mut self) {
-        for content in &self.open_pages {
+        for (_, content) in &self.open_pages {
             let _ = content.sender.send(LauncherToContent::Shutdown);
         }
-        for content in &mut self.open_pages {
+        for (_, content) in &mut self.open_pages {
             content.wait_or_kill(SHUTDOWN_GRACE);
         }
         if let Gpu::Connected(gpu) = &mut self.gpu {
             let _ = gpu.sender.send(LauncherToGpu::Shutdown);
             gpu.wait_or_kill(SHUTDOWN_GRACE);
+        }
+    }
+
+    /// What each running child publishes in its crash annotations, read from outside (for
+    /// `--verbose`).
+    #[cfg(feature = "crash")]
+    pub fn child_annotations(&self) -> Vec<String> {
+        let gpu = match &self.gpu {
+            Gpu::Connected(gpu) => Some((ProcessRole::Gpu, gpu.pid)),
+            _ => None,
+        };
+        let contents = self.open_pages.iter().map(|(_, content)| (ProcessRole::Content, content.pid));
+        gpu.into_iter()
+            .chain(contents)
+            .map(|(role, pid)| crate::crash::describe_annotations(role, pid))
+            .collect()
+    }
+
+    /// The GPU process died: apply the relaunch policy, then hand every content process in
+    /// `contents` (id, pid, control channel) a connection to the new GPU process.
+    fn relaunch_gpu(
+        &mut self,
+        contents: Vec<(ContentId, u32, IpcSender<LauncherToContent>)>,
+    ) -> Result<(), LauncherError> {
+        let Gpu::Connected(mut gpu) = std::mem::replace(&mut self.gpu, Gpu::Gone) else {
+            return Err(LauncherError::Gpu("the GPU process is gone".into()));
+        };
+        let status = gpu.reap();
+        let what = format!("the GPU process (pid {}) {}", gpu.pid, self.death(gpu.pid, status));
+        let now = Instant::now();
+        self.gpu_crashes.retain(|&crash| now.duration_since(crash) < GPU_CRASH_WINDOW);
+        self.gpu_crashes.push(now);
+        let crashes = self.gpu_crashes.len() as u32;
+        let limit = self.options.gpu_crash_limit;
+        if crashes > limit {
+            return Err(LauncherError::GpuCrashLimit {
+                crashes,
+                limit,
+                window: GPU_CRASH_WINDOW,
+                last: what,
+            });
+        }
+        eprintln!(
+            "armature: warning: {what}; relaunching it (crash {crashes} of {limit} allowed within {} minutes)",
+            GPU_CRASH_WINDOW.as_secs() / 60
+        );
+        self.spawn_gpu()?;
+        let gpu = self.gpu()?;
+        for (id, pid, sender) in contents {
+            let (to_gpu, from_gpu) = connect_to_gpu(gpu, id, pid)?;
+            // A content process that is gone meanwhile reports itself through its channel.
+            let _ = sender.send(LauncherToContent::ReconnectGpu { to_gpu, from_gpu });
+        }
+        Ok(())
+    }
+
+    /// Describes how a child ended, with its crash report if it wrote one.
+    fn death(&self, pid: u32, status: Option<ExitStatus>) -> String {
+        let how = match status {
+            Some(status) => match status.signal() {
+                Some(signal) => format!("crashed ({})", signal_name(signal)),
+                None => format!("exited unexpectedly ({status})"),
+            },
+            None => "went away".to_owned(),
+        };
+        match self.crash_report(pid) {
+            Some(report) => format!("{how}; {report}"),
+            None => how,
+        }
+    }
+
+    /// The crash report `pid` left, described for messages. It is on disk before the
+    /// child's channel closes (the child waits for the monitor), so no waiting is needed.
+    fn crash_report(&self, pid: u32) -> Option<String> {
+        #[cfg(feature = "crash")]
+        return self.monitor.as_ref()?.take_report(pid).map(|report| crate::crash::describe(&report));
+        #[cfg(not(feature = "crash"))]
+        {
+            let _ = pid;
+            None
+        }
+    }
+
+    /// The error for a content process that died while its page was in flight.
+    fn content_died(&self, page: &Path, pid: u32, status: Option<ExitStatus>) -> LauncherError {
+        match status.and_then(|status| status.signal()) {
+            Some(signal) => LauncherError::ContentCrashed {
+                page: page.to_owned(),
+                pid,
+                signal: signal_name(signal),
+                report: self.crash_report(pid),
+            },
+            None => LauncherError::ChildDied { role: ProcessRole::Content, pid, status },
         }
     }
 
@@ -303,10 +514,12 @@ impl Session {
                 if self.options.verbose {
                     eprintln!("armature: started gpu process (pid {})", gpu.pid);
                 }
-                if let Some(receiver) = gpu.receiver.take() {
-                    let sender = self.events_sender.clone();
-                    route(receiver, ProcessRole::Gpu, sender, Event::Gpu, Event::GpuClosed);
-                }
+                let generation = self.gpu_generation;
+                gpu.route(
+                    self.events_sender.clone(),
+                    move |message| Event::Gpu(generation, message),
+                    Event::GpuClosed(generation),
+                );
                 self.gpu = Gpu::Connected(gpu);
             }
             other => self.gpu = other,
@@ -321,8 +534,10 @@ impl Session {
     fn launch(&mut self, job: &PageJob) -> Result<(ContentId, ContentChild), LauncherError> {
         check_page(&job.page)?;
         // Spawned before the GPU connection is awaited, so both start up at once.
+        let options = self.child_options(ProcessRole::Content, self.content_launches);
+        self.content_launches += 1;
         let pending =
-            supervise::spawn::<LauncherToContent, ContentToLauncher>(ProcessRole::Content, self.options)?;
+            supervise::spawn::<LauncherToContent, ContentToLauncher>(ProcessRole::Content, options)?;
         self.gpu()?;
         let mut content = pending.connect()?;
         let id = ContentId(self.next_content);
@@ -330,29 +545,18 @@ impl Session {
         if self.options.verbose {
             eprintln!("armature: started content process (pid {}) for '{}'", content.pid, job.page.display());
         }
-        if let Some(receiver) = content.receiver.take() {
-            let sender = self.events_sender.clone();
-            route(
-                receiver,
-                ProcessRole::Content,
-                sender,
-                move |message| Event::Content(id, message),
-                Event::ContentClosed(id),
-            );
-        }
+        content.route(
+            self.events_sender.clone(),
+            move |message| Event::Content(id, message),
+            Event::ContentClosed(id),
+        );
         let gpu = self.gpu()?;
-        broker(gpu, &content, id, &job.page, job.viewport)?;
+        let (to_gpu, from_gpu) = connect_to_gpu(gpu, id, content.pid)?;
+        // Content resolves the page itself; give it an absolute path so its cwd never matters.
+        let page = std::path::absolute(&job.page).unwrap_or_else(|_| job.page.clone());
+        let start = LauncherToContent::Start { content: id, page, viewport: job.viewport, to_gpu, from_gpu };
+        content.sender.send(start).map_err(|error| LauncherError::Ipc(error.to_string()))?;
         Ok((id, content))
-    }
-
-    fn gpu_died(&mut self) -> LauncherError {
-        match std::mem::replace(&mut self.gpu, Gpu::Gone) {
-            Gpu::Connected(mut gpu) => {
-                let status = gpu.reap();
-                LauncherError::ChildDied { role: ProcessRole::Gpu, pid: gpu.pid, status }
-            }
-            _ => LauncherError::Gpu("the GPU process is gone".into()),
-        }
     }
 }
 
@@ -367,29 +571,6 @@ fn finish(
     results[flight.job] = Some(result);
 }
 
-/// Forwards a child's messages into the event channel until it closes.
-fn route<T>(
-    receiver: IpcReceiver<T>,
-    role: ProcessRole,
-    events: crossbeam_channel::Sender<Event>,
-    wrap: impl Fn(T) -> Event + Send + 'static,
-    closed: Event,
-) where
-    T: for<'de> Deserialize<'de> + serde::Serialize + Send + 'static,
-{
-    let spawned = thread::Builder::new().name(format!("router-{role}")).spawn(move || {
-        while let Ok(message) = receiver.recv() {
-            if events.send(wrap(message)).is_err() {
-                return;
-            }
-        }
-        let _ = events.send(closed);
-    });
-    if let Err(error) = spawned {
-        tracing::error!("cannot start the {role} router thread: {error}");
-    }
-}
-
 /// Reports the page's own problems before any process starts for it.
 pub fn check_page(page: &Path) -> Result<(), LauncherError> {
     let unreadable = |source| LauncherError::PageUnreadable { path: page.to_owned(), source };
@@ -400,29 +581,40 @@ pub fn check_page(page: &Path) -> Result<(), LauncherError> {
     std::fs::File::open(page).map(drop).map_err(unreadable)
 }
 
-/// The broker: creates the content↔GPU channels and hands one end to each process.
-fn broker(
+/// The broker: creates a content process's channels to the GPU process, hands the GPU its
+/// ends, and returns the content's. If the GPU process is dying, the content still gets its
+/// ends (its sends fail) and a `ReconnectGpu` after the relaunch.
+fn connect_to_gpu(
     gpu: &GpuChild,
-    content: &ContentChild,
-    content_id: ContentId,
-    page: &Path,
-    viewport: DeviceIntSize,
-) -> Result<(), LauncherError> {
+    content: ContentId,
+    pid: u32,
+) -> Result<(IpcSender<ContentToGpu>, IpcReceiver<GpuToContent>), LauncherError> {
     let ipc_error = |error: &dyn std::fmt::Display| LauncherError::Ipc(error.to_string());
     let (to_gpu, from_content) = ipc::channel::<ContentToGpu>().map_err(|e| ipc_error(&e))?;
     let (to_content, from_gpu) = ipc::channel::<GpuToContent>().map_err(|e| ipc_error(&e))?;
-    gpu.sender
-        .send(LauncherToGpu::ConnectContent {
-            content: content_id,
-            pid: content.pid,
-            from_content,
-            to_content,
-        })
-        .map_err(|e| ipc_error(&e))?;
-    // Content resolves the page itself; give it an absolute path so its cwd never matters.
-    let page: PathBuf = std::path::absolute(page).unwrap_or_else(|_| page.to_owned());
-    content
-        .sender
-        .send(LauncherToContent::Start { content: content_id, page, viewport, to_gpu, from_gpu })
-        .map_err(|e| ipc_error(&e))
+    let connect = LauncherToGpu::ConnectContent { content, pid, from_content, to_content };
+    if let Err(error) = gpu.sender.send(connect) {
+        tracing::debug!("the GPU process did not take {content}: {error}");
+    }
+    Ok((to_gpu, from_gpu))
+}
+
+/// A signal's name, e.g. "SIGSEGV", or its number.
+pub fn signal_name(signal: i32) -> String {
+    use rustix::process::Signal;
+    let names = [
+        (Signal::SEGV, "SIGSEGV"),
+        (Signal::BUS, "SIGBUS"),
+        (Signal::FPE, "SIGFPE"),
+        (Signal::ILL, "SIGILL"),
+        (Signal::ABORT, "SIGABRT"),
+        (Signal::TRAP, "SIGTRAP"),
+        (Signal::KILL, "SIGKILL"),
+        (Signal::TERM, "SIGTERM"),
+        (Signal::INT, "SIGINT"),
+    ];
+    match names.iter().find(|(known, _)| known.as_raw() == signal) {
+        Some((_, name)) => (*name).to_owned(),
+        None => format!("signal {signal}"),
+    }
 }

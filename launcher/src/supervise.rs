@@ -46,11 +46,15 @@ fn untrack(pid: u32) {
     LIVE_CHILDREN.lock().unwrap_or_else(|poison| poison.into_inner()).retain(|&live| live != pid);
 }
 
-/// Options every child gets.
-#[derive(Clone, Copy, Debug, Default)]
+/// Options a child is started with.
+#[derive(Clone, Debug, Default)]
 pub struct ChildOptions {
     /// Pass `--verbose` on.
     pub verbose: bool,
+    /// The launcher's crash monitor socket, for the child's crash handler.
+    pub crash_server: Option<String>,
+    /// Test switch: make this child crash at this point (`--crash-test`).
+    pub crash_test: Option<armature_api::ProbePoint>,
 }
 
 type Bootstrap<ToChild, FromChild> = ChildBootstrap<ToChild, FromChild>;
@@ -74,8 +78,10 @@ pub struct ChildProcess<ToChild, FromChild> {
     child: Option<Child>,
     /// Control messages to the child.
     pub sender: IpcSender<ToChild>,
-    /// The child's messages (taken by the router that reads them).
+    /// The child's messages (taken by [`ChildProcess::route`] or by a caller reading them).
     pub receiver: Option<IpcReceiver<FromChild>>,
+    /// Disconnects when the router sees the child's channel close (see [`ChildProcess::route`]).
+    closed: Option<crossbeam_channel::Receiver<()>>,
 }
 
 /// Starts `armature --role=<role>`; call [`PendingChild::connect`] to finish the handshake.
@@ -100,6 +106,12 @@ where
         .stdin(Stdio::null());
     if options.verbose {
         command.arg("--verbose");
+    }
+    if let Some(server) = &options.crash_server {
+        command.arg("--crash-server").arg(server);
+    }
+    if let Some(point) = options.crash_test {
+        command.arg("--crash-test").arg(point.as_str());
     }
     if role == ProcessRole::Gpu {
         quiet_mesa(&mut command);
@@ -147,6 +159,7 @@ where
                         child: Some(child),
                         sender: bootstrap.to_child,
                         receiver: Some(bootstrap.from_child),
+                        closed: None,
                     });
                 }
                 Ok(Err(reason)) => {
@@ -175,10 +188,55 @@ where
 }
 
 impl<ToChild, FromChild> ChildProcess<ToChild, FromChild> {
+    /// Forwards the child's messages into `events` from a thread of its own, ending with
+    /// `closed_event` when the channel closes (the child exited or crashed).
+    pub fn route<Event: Send + 'static>(
+        &mut self,
+        events: crossbeam_channel::Sender<Event>,
+        wrap: impl Fn(FromChild) -> Event + Send + 'static,
+        closed_event: Event,
+    ) where
+        FromChild: for<'de> Deserialize<'de> + Serialize + Send + 'static,
+    {
+        let Some(receiver) = self.receiver.take() else { return };
+        let (closed_sender, closed) = crossbeam_channel::bounded::<()>(0);
+        self.closed = Some(closed);
+        let spawned = thread::Builder::new().name(format!("router-{}", self.role)).spawn(move || {
+            // Dropped when this thread ends, which tells `wait_or_kill` the channel closed.
+            let _closed_sender = closed_sender;
+            while let Ok(message) = receiver.recv() {
+                if events.send(wrap(message)).is_err() {
+                    return;
+                }
+            }
+            let _ = events.send(closed_event);
+        });
+        if let Err(error) = spawned {
+            tracing::error!("cannot start the {} router thread: {error}", self.role);
+        }
+    }
+
     /// Waits up to `grace` for the child to exit by itself, then kills it; always reaps.
+    ///
+    /// A routed child is waited for through its channel closing, never by polling
+    /// `waitpid`: while the crash monitor writes a dump it ptrace-attaches to the child, and
+    /// a `waitpid` from any launcher thread would steal the stop it waits for and hang it
+    /// (minidump-writer #171). The channel closes only once the child is dead, so a
+    /// blocking `wait` after that is safe.
     pub fn wait_or_kill(&mut self, grace: Duration) -> Option<ExitStatus> {
         let mut child = self.child.take()?;
         let deadline = Instant::now() + grace;
+        if let Some(closed) = &self.closed {
+            let status = match closed.recv_deadline(deadline) {
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => match child.wait() {
+                    Ok(status) => status,
+                    Err(_) => kill_and_reap(&mut child),
+                },
+                _ => kill_and_reap(&mut child),
+            };
+            untrack(self.pid);
+            return Some(status);
+        }
         while Instant::now() < deadline {
             match child.try_wait() {
                 Ok(Some(status)) => {

@@ -165,8 +165,16 @@ impl Bare {
             pass.set_vertex_buffer(0, self.quads.slice(..));
             pass.draw(0..4, 0..quads.len() as u32);
         }
-        readback::read_texture(&self.device, &self.queue, encoder, &self.target, &self.readback, self.size)
-            .expect("bare readback")
+        readback::read_texture(
+            &self.device,
+            &self.queue,
+            encoder,
+            &self.target,
+            &self.readback,
+            self.size,
+            &armature_api::NoProbe,
+        )
+        .expect("bare readback")
     }
 }
 

@@ -14,8 +14,7 @@ use armature_api::DeviceIntSize;
 
 use crate::error::LauncherError;
 use crate::screenshot::PendingScreenshot;
-use crate::session::{PageJob, Session};
-use crate::supervise::ChildOptions;
+use crate::session::{PageJob, Session, SessionOptions};
 use manifest::{Expectation, Reftest, Relation};
 
 /// What `armature reftest` was asked to do.
@@ -92,7 +91,7 @@ pub fn run(request: ReftestRun<'_>) -> Result<bool, LauncherError> {
     let jobs: Vec<PageJob> =
         pages.iter().map(|page| PageJob { page: page.clone(), viewport: request.viewport }).collect();
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8);
-    let mut session = Session::start(ChildOptions { verbose: request.verbose })?;
+    let mut session = Session::start(SessionOptions::new(request.verbose))?;
     let results = session.render_all(&jobs, parallel);
     session.shutdown();
     let mut frames: HashMap<&Path, Result<(DeviceIntSize, Vec<u8>), String>> = HashMap::new();

@@ -167,14 +167,46 @@ struct ShownPage {
 }
 
 impl ShownPage {
-    /// Sends everything the GPU process needs for the page and asks for a frame. A failed
-    /// send means the GPU process is gone: not our error, the launcher relaunches it and
-    /// hands us a new channel ([`LauncherToContent::ReconnectGpu`]).
-    fn send(&self, to_gpu: &IpcSender<ContentToGpu>) -> Result<(), String> {
-        let send = |message| to_gpu.send(message).map_err(|error| error.to_string());
-        send(ContentToGpu::UpdateResources(self.resources.clone()))?;
-        send(ContentToGpu::SetDisplayList(self.epoch, self.display_list.clone()))?;
-        send(ContentToGpu::Present(self.epoch))
+    /// Queues everything the GPU process needs for the page and asks for a frame.
+    fn send(&self, link: &GpuLink) -> Result<(), String> {
+        link.send(ContentToGpu::UpdateResources(self.resources.clone()))?;
+        link.send(ContentToGpu::SetDisplayList(self.epoch, self.display_list.clone()))?;
+        link.send(ContentToGpu::Present(self.epoch))
+    }
+}
+
+/// The content process's end of one connection to a GPU process. Messages go out, in
+/// order, from a thread of the link's own, so the main loop never blocks on the GPU
+/// process: a GPU process that dies in the middle of a large (fragmented) ipc-channel
+/// message leaves the sender blocked for good, because ipc-channel keeps the fragments'
+/// receiving end open in the sender until the send returns. A relaunch then brings a new
+/// link ([`LauncherToContent::ReconnectGpu`]) and the old thread is left behind. (Issue 5's
+/// shared-memory stream replaces this transport.)
+struct GpuLink {
+    queue: std::sync::mpsc::Sender<ContentToGpu>,
+}
+
+impl GpuLink {
+    fn connect(to_gpu: IpcSender<ContentToGpu>) -> GpuLink {
+        let (queue, outgoing) = std::sync::mpsc::channel::<ContentToGpu>();
+        let spawned = std::thread::Builder::new().name("to-gpu".into()).spawn(move || {
+            for message in outgoing {
+                if let Err(error) = to_gpu.send(message) {
+                    // The GPU process is gone: the launcher relaunches it and reconnects us.
+                    tracing::warn!(target: "armature::content", "GPU process gone ({error}); waiting for a new one");
+                    return;
+                }
+            }
+        });
+        if let Err(error) = spawned {
+            tracing::error!(target: "armature::content", "cannot start the to-gpu thread: {error}");
+        }
+        GpuLink { queue }
+    }
+
+    /// Queues a message; fails only if the link's thread is gone (its GPU process died).
+    fn send(&self, message: ContentToGpu) -> Result<(), String> {
+        self.queue.send(message).map_err(|_| "the GPU process connection is closed".to_owned())
     }
 }
 
@@ -187,11 +219,13 @@ pub fn run(
     probe.reached(ProbePoint::Startup);
     // Kept alive for the process's lifetime so the GPU process can always reply.
     let mut _gpu_replies = None;
+    let mut link: Option<GpuLink> = None;
     let mut shown: Option<ShownPage> = None;
     while let Ok(message) = from_launcher.recv() {
         match message {
             LauncherToContent::Start { content, page, viewport, to_gpu, from_gpu } => {
                 _gpu_replies = Some(from_gpu);
+                let gpu = link.insert(GpuLink::connect(to_gpu));
                 probe.annotate(annotation::URL, &file_url(&page));
                 let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);
                 let path = page.clone();
@@ -213,8 +247,8 @@ pub fn run(
                 probe.annotate(annotation::EPOCH, &page_shown.epoch.0.to_string());
                 probe.annotate(annotation::ITEM_COUNT, &display_items.to_string());
                 probe.reached(ProbePoint::MidFrame);
-                if let Err(error) = page_shown.send(&to_gpu) {
-                    tracing::warn!(target: "armature::content", "GPU process gone ({error}); waiting for a new one");
+                if let Err(error) = page_shown.send(gpu) {
+                    tracing::warn!(target: "armature::content", "{error}; waiting for a new GPU process");
                 }
                 tracing::info!(target: "armature::content", "{}: {display_items} display items", page.display());
                 shown = Some(page_shown);
@@ -226,12 +260,13 @@ pub fn run(
             }
             LauncherToContent::ReconnectGpu { to_gpu, from_gpu } => {
                 _gpu_replies = Some(from_gpu);
+                let gpu = link.insert(GpuLink::connect(to_gpu));
                 // The new GPU process knows nothing of us: send the page again, as a new frame.
                 if let Some(page) = &mut shown {
                     page.epoch = Epoch(page.epoch.0 + 1);
                     probe.annotate(annotation::EPOCH, &page.epoch.0.to_string());
-                    if let Err(error) = page.send(&to_gpu) {
-                        tracing::warn!(target: "armature::content", "relaunched GPU process gone too ({error})");
+                    if let Err(error) = page.send(gpu) {
+                        tracing::warn!(target: "armature::content", "{error}; waiting for a new GPU process");
                     }
                 }
             }

@@ -41,10 +41,27 @@ fn build_armature() -> PathBuf {
     bin
 }
 
+/// Whether the binary under test was built with cargo feature `feature` (all are, unless
+/// `ARMATURE_FEATURES` names the ones to build with).
+pub fn has_feature(feature: &str) -> bool {
+    match std::env::var("ARMATURE_FEATURES") {
+        Ok(features) => features.split([',', ' ']).any(|name| name == feature),
+        Err(_) => true,
+    }
+}
+
 /// A command running the binary, with a clean environment for what tests control.
 pub fn armature() -> Command {
-    let mut command = Command::new(armature_bin());
-    for variable in ["ARMATURE_TEST_EXIT_AT", "ARMATURE_TEST_HOLD", "RUST_LOG"] {
+    armature_at(&armature_bin())
+}
+
+/// A command running `bin` (e.g. a stripped copy of the binary), with the same clean
+/// environment as [`armature`].
+pub fn armature_at(bin: &Path) -> Command {
+    let mut command = Command::new(bin);
+    for variable in
+        ["ARMATURE_TEST_EXIT_AT", "ARMATURE_TEST_HOLD", "ARMATURE_TEST_CORRUPT_ANNOTATIONS", "RUST_LOG"]
+    {
         command.env_remove(variable);
     }
     command

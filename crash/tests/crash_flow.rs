@@ -25,6 +25,7 @@ fn child_process() {
         std::env::var(SOCKET_ENV).ok().map(|socket| armature_crash::install(&socket).expect("install"));
     armature_crash::annotate(keys::PROCESS_TYPE, "test-child").unwrap();
     armature_crash::annotate("Url", "file:///tmp/page.html").unwrap();
+    armature_crash::annotate("OwnPid", &std::process::id().to_string()).unwrap();
     if let Ok(damage) = std::env::var(DAMAGE_ENV) {
         armature_crash::annotations::corrupt_for_test(damage.parse::<Damage>().unwrap());
     }
@@ -180,4 +181,29 @@ fn a_crash_with_a_corrupted_table_still_gets_its_dump() {
     assert!(error.contains("bad magic"), "{error}");
     assert!(report.extra.annotations.is_empty());
     assert!(armature_crash::report::summarize_file(&report.dump).is_ok());
+}
+
+/// Stress: many children crash at once against one monitor. Requests are served one at a
+/// time while the others wait in their handlers; every crash gets its own report, with
+/// its own process's annotations (matched by pid, never mixed up).
+#[test]
+fn simultaneous_crashes_each_get_their_own_report() {
+    const CHILDREN: usize = 8;
+    let dir = tempfile::tempdir().unwrap();
+    let monitor = CrashMonitor::start(dir.path(), "test").unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<Child> =
+        (0..CHILDREN).map(|_| spawn_child(&exe, "crash", Some(monitor.socket_name()), None)).collect();
+    let pids: Vec<u32> = children.iter().map(Child::id).collect();
+    for child in children {
+        wait_dead(child);
+    }
+    for pid in pids {
+        let report = monitor.take_report(pid).unwrap_or_else(|| panic!("no report for pid {pid}"));
+        assert_eq!(report.extra.pid, pid);
+        assert_eq!(report.extra.annotations.get("JustBefore").map(String::as_str), Some("the crash"));
+        assert_eq!(report.extra.annotations.get("OwnPid"), Some(&pid.to_string()), "this child's own table");
+        assert!(armature_crash::report::summarize_file(&report.dump).is_ok());
+    }
+    assert_eq!(armature_crash::report::list(dir.path()).unwrap().len(), CHILDREN);
 }

@@ -74,8 +74,10 @@ pub fn reports_dir(explicit: Option<&Path>) -> PathBuf {
 
 /// Starts the monitor a session's children report to.
 pub fn start_monitor(dir: &Path) -> Result<CrashMonitor, LauncherError> {
-    CrashMonitor::start(dir, env!("CARGO_PKG_VERSION"))
-        .map_err(|error| LauncherError::Crash(error.to_string()))
+    CrashMonitor::start(dir, env!("CARGO_PKG_VERSION")).map_err(|error| match error {
+        armature_crash::MonitorError::Directory { .. } => LauncherError::CrashReportsDir(error.to_string()),
+        other => LauncherError::Crash(other.to_string()),
+    })
 }
 
 /// How a report is named in messages: its dump's path and the command that shows it.

@@ -150,6 +150,10 @@ pub enum LauncherError {
     #[cfg(feature = "crash")]
     #[error("{0}")]
     Crash(String),
+    /// The crash reports directory given cannot be used.
+    #[cfg(feature = "crash")]
+    #[error("{0}")]
+    CrashReportsDir(String),
     /// Encoding or writing the PNG failed.
     #[error("cannot write screenshot '{}': {message}", path.display())]
     Png {
@@ -193,6 +197,8 @@ impl LauncherError {
             | LauncherError::Manifest(_)
             | LauncherError::NoPage
             | LauncherError::WindowModeUnavailable => 2,
+            #[cfg(feature = "crash")]
+            LauncherError::CrashReportsDir(_) => 2,
             _ => 1,
         }
     }

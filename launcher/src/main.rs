@@ -101,6 +101,7 @@ fn session_options(cli: &cli::Cli) -> session::SessionOptions {
     #[cfg(feature = "crash")]
     {
         options.crash.reports = crash::reports_dir(cli.crash.crash_reports.as_deref());
+        options.crash.explicit = cli.crash.crash_reports.is_some();
         options.crash.test = cli.crash.crash_test;
     }
     options

@@ -53,6 +53,9 @@ pub struct SessionOptions {
 pub struct CrashSettings {
     /// The reports directory.
     pub reports: PathBuf,
+    /// Whether the user named it (`--crash-reports`): then a directory that cannot be used
+    /// is an error; the default one only costs crash reporting, with a warning.
+    pub explicit: bool,
     /// Which children to crash, for tests.
     pub test: Option<crate::crash::CrashTest>,
 }
@@ -64,7 +67,7 @@ impl SessionOptions {
             verbose,
             gpu_crash_limit: 3,
             #[cfg(feature = "crash")]
-            crash: CrashSettings { reports: crate::crash::reports_dir(None), test: None },
+            crash: CrashSettings { reports: crate::crash::reports_dir(None), explicit: false, test: None },
         }
     }
 }
@@ -165,7 +168,13 @@ impl Session {
         };
         #[cfg(feature = "crash")]
         {
-            session.monitor = Some(crate::crash::start_monitor(&session.options.crash.reports)?);
+            match crate::crash::start_monitor(&session.options.crash.reports) {
+                Ok(monitor) => session.monitor = Some(monitor),
+                Err(error) if !session.options.crash.explicit => {
+                    eprintln!("armature: warning: crash reporting is off: {error}");
+                }
+                Err(error) => return Err(error),
+            }
         }
         session.spawn_gpu()?;
         Ok(session)

@@ -306,3 +306,34 @@ fn crashes_list_show_and_inspect() {
     assert_eq!(nobody.status.code(), Some(1));
     assert!(stderr(&nobody).contains("999999999"), "{}", stderr(&nobody));
 }
+
+#[test]
+fn an_unusable_reports_directory_is_an_error_only_when_asked_for() {
+    if !has_feature("crash") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"not a directory").expect("write");
+    let asked = armature()
+        .arg(page("boxes.html"))
+        .args(["--headless", "--crash-reports"])
+        .arg(file.join("reports"))
+        .output()
+        .expect("runs");
+    assert_eq!(asked.status.code(), Some(2), "{}", stderr(&asked));
+    assert!(stderr(&asked).contains("--crash-reports DIR"), "{}", stderr(&asked));
+    // The default directory under an unusable HOME costs crash reporting, not the page.
+    let png = dir.path().join("out.png");
+    let default = armature()
+        .arg(page("boxes.html"))
+        .args(["--headless", "--screenshot"])
+        .arg(&png)
+        .env("HOME", &file)
+        .env_remove("XDG_DATA_HOME")
+        .output()
+        .expect("runs");
+    assert!(default.status.success(), "{}", stderr(&default));
+    assert!(stderr(&default).contains("crash reporting is off"), "{}", stderr(&default));
+    assert!(png.exists());
+}

@@ -332,11 +332,6 @@ pub fn annotate(key: &str, value: &str) -> Result<(), AnnotationError> {
     ANNOTATIONS.set(key, value)
 }
 
-/// This process's annotations as it sees them.
-pub fn current() -> Vec<(String, String)> {
-    ANNOTATIONS.snapshot()
-}
-
 /// Test switch: damages this process's table (see [`Table::corrupt_for_test`]).
 pub fn corrupt_for_test(damage: Damage) {
     ANNOTATIONS.corrupt_for_test(damage)

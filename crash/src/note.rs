@@ -50,11 +50,3 @@ pub fn keep_linked() {
     #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
     std::hint::black_box(&raw const armature_annotations_note);
 }
-
-/// Where this process's note is, for tests.
-pub fn note_address() -> usize {
-    #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
-    return &raw const armature_annotations_note as usize;
-    #[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
-    0
-}

@@ -145,6 +145,10 @@ pub enum DisplayItem {
 pub struct DisplayList {
     /// The size of the page's viewport in layout pixels.
     pub viewport: LayoutSize,
+    /// The page point shown at the viewport's top-left: the scroll position. Items are in
+    /// page coordinates; the GPU process offsets the whole frame by this.
+    #[serde(default = "LayoutPoint::zero")]
+    pub scroll_offset: LayoutPoint,
     /// The canvas colour behind everything.
     pub background: ColorF,
     /// Items in paint order (later items paint over earlier ones).

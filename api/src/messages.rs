@@ -69,9 +69,27 @@ pub enum LauncherToGpu {
         from_content: IpcReceiver<ContentToGpu>,
         /// Replies to the content process.
         to_content: IpcSender<GpuToContent>,
+        /// Window mode: draw this content's frames straight into the launcher's window
+        /// instead of sending their pixels back. Part of the connection, so the window is
+        /// attached before any of its frames can arrive. If it cannot work the GPU process
+        /// answers [`GpuToLauncher::WindowFailed`] and sends pixels.
+        window: Option<WindowTarget>,
     },
     /// Exit cleanly.
     Shutdown,
+}
+
+/// A window another process owns, named so the GPU process can open it itself (as
+/// Chromium's GPU process does with the browser's X11 window).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WindowTarget {
+    /// An X11 window: its X server and its id there.
+    X11 {
+        /// The display name, e.g. ":0" (what `DISPLAY` says).
+        display: String,
+        /// The window's XID.
+        window: u64,
+    },
 }
 
 /// What the GPU process tells the launcher.
@@ -84,8 +102,14 @@ pub enum GpuToLauncher {
         /// What went wrong, and the fix where there is one.
         message: String,
     },
-    /// A presented frame, read back from the GPU.
+    /// A presented frame: read back from the GPU, or drawn into the attached window.
     Frame(FramePixels),
+    /// Drawing into the window failed; that content's frames come back as
+    /// pixels for the launcher to present.
+    WindowFailed {
+        /// What went wrong.
+        message: String,
+    },
     /// Rendering one content process's frame failed; the GPU process keeps serving others.
     ContentError {
         /// Which content process.
@@ -108,7 +132,8 @@ pub struct AdapterSummary {
     pub driver: String,
 }
 
-/// A frame's pixels, tightly packed RGBA8 rows, in shared memory.
+/// A presented frame: its pixels (tightly packed RGBA8 rows, in shared memory), unless it
+/// went straight into a window.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct FramePixels {
     /// Which content process's page this is.
@@ -117,8 +142,9 @@ pub struct FramePixels {
     pub epoch: Epoch,
     /// Width and height in pixels.
     pub size: DeviceIntSize,
-    /// `size.width * size.height * 4` bytes, row after row, no padding.
-    pub rgba: IpcSharedMemory,
+    /// `size.width * size.height * 4` bytes, row after row, no padding; `None` when the GPU
+    /// process drew the frame into the attached window.
+    pub rgba: Option<IpcSharedMemory>,
     /// What the frame cost in the GPU process.
     pub stats: FrameStats,
 }
@@ -147,6 +173,15 @@ pub enum LauncherToContent {
         /// Replies from it.
         from_gpu: IpcReceiver<GpuToContent>,
     },
+    /// The window was resized: lay the page out again at this viewport and send a frame.
+    Resize {
+        /// The new viewport in CSS pixels.
+        viewport: DeviceIntSize,
+    },
+    /// Scroll the page (wheel, keys) and send a frame if the position changed.
+    Scroll(ScrollBy),
+    /// Send the current frame again (the window was exposed and lost its pixels).
+    Redraw,
     /// Load and lay out a page, answer with its box tree, draw nothing (`--dump-layout`).
     DumpLayout {
         /// The page file.
@@ -158,6 +193,19 @@ pub enum LauncherToContent {
     },
     /// Exit cleanly.
     Shutdown,
+}
+
+/// A scroll request; content clamps the result to the page.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ScrollBy {
+    /// By this many CSS pixels down (negative: up).
+    Pixels(f32),
+    /// By this many viewport heights (less a little overlap, as browsers do).
+    Pages(f32),
+    /// To the top of the page.
+    Start,
+    /// To the bottom of the page.
+    End,
 }
 
 /// How `--dump-layout` prints the box tree.

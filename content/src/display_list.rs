@@ -27,13 +27,19 @@ pub struct BuiltDisplayList {
     pub fonts: BTreeSet<FontKey>,
 }
 
-/// Builds the display list of a laid-out page.
-pub fn build(page: &PageLayout, styles: &StyleMap, fonts: &Fonts) -> BuiltDisplayList {
+/// Builds the display list of a laid-out page scrolled to `scroll_offset` (the page point
+/// at the viewport's top-left); items outside the visible rect are culled.
+pub fn build(
+    page: &PageLayout,
+    styles: &StyleMap,
+    fonts: &Fonts,
+    scroll_offset: LayoutPoint,
+) -> BuiltDisplayList {
     let mut builder = Builder {
         page,
         styles,
         fonts,
-        viewport: LayoutRect::new(LayoutPoint::zero(), page.viewport),
+        viewport: LayoutRect::new(scroll_offset, page.viewport),
         items: Vec::new(),
         used_fonts: BTreeSet::new(),
     };
@@ -41,6 +47,7 @@ pub fn build(page: &PageLayout, styles: &StyleMap, fonts: &Fonts) -> BuiltDispla
     BuiltDisplayList {
         list: DisplayList {
             viewport: page.viewport,
+            scroll_offset,
             background: page.canvas_background,
             items: builder.items,
         },

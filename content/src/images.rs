@@ -106,9 +106,13 @@ impl Images {
     }
 
     /// Uploads of every decoded image, pixels in shared memory.
-    pub fn resource_updates(&self) -> Vec<ResourceUpdate> {
+    pub fn resource_updates(
+        &self,
+        skip: &std::collections::BTreeSet<armature_api::ImageKey>,
+    ) -> Vec<ResourceUpdate> {
         self.decoded
             .iter()
+            .filter(|image| !skip.contains(&image.key))
             .map(|image| ResourceUpdate::AddImage {
                 key: image.key,
                 size: image.size,

@@ -6,10 +6,13 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Instant;
 
-use armature_api::messages::{ContentToGpu, ContentToLauncher, LauncherToContent, LayoutDumpFormat};
+use armature_api::messages::{
+    ContentToGpu, ContentToLauncher, LauncherToContent, LayoutDumpFormat, ScrollBy,
+};
 use armature_api::probe::annotation;
 use armature_api::{
-    ContentId, ContentStageTimes, DisplayList, Epoch, LayoutSize, ProbePoint, ResourceUpdate, SharedProbe,
+    ContentId, ContentStageTimes, DisplayList, Epoch, LayoutPoint, LayoutSize, ProbePoint, ResourceUpdate,
+    SharedProbe,
 };
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
 
@@ -93,7 +96,8 @@ pub fn render_page(
 ) -> Result<RenderedPage, ContentProcessError> {
     let laid_out = lay_out_page(content, page, viewport)?;
     let mut clock = StageClock::start();
-    let built = crate::display_list::build(&laid_out.layout, &laid_out.styles, &laid_out.fonts);
+    let built =
+        crate::display_list::build(&laid_out.layout, &laid_out.styles, &laid_out.fonts, LayoutPoint::zero());
     let timings = ContentStageTimes { display_list_us: clock.lap(), ..laid_out.timings };
     Ok(RenderedPage {
         title: laid_out.document.title(),
@@ -122,12 +126,56 @@ impl StageClock {
 /// Everything the GPU process must hold before it can draw the page: used fonts, decoded
 /// images, and one image buffer per canvas.
 fn resources(page: &LaidOutPage, used_fonts: &BTreeSet<armature_api::FontKey>) -> Vec<ResourceUpdate> {
-    let mut updates = page.fonts.resource_updates(used_fonts);
-    updates.extend(page.images.resource_updates());
+    resources_except(page, used_fonts, &SentResources::default())
+}
+
+/// [`resources`], less what `sent` says the GPU process already holds.
+fn resources_except(
+    page: &LaidOutPage,
+    used_fonts: &BTreeSet<armature_api::FontKey>,
+    sent: &SentResources,
+) -> Vec<ResourceUpdate> {
+    let fonts: BTreeSet<_> = used_fonts.difference(&sent.fonts).copied().collect();
+    let mut updates = page.fonts.resource_updates(&fonts);
+    updates.extend(page.images.resource_updates(&sent.images));
     updates.extend(
-        page.layout.canvases.iter().map(|&(id, size)| ResourceUpdate::CreateImageBuffer { id, size }),
+        page.layout
+            .canvases
+            .iter()
+            .filter(|(id, _)| !sent.buffers.contains(id))
+            .map(|&(id, size)| ResourceUpdate::CreateImageBuffer { id, size }),
     );
     updates
+}
+
+/// The resources one GPU process holds for us, by key, so a new frame uploads only what is
+/// new (a scroll that brings a bold run into view sends one font, not all of them again).
+#[derive(Default)]
+struct SentResources {
+    fonts: BTreeSet<armature_api::FontKey>,
+    images: BTreeSet<armature_api::ImageKey>,
+    buffers: BTreeSet<armature_api::ImageBufferId>,
+}
+
+impl SentResources {
+    fn record(&mut self, updates: &[ResourceUpdate]) {
+        for update in updates {
+            match update {
+                ResourceUpdate::AddFont { key, .. } => {
+                    self.fonts.insert(*key);
+                }
+                ResourceUpdate::AddImage { key, .. } => {
+                    self.images.insert(*key);
+                }
+                ResourceUpdate::CreateImageBuffer { id, .. } => {
+                    self.buffers.insert(*id);
+                }
+                ResourceUpdate::DeleteFont(_)
+                | ResourceUpdate::DeleteImage(_)
+                | ResourceUpdate::DestroyImageBuffer(_) => {}
+            }
+        }
+    }
 }
 
 /// `--dump-layout`: the page's box tree as text or JSON.
@@ -159,21 +207,106 @@ fn on_front_end_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'sta
     }
 }
 
-/// The page this process shows, kept so it can be sent again to a relaunched GPU process.
+/// The page this process shows: laid out once, laid out again when the viewport changes,
+/// its display list rebuilt when it scrolls, and sent again in full to a relaunched GPU
+/// process.
 struct ShownPage {
-    resources: Vec<ResourceUpdate>,
+    page: LaidOutPage,
+    scroll: LayoutPoint,
     display_list: DisplayList,
+    used_fonts: BTreeSet<armature_api::FontKey>,
+    sent: SentResources,
     epoch: Epoch,
 }
 
 impl ShownPage {
-    /// Queues everything the GPU process needs for the page and asks for a frame.
-    fn send(&self, link: &GpuLink) -> Result<(), String> {
-        link.send(ContentToGpu::UpdateResources(self.resources.clone()))?;
+    fn new(page: LaidOutPage) -> ShownPage {
+        ShownPage {
+            page,
+            scroll: LayoutPoint::zero(),
+            display_list: DisplayList {
+                viewport: LayoutSize::zero(),
+                scroll_offset: LayoutPoint::zero(),
+                background: armature_api::ColorF::WHITE,
+                items: Vec::new(),
+            },
+            used_fonts: BTreeSet::new(),
+            sent: SentResources::default(),
+            epoch: Epoch(1),
+        }
+    }
+
+    /// Builds the display list at the current scroll position.
+    fn build(&mut self) -> u64 {
+        let mut clock = StageClock::start();
+        let built =
+            crate::display_list::build(&self.page.layout, &self.page.styles, &self.page.fonts, self.scroll);
+        self.display_list = built.list;
+        self.used_fonts = built.fonts;
+        clock.lap()
+    }
+
+    /// The largest vertical scroll offset: the document's height past the viewport.
+    fn max_scroll(&self) -> f32 {
+        (self.page.layout.document_height - self.page.layout.viewport.height).max(0.0)
+    }
+
+    /// Lays the page out again for a new viewport, keeping the scroll position where it can.
+    fn resize(&mut self, content: ContentId, viewport: LayoutSize) {
+        let page = &mut self.page;
+        page.layout = crate::layout::layout(
+            &page.document,
+            &page.styles,
+            &mut page.fonts,
+            &mut page.images,
+            content.namespace(),
+            viewport,
+        );
+        self.scroll.y = self.scroll.y.clamp(0.0, self.max_scroll());
+        self.build();
+    }
+
+    /// Scrolls; `false` if the position did not change (already at that end).
+    fn scroll(&mut self, by: ScrollBy) -> bool {
+        let viewport = self.page.layout.viewport.height;
+        let target = match by {
+            ScrollBy::Pixels(dy) => self.scroll.y + dy,
+            // Browsers keep a little of the old view on screen when paging.
+            ScrollBy::Pages(pages) => self.scroll.y + pages * (viewport - PAGE_OVERLAP).max(viewport * 0.5),
+            ScrollBy::Start => 0.0,
+            ScrollBy::End => f32::INFINITY,
+        };
+        let target = if target.is_nan() { self.scroll.y } else { target.clamp(0.0, self.max_scroll()) };
+        if target == self.scroll.y {
+            return false;
+        }
+        self.scroll.y = target;
+        self.build();
+        true
+    }
+
+    /// Sends what the GPU process does not have yet, the display list as a new epoch, and a
+    /// `Present`.
+    fn send_frame(&mut self, link: &GpuLink) -> Result<(), String> {
+        self.epoch = Epoch(self.epoch.0 + 1);
+        self.send_current(link)
+    }
+
+    /// Sends the current epoch (resources it lacks, display list, `Present`).
+    fn send_current(&mut self, link: &GpuLink) -> Result<(), String> {
+        let updates = resources_except(&self.page, &self.used_fonts, &self.sent);
+        if !updates.is_empty() {
+            self.sent.record(&updates);
+            link.send(ContentToGpu::UpdateResources(updates))?;
+        }
+        tracing::debug!(target: "armature::content", "sending epoch {}", self.epoch.0);
         link.send(ContentToGpu::SetDisplayList(self.epoch, self.display_list.clone()))?;
         link.send(ContentToGpu::Present(self.epoch))
     }
 }
+
+/// How much of the old view stays on screen when paging (Page Down), in CSS pixels.
+const PAGE_OVERLAP: f32 = 40.0;
 
 /// The content process's end of one connection to a GPU process. Messages go out, in
 /// order, from a thread of the link's own, so the main loop never blocks on the GPU
@@ -211,68 +344,121 @@ impl GpuLink {
 }
 
 /// The content process's main loop. Returns when the launcher says `Shutdown` or goes away.
+/// It runs on a thread with a large stack, since the page's front end (style and layout
+/// recurse per DOM level) runs inside it.
 pub fn run(
     to_launcher: IpcSender<ContentToLauncher>,
     from_launcher: IpcReceiver<LauncherToContent>,
     probe: SharedProbe,
 ) -> Result<(), ContentProcessError> {
+    on_front_end_thread(move || main_loop(&to_launcher, &from_launcher, &probe))
+}
+
+fn main_loop(
+    to_launcher: &IpcSender<ContentToLauncher>,
+    from_launcher: &IpcReceiver<LauncherToContent>,
+    probe: &SharedProbe,
+) -> Result<(), ContentProcessError> {
     probe.reached(ProbePoint::Startup);
     // Kept alive for the process's lifetime so the GPU process can always reply.
     let mut _gpu_replies = None;
     let mut link: Option<GpuLink> = None;
-    let mut shown: Option<ShownPage> = None;
-    while let Ok(message) = from_launcher.recv() {
+    let mut shown: Option<(ContentId, ShownPage)> = None;
+    let mut pending = std::collections::VecDeque::new();
+    loop {
+        let message = match pending.pop_front() {
+            Some(message) => message,
+            None => match from_launcher.recv() {
+                Ok(message) => message,
+                // The launcher's end closed: our lifeline broke, so exit quietly.
+                Err(_) => return Ok(()),
+            },
+        };
         match message {
             LauncherToContent::Start { content, page, viewport, to_gpu, from_gpu } => {
                 _gpu_replies = Some(from_gpu);
                 let gpu = link.insert(GpuLink::connect(to_gpu));
                 probe.annotate(annotation::URL, &file_url(&page));
                 let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);
-                let path = page.clone();
-                let rendered = match on_front_end_thread(move || render_page(content, &path, viewport)) {
-                    Ok(rendered) => rendered,
+                let laid_out = match lay_out_page(content, &page, viewport) {
+                    Ok(laid_out) => laid_out,
                     Err(error) => {
                         // The launcher prints the message; if it is gone there is no one to tell.
                         let _ = to_launcher.send(ContentToLauncher::Failed { message: error.to_string() });
                         return Err(error);
                     }
                 };
-                let display_items = rendered.display_list.items.len();
-                let timings = rendered.timings;
-                let page_shown = ShownPage {
-                    resources: rendered.resources,
-                    display_list: rendered.display_list,
-                    epoch: Epoch(1),
-                };
+                let title = laid_out.document.title();
+                let timings = laid_out.timings;
+                let mut page_shown = ShownPage::new(laid_out);
+                let timings = ContentStageTimes { display_list_us: page_shown.build(), ..timings };
+                let display_items = page_shown.display_list.items.len();
                 probe.annotate(annotation::EPOCH, &page_shown.epoch.0.to_string());
                 probe.annotate(annotation::ITEM_COUNT, &display_items.to_string());
                 probe.reached(ProbePoint::MidFrame);
-                if let Err(error) = page_shown.send(gpu) {
+                tracing::info!(target: "armature::content", "{}: {display_items} display items", page.display());
+                if let Err(error) = page_shown.send_current(gpu) {
                     tracing::warn!(target: "armature::content", "{error}; waiting for a new GPU process");
                 }
-                tracing::info!(target: "armature::content", "{}: {display_items} display items", page.display());
-                shown = Some(page_shown);
-                let _ = to_launcher.send(ContentToLauncher::PageLoaded {
-                    title: rendered.title,
-                    display_items,
-                    timings,
-                });
+                shown = Some((content, page_shown));
+                let _ = to_launcher.send(ContentToLauncher::PageLoaded { title, display_items, timings });
             }
             LauncherToContent::ReconnectGpu { to_gpu, from_gpu } => {
                 _gpu_replies = Some(from_gpu);
                 let gpu = link.insert(GpuLink::connect(to_gpu));
                 // The new GPU process knows nothing of us: send the page again, as a new frame.
-                if let Some(page) = &mut shown {
-                    page.epoch = Epoch(page.epoch.0 + 1);
-                    probe.annotate(annotation::EPOCH, &page.epoch.0.to_string());
-                    if let Err(error) = page.send(gpu) {
+                if let Some((_, page)) = &mut shown {
+                    page.sent = SentResources::default();
+                    if let Err(error) = page.send_frame(gpu) {
                         tracing::warn!(target: "armature::content", "{error}; waiting for a new GPU process");
                     }
+                    probe.annotate(annotation::EPOCH, &page.epoch.0.to_string());
                 }
+            }
+            LauncherToContent::Resize { viewport } => {
+                // A window being dragged sends many sizes; only the newest matters.
+                let mut viewport = viewport;
+                let mut scrolls = Vec::new();
+                while let Ok(next) = from_launcher.try_recv() {
+                    match next {
+                        LauncherToContent::Resize { viewport: newer } => viewport = newer,
+                        LauncherToContent::Scroll(by) => scrolls.push(by),
+                        LauncherToContent::Redraw => {}
+                        other => {
+                            pending.push_back(other);
+                            break;
+                        }
+                    }
+                }
+                let (Some((content, page)), Some(gpu)) = (&mut shown, &link) else { continue };
+                let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);
+                page.resize(*content, viewport);
+                for by in scrolls {
+                    page.scroll(by);
+                }
+                tracing::info!(
+                    target: "armature::content",
+                    "relaid out at {}x{}: {} display items",
+                    viewport.width, viewport.height, page.display_list.items.len()
+                );
+                send_or_wait(page.send_frame(gpu));
+                probe.annotate(annotation::EPOCH, &page.epoch.0.to_string());
+            }
+            LauncherToContent::Scroll(by) => {
+                let (Some((_, page)), Some(gpu)) = (&mut shown, &link) else { continue };
+                if page.scroll(by) {
+                    tracing::debug!(target: "armature::content", "scrolled to {}", page.scroll.y);
+                    send_or_wait(page.send_frame(gpu));
+                    probe.annotate(annotation::EPOCH, &page.epoch.0.to_string());
+                }
+            }
+            LauncherToContent::Redraw => {
+                let (Some((_, page)), Some(gpu)) = (&mut shown, &link) else { continue };
+                send_or_wait(gpu.send(ContentToGpu::Present(page.epoch)));
             }
             LauncherToContent::DumpLayout { page, viewport, format } => {
                 let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);
-                match on_front_end_thread(move || dump_layout(&page, viewport, format)) {
+                match dump_layout(&page, viewport, format) {
                     Ok(dump) => {
                         let _ = to_launcher.send(ContentToLauncher::LayoutDump(dump));
                     }
@@ -285,8 +471,14 @@ pub fn run(
             LauncherToContent::Shutdown => return Ok(()),
         }
     }
-    // The launcher's end closed: our lifeline broke, so exit quietly.
-    Ok(())
+}
+
+/// A send to a GPU process that died is not our error: the launcher relaunches it and
+/// reconnects us.
+fn send_or_wait(sent: Result<(), String>) {
+    if let Err(error) = sent {
+        tracing::warn!(target: "armature::content", "{error}; waiting for a new GPU process");
+    }
 }
 
 /// A page path as a `file://` URL, for annotations.

@@ -24,6 +24,10 @@ pub enum DeviceError {
 
 /// A wgpu device and queue plus what was chosen.
 pub struct GpuDevice {
+    /// The instance (kept to create window surfaces later).
+    pub instance: wgpu::Instance,
+    /// The adapter the device came from.
+    pub adapter: wgpu::Adapter,
     /// The device.
     pub device: wgpu::Device,
     /// Its queue.
@@ -75,7 +79,7 @@ impl GpuDevice {
         device.set_device_lost_callback(|reason, message| {
             tracing::error!(target: "armature::gpu", "GPU device lost ({reason:?}): {message}");
         });
-        Ok(GpuDevice { device, queue, summary })
+        Ok(GpuDevice { instance, adapter, device, queue, summary })
     }
 
     /// The largest render target side this device supports.

@@ -20,5 +20,7 @@ pub mod renderer;
 pub mod replay;
 pub mod resources;
 pub mod texture_cache;
+#[cfg(feature = "window")]
+pub mod window;
 
 pub use process::{GpuProcessError, run};

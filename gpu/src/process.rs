@@ -6,7 +6,9 @@
 
 use std::collections::HashMap;
 
-use armature_api::messages::{ContentToGpu, FramePixels, GpuToContent, GpuToLauncher, LauncherToGpu};
+use armature_api::messages::{
+    ContentToGpu, FramePixels, GpuToContent, GpuToLauncher, LauncherToGpu, WindowTarget,
+};
 use armature_api::probe::annotation;
 use armature_api::{ContentId, DisplayList, Epoch, ProbePoint, SharedProbe};
 use ipc_channel::ipc::{IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender, IpcSharedMemory};
@@ -72,6 +74,7 @@ pub fn run(
     let mut receivers = IpcReceiverSet::new()?;
     let launcher_id = receivers.add(from_launcher)?;
     let mut contents: HashMap<u64, ContentConnection> = HashMap::new();
+    let mut window = AttachedWindow::default();
     loop {
         for event in receivers.select()? {
             match event {
@@ -88,7 +91,19 @@ pub fn run(
                 IpcSelectionResult::MessageReceived(id, message) if id == launcher_id => {
                     match message.to::<LauncherToGpu>() {
                         Ok(LauncherToGpu::Shutdown) => return Ok(()),
-                        Ok(LauncherToGpu::ConnectContent { content, pid, from_content, to_content }) => {
+                        Ok(LauncherToGpu::ConnectContent {
+                            content,
+                            pid,
+                            from_content,
+                            to_content,
+                            window: target,
+                        }) => {
+                            if let Some(target) = target
+                                && let Err(message) = window.attach(&renderer, content, &target)
+                            {
+                                tracing::warn!(target: "armature::gpu", "cannot draw into the window: {message}");
+                                let _ = to_launcher.send(GpuToLauncher::WindowFailed { message });
+                            }
                             let id = receivers.add(from_content)?;
                             contents.insert(
                                 id,
@@ -109,9 +124,14 @@ pub fn run(
                 IpcSelectionResult::MessageReceived(id, message) => {
                     let Some(connection) = contents.get_mut(&id) else { continue };
                     let outcome = match message.to::<ContentToGpu>() {
-                        Ok(command) => {
-                            handle_content_command(connection, command, &mut renderer, &to_launcher, &*probe)
-                        }
+                        Ok(command) => handle_content_command(
+                            connection,
+                            command,
+                            &mut renderer,
+                            &mut window,
+                            &to_launcher,
+                            &*probe,
+                        ),
                         Err(error) => Err(format!("undecodable message: {error}")),
                     };
                     if let Err(reason) = outcome {
@@ -133,6 +153,7 @@ fn handle_content_command(
     connection: &mut ContentConnection,
     command: ContentToGpu,
     renderer: &mut Renderer,
+    window: &mut AttachedWindow,
     to_launcher: &IpcSender<GpuToLauncher>,
     probe: &dyn armature_api::Probe,
 ) -> Result<(), String> {
@@ -159,7 +180,9 @@ fn handle_content_command(
             probe.annotate(annotation::CONTENT, &connection.content.to_string());
             probe.annotate(annotation::EPOCH, &epoch.0.to_string());
             probe.annotate(annotation::ITEM_COUNT, &list.items.len().to_string());
-            let frame = renderer.render(list, &connection.resources).map_err(|error| error.to_string())?;
+            let (frame, windowed) = window
+                .render(renderer, connection.content, list, &connection.resources, to_launcher)
+                .map_err(|error| error.to_string())?;
             tracing::info!(
                 target: "armature::gpu",
                 "{} epoch {}: {}x{} in {} draw calls",
@@ -169,7 +192,7 @@ fn handle_content_command(
                 content: connection.content,
                 epoch,
                 size: frame.size,
-                rgba: IpcSharedMemory::from_bytes(&frame.rgba),
+                rgba: (!windowed).then(|| IpcSharedMemory::from_bytes(&frame.rgba)),
                 stats: frame.stats,
             };
             if to_launcher.send(GpuToLauncher::Frame(pixels)).is_err() {
@@ -180,4 +203,66 @@ fn handle_content_command(
         }
     }
     Ok(())
+}
+
+/// The window one content process's frames go to, in window mode.
+#[derive(Default)]
+struct AttachedWindow {
+    #[cfg(feature = "window")]
+    attached: Option<(ContentId, crate::window::WindowPresenter)>,
+}
+
+impl AttachedWindow {
+    /// Opens the launcher's window for `content`'s frames.
+    fn attach(
+        &mut self,
+        renderer: &Renderer,
+        content: ContentId,
+        target: &WindowTarget,
+    ) -> Result<(), String> {
+        #[cfg(feature = "window")]
+        {
+            // The old surface goes before a new one is made on the same window.
+            self.attached = None;
+            let presenter = crate::window::WindowPresenter::open(renderer.gpu(), target)
+                .map_err(|error| error.to_string())?;
+            tracing::info!(target: "armature::gpu", "drawing {content} into {target:?}");
+            self.attached = Some((content, presenter));
+            Ok(())
+        }
+        #[cfg(not(feature = "window"))]
+        {
+            let _ = (renderer, content, target);
+            Err("this GPU process was built without the `window` feature".into())
+        }
+    }
+
+    /// Renders a frame of `content`: into the window if it is attached to it, else read back.
+    /// Returns whether it went to the window. A window that stops working is detached (the
+    /// launcher hears `WindowFailed`) and the frame is read back instead.
+    fn render(
+        &mut self,
+        renderer: &mut Renderer,
+        content: ContentId,
+        list: &DisplayList,
+        resources: &crate::resources::ContentResources,
+        to_launcher: &IpcSender<GpuToLauncher>,
+    ) -> Result<(crate::renderer::RenderedFrame, bool), crate::renderer::RenderError> {
+        #[cfg(feature = "window")]
+        if let Some((attached, presenter)) = &mut self.attached
+            && *attached == content
+        {
+            match renderer.present(list, resources, presenter) {
+                Ok(frame) => return Ok((frame, true)),
+                Err(crate::renderer::RenderError::Window(error)) => {
+                    tracing::warn!(target: "armature::gpu", "window presentation failed: {error}");
+                    self.attached = None;
+                    let _ = to_launcher.send(GpuToLauncher::WindowFailed { message: error.to_string() });
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        let _ = (content, to_launcher);
+        Ok((renderer.render(list, resources)?, false))
+    }
 }

@@ -42,13 +42,30 @@ pub enum RenderError {
     /// Reading the frame back failed.
     #[error("reading the frame back from the GPU failed: {0}")]
     Readback(String),
+    /// Presenting to the attached window failed (not the display list's fault).
+    #[cfg(feature = "window")]
+    #[error(transparent)]
+    Window(#[from] crate::window::WindowError),
+}
+
+/// Where a rendered frame goes.
+enum Output<'a> {
+    /// Read back into memory.
+    Readback,
+    /// Presented in a window.
+    #[cfg(feature = "window")]
+    Window(&'a mut crate::window::WindowPresenter),
+    /// Without windows there is nowhere else; this only carries the lifetime.
+    #[cfg(not(feature = "window"))]
+    #[allow(dead_code)]
+    Never(std::marker::PhantomData<&'a ()>),
 }
 
 /// A rendered frame's pixels and what it cost.
 pub struct RenderedFrame {
     /// Size in pixels.
     pub size: DeviceIntSize,
-    /// Tightly packed RGBA8 rows.
+    /// Tightly packed RGBA8 rows; empty for a frame presented in a window.
     pub rgba: Vec<u8>,
     /// Counts and stage times.
     pub stats: FrameStats,
@@ -333,6 +350,26 @@ impl Renderer {
         list: &DisplayList,
         resources: &ContentResources,
     ) -> Result<RenderedFrame, RenderError> {
+        self.render_to(list, resources, Output::Readback)
+    }
+
+    /// Renders a display list and presents it in a window; the frame has no pixels.
+    #[cfg(feature = "window")]
+    pub fn present(
+        &mut self,
+        list: &DisplayList,
+        resources: &ContentResources,
+        window: &mut crate::window::WindowPresenter,
+    ) -> Result<RenderedFrame, RenderError> {
+        self.render_to(list, resources, Output::Window(window))
+    }
+
+    fn render_to(
+        &mut self,
+        list: &DisplayList,
+        resources: &ContentResources,
+        output: Output<'_>,
+    ) -> Result<RenderedFrame, RenderError> {
         let max = self.gpu.max_texture_side();
         let (width, height) = (list.viewport.width, list.viewport.height);
         let in_range = |side: f32| side.is_finite() && side >= 1.0 && side <= max as f32;
@@ -343,7 +380,7 @@ impl Renderer {
         // Errors of this frame are caught here and returned, never left to a global handler.
         let out_of_memory = self.gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let result = self.draw(list, resources, size);
+        let result = self.draw(list, resources, size, output);
         let errors = [pollster::block_on(validation.pop()), pollster::block_on(out_of_memory.pop())];
         if let Some(error) = errors.into_iter().flatten().next() {
             return Err(RenderError::Gpu(error.to_string()));
@@ -356,6 +393,7 @@ impl Renderer {
         list: &DisplayList,
         resources: &ContentResources,
         size: DeviceIntSize,
+        output: Output<'_>,
     ) -> Result<RenderedFrame, RenderError> {
         self.frame += 1;
         self.atlas.begin_frame();
@@ -407,7 +445,8 @@ impl Renderer {
             .enumerate()
             .map(|(index, surface)| {
                 if index == 0 {
-                    (size, [0.0, 0.0])
+                    // The page surface's origin is the scroll offset.
+                    (size, [surface.bounds[0], surface.bounds[1]])
                 } else {
                     let [x0, y0, x1, y1] = surface.bounds;
                     let size = DeviceIntSize::new(((x1 - x0) as u32).max(1), ((y1 - y0) as u32).max(1));
@@ -507,18 +546,31 @@ impl Renderer {
         stats.cpu.encode_us = micros(encoded - batched);
         self.probe.reached(ProbePoint::MidFrame);
 
-        let padded = u64::from(readback::padded_bytes_per_row(size.width)) * u64::from(size.height);
-        let (readback_buffer, _) = self.readback.reserve(&device, padded);
-        let rgba = readback::read_texture(
-            &device,
-            &queue,
-            encoder,
-            &self.targets[page_target].texture,
-            readback_buffer,
-            size,
-            &*self.probe,
-        )
-        .map_err(RenderError::Readback)?;
+        let rgba = match output {
+            Output::Readback => {
+                let padded = u64::from(readback::padded_bytes_per_row(size.width)) * u64::from(size.height);
+                let (readback_buffer, _) = self.readback.reserve(&device, padded);
+                readback::read_texture(
+                    &device,
+                    &queue,
+                    encoder,
+                    &self.targets[page_target].texture,
+                    readback_buffer,
+                    size,
+                    &*self.probe,
+                )
+                .map_err(RenderError::Readback)?
+            }
+            #[cfg(feature = "window")]
+            Output::Window(window) => {
+                window
+                    .present(&self.gpu, encoder, &self.targets[page_target].view, size, list.background)
+                    .map_err(RenderError::Window)?;
+                Vec::new()
+            }
+            #[cfg(not(feature = "window"))]
+            Output::Never(_) => Vec::new(),
+        };
         stats.cpu.execute_us = micros(encoded.elapsed());
 
         // Targets unused for a while go back to the driver.

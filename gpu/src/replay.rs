@@ -109,6 +109,14 @@ pub enum ReplayError {
         /// Index of the item.
         item: usize,
     },
+    /// The list's scroll offset is NaN, infinite or absurdly far.
+    #[error("the display list's scroll offset ({x}, {y}) is not finite or beyond ±{MAX_SCROLL_OFFSET}")]
+    ScrollOffset {
+        /// Horizontal offset.
+        x: f32,
+        /// Vertical offset.
+        y: f32,
+    },
     /// A text item asks for an absurd font size.
     #[error("display item {item} has font size {size}, outside 0..={MAX_FONT_SIZE}")]
     FontSize {
@@ -141,6 +149,10 @@ pub enum ReplayError {
 
 /// Largest font size rasterised; a hostile size would otherwise allocate huge bitmaps.
 pub const MAX_FONT_SIZE: f32 = 1024.0;
+
+/// Largest scroll offset accepted on either axis, in layout pixels; f32 keeps whole pixels
+/// exact only below 2^24.
+pub const MAX_SCROLL_OFFSET: f32 = 8_000_000.0;
 /// Deepest nesting of opacity groups (each level holds a texture while it renders).
 pub const MAX_GROUP_DEPTH: usize = 32;
 
@@ -199,7 +211,13 @@ pub fn replay(
     atlas: &mut GlyphAtlas,
     cache: &TextureCache,
 ) -> Result<FramePrimitives, ReplayError> {
-    let viewport = [0.0, 0.0, list.viewport.width, list.viewport.height];
+    let scroll = list.scroll_offset;
+    let in_range = |value: f32| value.is_finite() && value.abs() <= MAX_SCROLL_OFFSET;
+    if !in_range(scroll.x) || !in_range(scroll.y) {
+        return Err(ReplayError::ScrollOffset { x: scroll.x, y: scroll.y });
+    }
+    // The root surface shows the page rect at the scroll offset.
+    let viewport = [scroll.x, scroll.y, scroll.x + list.viewport.width, scroll.y + list.viewport.height];
     let mut builder = Builder::default();
     let mut surface = builder.new_surface(viewport);
     let mut clips = vec![viewport];

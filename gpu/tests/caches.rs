@@ -37,6 +37,7 @@ fn text(ids: std::ops::Range<u32>) -> DisplayList {
         .collect();
     DisplayList {
         viewport: LayoutSize::new(600.0, 80.0),
+        scroll_offset: LayoutPoint::zero(),
         background: ColorF::WHITE,
         items: vec![DisplayItem::Text { font: FONT, size: 40.0, color: ColorF::BLACK, glyphs }],
     }
@@ -131,6 +132,7 @@ fn small_images_share_a_page_and_a_batch_and_deleted_ones_free_their_textures() 
 
     let list = DisplayList {
         viewport: LayoutSize::new(400.0, 320.0),
+        scroll_offset: LayoutPoint::zero(),
         background: ColorF::WHITE,
         items: vec![
             DisplayItem::Image { key: red, rect: rect(0.0, 0.0, 16.0, 16.0) },

@@ -17,7 +17,12 @@ fn renderer() -> Renderer {
 }
 
 fn list(width: f32, height: f32, items: Vec<DisplayItem>) -> DisplayList {
-    DisplayList { viewport: LayoutSize::new(width, height), background: ColorF::WHITE, items }
+    DisplayList {
+        viewport: LayoutSize::new(width, height),
+        scroll_offset: LayoutPoint::zero(),
+        background: ColorF::WHITE,
+        items,
+    }
 }
 
 fn layout_rect(x: f32, y: f32, width: f32, height: f32) -> LayoutRect {

@@ -80,7 +80,7 @@ pub fn main(args: ChildArgs) -> ExitCode {
     if launcher_already_gone() {
         return ExitCode::FAILURE;
     }
-    let _span = crate::logging::init(args.role.as_str(), args.verbose);
+    crate::logging::init(args.role.as_str(), args.verbose);
     if std::env::var(TEST_EXIT_ENV).is_ok_and(|point| point == format!("{}-startup", args.role)) {
         return ExitCode::from(TEST_EXIT_STATUS);
     }

@@ -25,15 +25,21 @@ pub struct Cli {
     #[arg(value_name = "PAGE", required = true)]
     pub page: Option<PathBuf>,
 
-    /// Render without a window (required until window mode lands).
+    /// Render without a window (CI, screenshots).
     #[arg(long)]
     pub headless: bool,
 
     /// Write the rendered page to this PNG file (headless mode).
-    #[arg(long, value_name = "PNG")]
+    #[arg(long, value_name = "PNG", requires = "headless")]
     pub screenshot: Option<PathBuf>,
 
-    /// Viewport size in CSS pixels, as WIDTHxHEIGHT.
+    /// How frames reach the window: `auto` lets the GPU process draw into it (X11), else
+    /// they come back through shared memory; `shared-memory` always brings them back.
+    #[cfg(feature = "window")]
+    #[arg(long, value_name = "HOW", default_value = "auto", conflicts_with = "headless")]
+    pub present: crate::window::Present,
+
+    /// Viewport size in CSS pixels, as WIDTHxHEIGHT (the window's initial inner size).
     #[arg(long, value_name = "WxH", default_value = "1024x768", value_parser = parse_window_size)]
     pub window_size: DeviceIntSize,
 
@@ -42,8 +48,8 @@ pub struct Cli {
     pub dump_layout: Option<DumpFormat>,
 
     /// Write the frame's stats (items, primitives, batches, draw calls, bytes uploaded,
-    /// time per stage) as JSON to this file.
-    #[arg(long, value_name = "FILE")]
+    /// time per stage) as JSON to this file (headless mode).
+    #[arg(long, value_name = "FILE", requires = "headless")]
     pub stats_json: Option<PathBuf>,
 
     /// Print what each process does: the GPU adapter and backend, display items, and the

@@ -30,9 +30,24 @@ pub enum LauncherError {
         "no page given: run `armature PAGE.html --headless --screenshot out.png`, or see `armature --help`"
     )]
     NoPage,
-    /// Window mode was asked for but is not built yet.
-    #[error("window mode is not available yet; pass --headless (with --screenshot out.png to save the page)")]
-    WindowModeUnavailable,
+    /// Window mode was asked for, but this binary was built without it.
+    #[cfg(not(feature = "window"))]
+    #[error(
+        "this armature was built without the `window` feature; pass --headless (with --screenshot \
+         out.png to save the page), or rebuild with `--features window`"
+    )]
+    NoWindowFeature,
+    /// No display to open a window on.
+    #[cfg(feature = "window")]
+    #[error(
+        "cannot open a window: {0}. Pass --headless (with --screenshot out.png to save the page), or \
+         run under a virtual X server: `xvfb-run armature PAGE`"
+    )]
+    NoDisplay(String),
+    /// The window system failed after the window was up.
+    #[cfg(feature = "window")]
+    #[error("window system error: {0}")]
+    Window(String),
     /// A child could not be started.
     #[error("cannot start the {role} process: {source}")]
     Spawn {
@@ -195,8 +210,11 @@ impl LauncherError {
             LauncherError::PageUnreadable { .. }
             | LauncherError::ScreenshotUnwritable { .. }
             | LauncherError::Manifest(_)
-            | LauncherError::NoPage
-            | LauncherError::WindowModeUnavailable => 2,
+            | LauncherError::NoPage => 2,
+            #[cfg(not(feature = "window"))]
+            LauncherError::NoWindowFeature => 2,
+            #[cfg(feature = "window")]
+            LauncherError::NoDisplay(_) => 2,
             #[cfg(feature = "crash")]
             LauncherError::CrashReportsDir(_) => 2,
             _ => 1,

@@ -1,8 +1,8 @@
 //! `armature`: the launcher (browser process) and, re-executed with `--role=…`, every child.
 //!
 //! Entry point: a `--role=` first argument means this is a child ([`child`]); anything else
-//! is the user's command line ([`cli`]), run headless ([`headless`]) or as a layout dump
-//! ([`dump`]).
+//! is the user's command line ([`cli`]), run in a window ([`window`], the `window` feature),
+//! headless ([`headless`]) or as a layout dump ([`dump`]).
 
 mod child;
 mod cli;
@@ -17,6 +17,8 @@ mod screenshot;
 mod session;
 mod stats;
 mod supervise;
+#[cfg(feature = "window")]
+mod window;
 
 use std::process::ExitCode;
 
@@ -40,7 +42,7 @@ fn main() -> ExitCode {
         Some(cli::Command::Crashes { .. }) => false,
         None => cli.verbose,
     };
-    let _span = logging::init("launcher", verbose);
+    logging::init("launcher", verbose);
     let result = run(&cli);
     // Stopped by a signal: whatever the main thread saw meanwhile (children going away) is
     // a consequence of it, not an error or a success of its own.
@@ -80,7 +82,19 @@ fn run(cli: &cli::Cli) -> Result<bool, error::LauncherError> {
         return dump::run(page, cli.window_size, format, cli.verbose).map(|()| true);
     }
     if !cli.headless {
-        return Err(error::LauncherError::WindowModeUnavailable);
+        #[cfg(feature = "window")]
+        {
+            supervise::install_signal_cleanup()?;
+            return window::run(window::WindowRun {
+                page,
+                viewport: cli.window_size,
+                present: cli.present,
+                session: session_options(cli),
+            })
+            .map(|()| true);
+        }
+        #[cfg(not(feature = "window"))]
+        return Err(error::LauncherError::NoWindowFeature);
     }
     supervise::install_signal_cleanup()?;
     headless::run(headless::HeadlessRun {

@@ -42,7 +42,13 @@ impl PendingScreenshot {
 
     /// Encodes the frame as PNG and moves it into place.
     pub fn commit(self, frame: &FramePixels) -> Result<(), LauncherError> {
-        self.commit_pixels(frame.size, &frame.rgba)
+        match &frame.rgba {
+            Some(rgba) => self.commit_pixels(frame.size, rgba),
+            None => Err(LauncherError::Png {
+                path: self.target.clone(),
+                message: "the frame was drawn into a window, so it has no pixels to save".into(),
+            }),
+        }
     }
 
     /// Encodes tightly packed RGBA8 rows as PNG and moves the file into place.

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use armature_api::messages::{
     AdapterSummary, ContentToGpu, ContentToLauncher, FramePixels, GpuToContent, GpuToLauncher,
-    LauncherToContent, LauncherToGpu, ProcessRole,
+    LauncherToContent, LauncherToGpu, ProcessRole, WindowTarget,
 };
 use armature_api::{ContentId, ContentStageTimes, DeviceIntSize};
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
@@ -100,6 +100,78 @@ pub struct RenderedPage {
     pub elapsed: Duration,
 }
 
+#[cfg(feature = "window")]
+/// What the user did to the window (window mode).
+#[derive(Debug)]
+pub enum WindowCommand {
+    /// The window's new inner size: lay the page out again.
+    Resize(DeviceIntSize),
+    /// Wheel or keys.
+    Scroll(armature_api::messages::ScrollBy),
+    /// The window lost its pixels (exposed): draw the frame again.
+    Redraw,
+    /// The window was closed: end the session.
+    Close,
+}
+
+#[cfg(feature = "window")]
+/// What a window-mode session tells the window.
+pub enum WindowUpdate {
+    /// A frame: drawn into the window already, or pixels for the launcher to present.
+    Frame(FramePixels),
+    /// The shown page's `<title>`.
+    Title(Option<String>),
+}
+
+#[cfg(feature = "window")]
+/// Error pages written for crashed pages, removed with the session.
+#[derive(Default)]
+struct ErrorPages {
+    directory: Option<tempfile::TempDir>,
+    shown: std::collections::HashSet<ContentId>,
+}
+
+#[cfg(feature = "window")]
+impl ErrorPages {
+    /// Writes an error page about `page`'s `error` and returns its path.
+    fn write(&mut self, page: &Path, error: &LauncherError) -> Result<PathBuf, LauncherError> {
+        let failed =
+            |source: std::io::Error| LauncherError::Window(format!("cannot write an error page: {source}"));
+        let directory = match &self.directory {
+            Some(directory) => directory,
+            None => self
+                .directory
+                .insert(tempfile::Builder::new().prefix("armature-error-").tempdir().map_err(failed)?),
+        };
+        let path = directory.path().join(format!("error-{}.html", self.shown.len() + 1));
+        std::fs::write(&path, error_page_html(page, error)).map_err(failed)?;
+        Ok(path)
+    }
+}
+
+#[cfg(feature = "window")]
+/// The HTML of an error page (Chromium's "Aw, Snap!", Firefox's "Gah. Your tab just crashed.").
+fn error_page_html(page: &Path, error: &LauncherError) -> String {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    };
+    let heading = match error {
+        LauncherError::ContentCrashed { .. } | LauncherError::ChildDied { .. } => "This page crashed",
+        _ => "This page could not be shown",
+    };
+    format!(
+        "<!DOCTYPE html>\n<html><head><title>{heading}</title><style>\n\
+         body {{ background: #f2f2f2; color: #202124; font-family: sans-serif; margin: 48px; }}\n\
+         h1 {{ font-size: 28px; color: #b3261e; }}\n\
+         p {{ font-size: 16px; line-height: 1.5; }}\n\
+         .detail {{ background: #ffffff; border: 1px solid #cccccc; padding: 12px; font-family: monospace; font-size: 13px; }}\n\
+         </style></head><body>\n<h1>{heading}</h1>\n<p>{page}</p>\n<p class=\"detail\">{detail}</p>\n\
+         <p>Close the window and run Armature again; the crash report above has the details.</p>\n</body></html>\n",
+        page = escape(&page.display().to_string()),
+        detail = escape(&error.to_string()),
+    )
+}
+
 /// Something a child said, or its channel closing. GPU events carry the generation of the
 /// GPU process they came from (it changes at each relaunch).
 enum Event {
@@ -142,6 +214,10 @@ pub struct Session {
     adapter: Option<AdapterSummary>,
     /// Content processes of pages still shown (see [`Session::render`]).
     open_pages: Vec<(ContentId, ContentChild)>,
+    /// Window mode: the window every content process's frames are drawn into.
+    window: Option<WindowTarget>,
+    /// The page file of every content process launched.
+    pages: HashMap<ContentId, PathBuf>,
     /// The crash monitor children report to. Declared last: dropped after the children.
     #[cfg(feature = "crash")]
     monitor: Option<armature_crash::CrashMonitor>,
@@ -163,6 +239,8 @@ impl Session {
             next_content: 1,
             adapter: None,
             open_pages: Vec::new(),
+            window: None,
+            pages: HashMap::new(),
             #[cfg(feature = "crash")]
             monitor: None,
         };
@@ -286,12 +364,6 @@ impl Session {
                 };
             match event {
                 Event::Gpu(_, GpuToLauncher::Ready(adapter)) => {
-                    if self.options.verbose {
-                        eprintln!(
-                            "armature: GPU adapter: {} (backend {}, type {}, driver {})",
-                            adapter.name, adapter.backend, adapter.device_type, adapter.driver
-                        );
-                    }
                     self.adapter = Some(adapter);
                 }
                 Event::Gpu(generation, GpuToLauncher::Fatal { message })
@@ -305,6 +377,7 @@ impl Session {
                         finish(&mut results, flight, result);
                     }
                 }
+                Event::Gpu(_, GpuToLauncher::WindowFailed { message }) => window_failed(&message),
                 Event::Gpu(_, GpuToLauncher::Frame(frame)) => {
                     if let Some(flight) = in_flight.get_mut(&frame.content) {
                         flight.frame = Some(frame);
@@ -407,6 +480,123 @@ impl Session {
         Ok(())
     }
 
+    #[cfg(feature = "window")]
+    /// Window mode: draws every content process's frames into `window` from now on (and
+    /// after a GPU process relaunch).
+    pub fn set_window(&mut self, window: WindowTarget) {
+        self.window = Some(window);
+    }
+
+    #[cfg(feature = "window")]
+    /// Window mode, after the first frame: forwards what the user does to the shown page's
+    /// content process and every new frame (and title) to `on_update`, until the window is
+    /// closed. A GPU process that dies is relaunched as in any session; a content process
+    /// that dies is replaced by an error page naming its crash report (a crashed error page
+    /// ends the session).
+    pub fn serve_window(
+        &mut self,
+        commands: &crossbeam_channel::Receiver<WindowCommand>,
+        mut viewport: DeviceIntSize,
+        on_update: &mut dyn FnMut(WindowUpdate),
+    ) -> Result<(), LauncherError> {
+        let events = self.events.clone();
+        let mut error_pages = ErrorPages::default();
+        loop {
+            crossbeam_channel::select! {
+                recv(commands) -> command => {
+                    let message = match command {
+                        Err(_) | Ok(WindowCommand::Close) => return Ok(()),
+                        Ok(WindowCommand::Resize(size)) => {
+                            viewport = size;
+                            LauncherToContent::Resize { viewport: size }
+                        }
+                        Ok(WindowCommand::Scroll(by)) => LauncherToContent::Scroll(by),
+                        Ok(WindowCommand::Redraw) => LauncherToContent::Redraw,
+                    };
+                    // A content process that is gone says so through its channel.
+                    if let Some((_, content)) = self.open_pages.last() {
+                        let _ = content.sender.send(message);
+                    }
+                }
+                recv(events) -> event => {
+                    let Ok(event) = event else {
+                        return Err(LauncherError::Ipc("the session's event channel closed".into()));
+                    };
+                    match event {
+                        Event::Gpu(_, GpuToLauncher::Frame(frame)) => on_update(WindowUpdate::Frame(frame)),
+                        Event::Gpu(_, GpuToLauncher::WindowFailed { message }) => window_failed(&message),
+                        Event::Gpu(generation, GpuToLauncher::Fatal { message })
+                            if generation == self.gpu_generation =>
+                        {
+                            return Err(LauncherError::Gpu(message));
+                        }
+                        Event::Gpu(_, GpuToLauncher::ContentError { content, message }) => {
+                            let error = LauncherError::Page { page: self.page_of(content), message };
+                            self.replace_with_error_page(content, error, viewport, &mut error_pages)?;
+                        }
+                        Event::GpuClosed(generation) if generation == self.gpu_generation => {
+                            let contents = self
+                                .open_pages
+                                .iter()
+                                .map(|(id, content)| (*id, content.pid, content.sender.clone()))
+                                .collect();
+                            self.relaunch_gpu(contents)?;
+                        }
+                        Event::Content(_, ContentToLauncher::PageLoaded { title, .. }) => {
+                            on_update(WindowUpdate::Title(title));
+                        }
+                        Event::Content(id, ContentToLauncher::Failed { message }) => {
+                            let error = LauncherError::Page { page: self.page_of(id), message };
+                            self.replace_with_error_page(id, error, viewport, &mut error_pages)?;
+                        }
+                        Event::ContentClosed(id) => {
+                            let Some(index) = self.open_pages.iter().position(|(open, _)| *open == id) else {
+                                continue;
+                            };
+                            let (_, mut content) = self.open_pages.remove(index);
+                            let status = content.reap();
+                            let error = self.content_died(&self.page_of(id), content.pid, status);
+                            self.replace_with_error_page(id, error, viewport, &mut error_pages)?;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    #[cfg(feature = "window")]
+    /// The page file a content process shows.
+    fn page_of(&self, content: ContentId) -> PathBuf {
+        self.pages.get(&content).cloned().unwrap_or_default()
+    }
+
+    #[cfg(feature = "window")]
+    /// Shows an error page in place of `failed`'s page (Chromium's "Aw, Snap!"); if the
+    /// failed page was itself an error page, the error ends the session.
+    fn replace_with_error_page(
+        &mut self,
+        failed: ContentId,
+        error: LauncherError,
+        viewport: DeviceIntSize,
+        error_pages: &mut ErrorPages,
+    ) -> Result<(), LauncherError> {
+        if let Some(index) = self.open_pages.iter().position(|(open, _)| *open == failed) {
+            let (_, mut content) = self.open_pages.remove(index);
+            let _ = content.sender.send(LauncherToContent::Shutdown);
+            content.wait_or_kill(SHUTDOWN_GRACE);
+        }
+        if error_pages.shown.contains(&failed) {
+            return Err(error);
+        }
+        eprintln!("armature: error: {error}");
+        let page = error_pages.write(&self.page_of(failed), &error)?;
+        let (id, content) = self.launch(&PageJob { page, viewport })?;
+        error_pages.shown.insert(id);
+        self.open_pages.push((id, content));
+        Ok(())
+    }
+
     /// Asks every process to exit and waits for them (killing any after a grace period).
     pub fn shutdown(mut self) {
         for (_, content) in &self.open_pages {
@@ -465,9 +655,10 @@ impl Session {
             GPU_CRASH_WINDOW.as_secs() / 60
         );
         self.spawn_gpu()?;
+        let window = self.window.clone();
         let gpu = self.gpu()?;
         for (id, pid, sender) in contents {
-            let (to_gpu, from_gpu) = connect_to_gpu(gpu, id, pid)?;
+            let (to_gpu, from_gpu) = connect_to_gpu(gpu, id, pid, window.clone())?;
             // A content process that is gone meanwhile reports itself through its channel.
             let _ = sender.send(LauncherToContent::ReconnectGpu { to_gpu, from_gpu });
         }
@@ -521,7 +712,7 @@ impl Session {
             Gpu::Starting(pending) => {
                 let mut gpu = pending.connect()?;
                 if self.options.verbose {
-                    eprintln!("armature: started gpu process (pid {})", gpu.pid);
+                    tracing::info!(target: "armature::launcher", "started gpu process (pid {})", gpu.pid);
                 }
                 let generation = self.gpu_generation;
                 gpu.route(
@@ -551,22 +742,32 @@ impl Session {
         let mut content = pending.connect()?;
         let id = ContentId(self.next_content);
         self.next_content += 1;
+        self.pages.insert(id, job.page.clone());
         if self.options.verbose {
-            eprintln!("armature: started content process (pid {}) for '{}'", content.pid, job.page.display());
+            tracing::info!(target: "armature::launcher", "started content process (pid {}) for '{}'", content.pid, job.page.display());
         }
         content.route(
             self.events_sender.clone(),
             move |message| Event::Content(id, message),
             Event::ContentClosed(id),
         );
+        let window = self.window.clone();
         let gpu = self.gpu()?;
-        let (to_gpu, from_gpu) = connect_to_gpu(gpu, id, content.pid)?;
+        let (to_gpu, from_gpu) = connect_to_gpu(gpu, id, content.pid, window)?;
         // Content resolves the page itself; give it an absolute path so its cwd never matters.
         let page = std::path::absolute(&job.page).unwrap_or_else(|_| job.page.clone());
         let start = LauncherToContent::Start { content: id, page, viewport: job.viewport, to_gpu, from_gpu };
         content.sender.send(start).map_err(|error| LauncherError::Ipc(error.to_string()))?;
         Ok((id, content))
     }
+}
+
+/// The GPU process could not draw into the window; frames come back as pixels instead.
+fn window_failed(message: &str) {
+    eprintln!(
+        "armature: warning: the GPU process cannot draw into the window ({message}); frames come \
+         back through shared memory instead"
+    );
 }
 
 /// Records a page's result and lets its content process go.
@@ -597,11 +798,12 @@ fn connect_to_gpu(
     gpu: &GpuChild,
     content: ContentId,
     pid: u32,
+    window: Option<WindowTarget>,
 ) -> Result<(IpcSender<ContentToGpu>, IpcReceiver<GpuToContent>), LauncherError> {
     let ipc_error = |error: &dyn std::fmt::Display| LauncherError::Ipc(error.to_string());
     let (to_gpu, from_content) = ipc::channel::<ContentToGpu>().map_err(|e| ipc_error(&e))?;
     let (to_content, from_gpu) = ipc::channel::<GpuToContent>().map_err(|e| ipc_error(&e))?;
-    let connect = LauncherToGpu::ConnectContent { content, pid, from_content, to_content };
+    let connect = LauncherToGpu::ConnectContent { content, pid, from_content, to_content, window };
     if let Err(error) = gpu.sender.send(connect) {
         tracing::debug!("the GPU process did not take {content}: {error}");
     }

@@ -1,6 +1,8 @@
 //! Helpers for Armature's end-to-end tests: find and run the real `armature` binary, read
 //! the PNGs it writes, and look at the process tree it leaves (or doesn't).
 
+pub mod xvfb;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

@@ -101,16 +101,66 @@ fn a_normal_run_leaves_no_process_behind() {
         .expect("runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let started: Vec<&str> = stderr.lines().filter(|line| line.contains("armature: started ")).collect();
+    let started: Vec<&str> =
+        stderr.lines().filter(|line| line.starts_with("[launcher ") && line.contains(" started ")).collect();
     let pids: Vec<u32> = started
         .iter()
         .flat_map(|line| line.split("(pid ").skip(1))
         .filter_map(|rest| rest.split(')').next()?.parse().ok())
         .collect();
     assert_eq!(pids.len(), 2, "verbose names the gpu and content children: {started:?}");
-    for pid in pids {
+    for &pid in &pids {
         assert!(!process_exists(pid), "child {pid} left behind as {:?}", process_state(pid));
     }
+}
+
+/// Every log line names the process (role and pid) that wrote it, and the children's lines
+/// reach the launcher's stderr in causal order.
+#[test]
+fn log_lines_say_which_process_wrote_them() {
+    let output = armature()
+        .arg(page("boxes.html"))
+        .args(["--headless", "--verbose"])
+        .env("RUST_LOG", "armature=debug")
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let launcher = output_pid_of(&stderr, "launcher");
+    let gpu = pid_in(&stderr, "started gpu process (pid ");
+    let content = pid_in(&stderr, "started content process (pid ");
+    assert!(launcher.is_some() && launcher != gpu && launcher != content, "three processes log: {stderr}");
+    let tagged = |role: &str, pid: Option<u32>| format!("[{role} {}] ", pid.expect("a pid"));
+    let (content_tag, gpu_tag) = (tagged("content", content), tagged("gpu", gpu));
+    // Every tracing line starts with a tag (the rest are the launcher's own messages,
+    // "armature: …", and the --verbose stats table).
+    for line in stderr.lines().filter(|line| line.starts_with('[')) {
+        let tag = line.split("] ").next().unwrap_or_default();
+        let (role, pid) = tag.trim_start_matches('[').split_once(' ').expect("[ROLE PID]");
+        assert!(["launcher", "gpu", "content"].contains(&role), "{line}");
+        assert!(pid.parse::<u32>().is_ok(), "{line}");
+    }
+    // Content logs its display list before sending it; the GPU process logs the frame after
+    // drawing it: one pipe keeps that order.
+    let position = |needle: &str| stderr.lines().position(|line| line.contains(needle));
+    let sent = position(&format!("{content_tag}DEBUG sending epoch 1")).expect("content's line");
+    let drawn = stderr
+        .lines()
+        .position(|line| line.starts_with(&gpu_tag) && line.contains("epoch 1:"))
+        .expect("the GPU process's line");
+    assert!(sent < drawn, "content's line comes before the GPU's:\n{stderr}");
+}
+
+/// The pid in the first line that contains `prefix` right before it.
+fn pid_in(stderr: &str, prefix: &str) -> Option<u32> {
+    let rest = stderr.split(prefix).nth(1)?;
+    rest.split(')').next()?.parse().ok()
+}
+
+/// The pid of the first line tagged `[role PID]`.
+fn output_pid_of(stderr: &str, role: &str) -> Option<u32> {
+    let rest = stderr.split(&format!("[{role} ")).nth(1)?;
+    rest.split(']').next()?.parse().ok()
 }
 
 fn assert_dead_child_reported(role: &str) {

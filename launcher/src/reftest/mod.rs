@@ -96,7 +96,11 @@ pub fn run(request: ReftestRun<'_>) -> Result<bool, LauncherError> {
     session.shutdown();
     let mut frames: HashMap<&Path, Result<(DeviceIntSize, Vec<u8>), String>> = HashMap::new();
     for (page, result) in pages.iter().zip(results?) {
-        let frame = result.map(|rendered| (rendered.frame.size, rendered.frame.rgba.to_vec()));
+        // Reftests never attach a window, so every frame comes back as pixels.
+        let frame = result.and_then(|rendered| match &rendered.frame.rgba {
+            Some(rgba) => Ok((rendered.frame.size, rgba.to_vec())),
+            None => Err(LauncherError::Ipc("a reftest frame came without pixels".into())),
+        });
         frames.insert(page, frame.map_err(|error| error.to_string()));
     }
 

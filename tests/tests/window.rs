@@ -1,0 +1,277 @@
+//! Window mode under a private Xvfb: the page's pixels in the window (screenshotted from
+//! outside with `xwd`), a relayout after a resize, scrolling by wheel and keys, the shared-
+//! memory fallback, closing the window, and the error without a display.
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use armature_tests::xvfb::{Screenshot, X11, Xvfb};
+use armature_tests::{armature, children_of, has_feature, page, render_ok};
+
+/// How long a window may take to show the expected pixels (lavapipe in a debug build on two
+/// cores is slow to start).
+const SHOW_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// X keysym of the End key.
+const XK_END: u32 = 0xff57;
+
+/// A window-mode armature on an Xvfb display, killed (and reaped) on drop.
+struct WindowRun {
+    child: Child,
+}
+
+impl WindowRun {
+    fn start(xvfb: &Xvfb, page: &Path, extra: &[&str]) -> WindowRun {
+        let child = armature()
+            .arg(page)
+            .args(extra)
+            .env("DISPLAY", &xvfb.display)
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("armature starts");
+        WindowRun { child }
+    }
+
+    /// Waits for the process to exit; its status and stderr.
+    fn wait(mut self, timeout: Duration) -> (std::process::ExitStatus, String) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                let mut stderr = String::new();
+                if let Some(mut pipe) = self.child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+                }
+                return (status, stderr);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "armature did not exit within {timeout:?} after the window closed"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for WindowRun {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Screenshots `window` until `matches` holds, or fails with how far the last shot was off.
+fn wait_for_pixels(
+    x11: &X11,
+    xvfb: &Xvfb,
+    window: u32,
+    what: &str,
+    matches: impl Fn(&Screenshot) -> Result<(), String>,
+) -> Screenshot {
+    let deadline = Instant::now() + SHOW_TIMEOUT;
+    loop {
+        let shot = x11.screenshot(&xvfb.display, window);
+        match matches(&shot) {
+            Ok(()) => return shot,
+            Err(why) if Instant::now() > deadline => panic!("the window never showed {what}: {why}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// The window shows exactly `reference` (a headless render) at its size.
+fn shows(reference: &image::RgbaImage) -> impl Fn(&Screenshot) -> Result<(), String> + '_ {
+    move |shot| {
+        if (shot.width, shot.height) != reference.dimensions() {
+            return Err(format!(
+                "window is {}x{}, expected {:?}",
+                shot.width,
+                shot.height,
+                reference.dimensions()
+            ));
+        }
+        match shot.rows_differ(0..shot.height, reference, 0) {
+            0 => Ok(()),
+            differing => Err(format!("{differing} pixels differ from the headless render")),
+        }
+    }
+}
+
+#[test]
+fn the_gpu_process_draws_into_the_window_and_a_resize_lays_the_page_out_again() {
+    if !has_feature("window") {
+        return no_window_feature();
+    }
+    let page = page("fluid.html");
+    let small = render_ok(&page, &["--window-size", "400x300"]);
+    let large = render_ok(&page, &["--window-size", "640x360"]);
+    let relaid = (0..300)
+        .flat_map(|y| (0..400).map(move |x| (x, y)))
+        .filter(|&(x, y)| small.get_pixel(x, y) != large.get_pixel(x, y))
+        .count();
+    assert!(relaid > 1000, "the text wraps differently at the two widths ({relaid} pixels differ)");
+
+    let xvfb = Xvfb::start();
+    let x11 = xvfb.connect();
+    let run = WindowRun::start(&xvfb, &page, &["--window-size", "400x300"]);
+    let window = x11.window_of(run.child.id(), SHOW_TIMEOUT).expect("armature maps a window");
+    wait_for_pixels(&x11, &xvfb, window, "the page at 400x300", shows(&small));
+
+    // The GPU process drew it: the launcher holds no copy of the pixels, and the GPU process
+    // is a child of the launcher with a window of its own on no display but ours.
+    let children = children_of(run.child.id());
+    assert_eq!(children.len(), 2, "a GPU and a content process: {children:?}");
+
+    x11.resize(window, 640, 360);
+    wait_for_pixels(&x11, &xvfb, window, "the page laid out again at 640x360", shows(&large));
+
+    x11.close(window);
+    let (status, stderr) = run.wait(Duration::from_secs(30));
+    assert!(status.success(), "closing the window ends armature cleanly: {status}\n{stderr}");
+    for child in children {
+        assert!(!Path::new(&format!("/proc/{child}")).exists(), "child {child} outlived the launcher");
+    }
+}
+
+#[test]
+fn the_wheel_and_the_end_key_scroll_a_tall_page() {
+    if !has_feature("window") {
+        return no_window_feature();
+    }
+    let page = page("tall.html");
+    // The whole document in one frame: the window must show slices of it.
+    let whole = render_ok(&page, &["--window-size", "400x3000"]);
+    let xvfb = Xvfb::start();
+    let x11 = xvfb.connect();
+    let run = WindowRun::start(&xvfb, &page, &["--window-size", "400x300"]);
+    let window = x11.window_of(run.child.id(), SHOW_TIMEOUT).expect("armature maps a window");
+    let slice = |first_row: u32| {
+        let whole = &whole;
+        move |shot: &Screenshot| match shot.rows_differ(0..300, whole, first_row) {
+            0 => Ok(()),
+            differing => Err(format!("{differing} pixels differ from document rows {first_row}..")),
+        }
+    };
+    wait_for_pixels(&x11, &xvfb, window, "the top of the page", slice(0));
+
+    // Five notches down. Each is 48 px, but an XTEST wheel click may reach winit twice
+    // (as a button and as a smooth-scroll valuator), so any whole number of notches past
+    // the first counts; the frame must show exactly that slice of the document.
+    x11.wheel(window, 5);
+    let scrolled = |shot: &Screenshot| {
+        let offsets = (1..=20).map(|notches| notches * 48);
+        match offsets.clone().find(|&offset| shot.rows_differ(0..300, &whole, offset) == 0) {
+            Some(offset) if offset >= 5 * 48 => Ok(()),
+            Some(offset) => Err(format!("scrolled by only {offset} px")),
+            None => Err(format!("not a slice of the document at any of {:?}", offsets.collect::<Vec<_>>())),
+        }
+    };
+    wait_for_pixels(&x11, &xvfb, window, "the page scrolled by whole wheel notches", scrolled);
+
+    // End: the bottom of the 3000 px document, with its text.
+    x11.key(window, XK_END);
+    wait_for_pixels(&x11, &xvfb, window, "the bottom of the page", slice(2700));
+
+    x11.close(window);
+    let (status, stderr) = run.wait(Duration::from_secs(30));
+    assert!(status.success(), "{status}\n{stderr}");
+}
+
+#[test]
+fn frames_can_come_back_through_shared_memory_instead() {
+    if !has_feature("window") {
+        return no_window_feature();
+    }
+    let page = page("borders.html");
+    let reference = render_ok(&page, &["--window-size", "320x240"]);
+    let xvfb = Xvfb::start();
+    let x11 = xvfb.connect();
+    let run = WindowRun::start(&xvfb, &page, &["--window-size", "320x240", "--present", "shared-memory"]);
+    let window = x11.window_of(run.child.id(), SHOW_TIMEOUT).expect("armature maps a window");
+    wait_for_pixels(&x11, &xvfb, window, "the page presented by the launcher", shows(&reference));
+    x11.close(window);
+    let (status, stderr) = run.wait(Duration::from_secs(30));
+    assert!(status.success(), "{status}\n{stderr}");
+}
+
+#[test]
+fn without_a_display_the_error_suggests_headless() {
+    if !has_feature("window") {
+        return no_window_feature();
+    }
+    let output = armature()
+        .arg(page("hello.html"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("armature runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot open a window") && stderr.contains("--headless"), "{stderr}");
+}
+
+/// Built without `window`: asking for a window is a clear error, and `--present` is gone.
+fn no_window_feature() {
+    let output = armature().arg(page("hello.html")).output().expect("armature runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("without the `window` feature") && stderr.contains("--headless"), "{stderr}");
+    let help = armature().arg("--help").output().expect("armature runs");
+    assert!(
+        !String::from_utf8_lossy(&help.stdout).contains("--present"),
+        "--present is listed without windows"
+    );
+}
+
+#[test]
+fn a_crashed_content_process_leaves_an_error_page_in_the_window() {
+    if !has_feature("window") || !has_feature("crash") {
+        return;
+    }
+    let page = page("fluid.html");
+    let reference = render_ok(&page, &["--window-size", "400x300"]);
+    let reports = tempfile::tempdir().expect("temp dir");
+    let xvfb = Xvfb::start();
+    let x11 = xvfb.connect();
+    let reports_arg = reports.path().to_str().expect("UTF-8 temp path");
+    let run = WindowRun::start(&xvfb, &page, &["--window-size", "400x300", "--crash-reports", reports_arg]);
+    let window = x11.window_of(run.child.id(), SHOW_TIMEOUT).expect("armature maps a window");
+    wait_for_pixels(&x11, &xvfb, window, "the page", shows(&reference));
+
+    // A real crash signal: the content process's handler asks the launcher for a dump.
+    let content = children_of(run.child.id())
+        .into_iter()
+        .find(|&pid| armature_tests::command_line(pid).contains("--role=content"))
+        .expect("a content process");
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(content as i32).expect("a pid"),
+        rustix::process::Signal::SEGV,
+    )
+    .expect("signal the content process");
+
+    // The error page: its heading is dark red (#b3261e) on light grey.
+    let heading = |shot: &Screenshot| {
+        let red = (0..shot.height)
+            .flat_map(|y| (0..shot.width).map(move |x| (x, y)))
+            .filter(|&(x, y)| {
+                let [r, g, b, _] = shot.pixel(x, y);
+                r > 150 && g < 80 && b < 80
+            })
+            .count();
+        if red > 200 { Ok(()) } else { Err(format!("{red} heading-red pixels")) }
+    };
+    wait_for_pixels(&x11, &xvfb, window, "the error page", heading);
+    let dumps = std::fs::read_dir(reports.path())
+        .expect("reports directory")
+        .flatten()
+        .filter(|entry| entry.path().extension().is_some_and(|extension| extension == "dmp"))
+        .count();
+    assert_eq!(dumps, 1, "the crash left one minidump");
+
+    x11.close(window);
+    let (status, stderr) = run.wait(Duration::from_secs(30));
+    assert!(status.success(), "{status}\n{stderr}");
+    assert!(stderr.contains("crashed") && stderr.contains("SIGSEGV"), "{stderr}");
+}

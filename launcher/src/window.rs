@@ -280,7 +280,7 @@ fn run_session(
         let rendered = session.render(PageJob { page, viewport })?;
         let _ = proxy.send_event(AppEvent::Update(WindowUpdate::Title(rendered.title)));
         let _ = proxy.send_event(AppEvent::Update(WindowUpdate::Frame(rendered.frame)));
-        // The window may have changed size while the first frame was made.
+        // Input that came while the first frame was made waits in `commands`.
         let mut on_update = |update| {
             let _ = proxy.send_event(AppEvent::Update(update));
         };

@@ -302,8 +302,17 @@ fn window_target(window: &Window) -> Option<WindowTarget> {
         RawWindowHandle::Xcb(handle) => u64::from(handle.window.get()),
         _ => return None,
     };
+    // Test switch: hand the GPU process a window that does not exist, to exercise the
+    // fallback to shared memory.
+    if std::env::var_os(TEST_BAD_WINDOW_ENV).is_some() {
+        return Some(WindowTarget::X11 { display, window: 1 });
+    }
     Some(WindowTarget::X11 { display, window: xid })
 }
+
+/// Test switch: `ARMATURE_TEST_BAD_WINDOW=1` gives the GPU process a wrong window id, so it
+/// reports `WindowFailed` and frames come back through shared memory.
+const TEST_BAD_WINDOW_ENV: &str = "ARMATURE_TEST_BAD_WINDOW";
 
 /// Presents frames that came back as pixels, with softbuffer (X11 or Wayland).
 struct SoftPresenter {

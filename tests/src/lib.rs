@@ -61,9 +61,13 @@ pub fn armature() -> Command {
 /// environment as [`armature`].
 pub fn armature_at(bin: &Path) -> Command {
     let mut command = Command::new(bin);
-    for variable in
-        ["ARMATURE_TEST_EXIT_AT", "ARMATURE_TEST_HOLD", "ARMATURE_TEST_CORRUPT_ANNOTATIONS", "RUST_LOG"]
-    {
+    for variable in [
+        "ARMATURE_TEST_EXIT_AT",
+        "ARMATURE_TEST_HOLD",
+        "ARMATURE_TEST_CORRUPT_ANNOTATIONS",
+        "ARMATURE_TEST_BAD_WINDOW",
+        "RUST_LOG",
+    ] {
         command.env_remove(variable);
     }
     command

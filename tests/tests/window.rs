@@ -23,9 +23,14 @@ struct WindowRun {
 
 impl WindowRun {
     fn start(xvfb: &Xvfb, page: &Path, extra: &[&str]) -> WindowRun {
+        WindowRun::start_with(xvfb, page, extra, &[])
+    }
+
+    fn start_with(xvfb: &Xvfb, page: &Path, extra: &[&str], env: &[(&str, &str)]) -> WindowRun {
         let child = armature()
             .arg(page)
             .args(extra)
+            .envs(env.iter().copied())
             .env("DISPLAY", &xvfb.display)
             .env_remove("WAYLAND_DISPLAY")
             .stdout(Stdio::null())
@@ -194,6 +199,29 @@ fn frames_can_come_back_through_shared_memory_instead() {
     x11.close(window);
     let (status, stderr) = run.wait(Duration::from_secs(30));
     assert!(status.success(), "{status}\n{stderr}");
+}
+
+#[test]
+fn a_window_the_gpu_process_cannot_open_falls_back_to_shared_memory() {
+    if !has_feature("window") {
+        return no_window_feature();
+    }
+    let page = page("borders.html");
+    let reference = render_ok(&page, &["--window-size", "320x240"]);
+    let xvfb = Xvfb::start();
+    let x11 = xvfb.connect();
+    let run = WindowRun::start_with(
+        &xvfb,
+        &page,
+        &["--window-size", "320x240"],
+        &[("ARMATURE_TEST_BAD_WINDOW", "1")],
+    );
+    let window = x11.window_of(run.child.id(), SHOW_TIMEOUT).expect("armature maps a window");
+    wait_for_pixels(&x11, &xvfb, window, "the page presented by the launcher", shows(&reference));
+    x11.close(window);
+    let (status, stderr) = run.wait(Duration::from_secs(30));
+    assert!(status.success(), "{status}\n{stderr}");
+    assert!(stderr.contains("cannot draw into the window") && stderr.contains("shared memory"), "{stderr}");
 }
 
 #[test]

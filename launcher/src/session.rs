@@ -466,12 +466,7 @@ impl Session {
                     return Err(LauncherError::Gpu(message));
                 }
                 Event::GpuClosed(generation) if generation == self.gpu_generation => {
-                    let contents = self
-                        .open_pages
-                        .iter()
-                        .map(|(id, content)| (*id, content.pid, content.sender.clone()))
-                        .collect();
-                    self.relaunch_gpu(contents)?;
+                    self.relaunch_gpu_for_open_pages()?;
                 }
                 Event::ContentClosed(_) => return Ok(()),
                 _ => {}
@@ -535,12 +530,7 @@ impl Session {
                             self.replace_with_error_page(content, error, viewport, &mut error_pages)?;
                         }
                         Event::GpuClosed(generation) if generation == self.gpu_generation => {
-                            let contents = self
-                                .open_pages
-                                .iter()
-                                .map(|(id, content)| (*id, content.pid, content.sender.clone()))
-                                .collect();
-                            self.relaunch_gpu(contents)?;
+                            self.relaunch_gpu_for_open_pages()?;
                         }
                         Event::Content(_, ContentToLauncher::PageLoaded { title, .. }) => {
                             on_update(WindowUpdate::Title(title));
@@ -624,6 +614,13 @@ impl Session {
             .chain(contents)
             .map(|(role, pid)| crate::crash::describe_annotations(role, pid))
             .collect()
+    }
+
+    /// The GPU process died while pages are shown: relaunch it for their content processes.
+    fn relaunch_gpu_for_open_pages(&mut self) -> Result<(), LauncherError> {
+        let contents =
+            self.open_pages.iter().map(|(id, content)| (*id, content.pid, content.sender.clone())).collect();
+        self.relaunch_gpu(contents)
     }
 
     /// The GPU process died: apply the relaunch policy, then hand every content process in

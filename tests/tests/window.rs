@@ -189,16 +189,7 @@ fn frames_can_come_back_through_shared_memory_instead() {
     if !has_feature("window") {
         return no_window_feature();
     }
-    let page = page("borders.html");
-    let reference = render_ok(&page, &["--window-size", "320x240"]);
-    let xvfb = Xvfb::start();
-    let x11 = xvfb.connect();
-    let run = WindowRun::start(&xvfb, &page, &["--window-size", "320x240", "--present", "shared-memory"]);
-    let window = x11.window_of(run.child.id(), SHOW_TIMEOUT).expect("armature maps a window");
-    wait_for_pixels(&x11, &xvfb, window, "the page presented by the launcher", shows(&reference));
-    x11.close(window);
-    let (status, stderr) = run.wait(Duration::from_secs(30));
-    assert!(status.success(), "{status}\n{stderr}");
+    launcher_presents(&["--present", "shared-memory"], &[]);
 }
 
 #[test]
@@ -206,22 +197,26 @@ fn a_window_the_gpu_process_cannot_open_falls_back_to_shared_memory() {
     if !has_feature("window") {
         return no_window_feature();
     }
+    let stderr = launcher_presents(&[], &[("ARMATURE_TEST_BAD_WINDOW", "1")]);
+    assert!(stderr.contains("cannot draw into the window") && stderr.contains("shared memory"), "{stderr}");
+}
+
+/// Runs borders.html at 320x240 with `extra` arguments and `env`, checks that the window
+/// shows exactly the headless pixels (presented by the launcher) and that closing it ends
+/// the run cleanly; returns the run's stderr.
+fn launcher_presents(extra: &[&str], env: &[(&str, &str)]) -> String {
     let page = page("borders.html");
     let reference = render_ok(&page, &["--window-size", "320x240"]);
     let xvfb = Xvfb::start();
     let x11 = xvfb.connect();
-    let run = WindowRun::start_with(
-        &xvfb,
-        &page,
-        &["--window-size", "320x240"],
-        &[("ARMATURE_TEST_BAD_WINDOW", "1")],
-    );
+    let args: Vec<&str> = ["--window-size", "320x240"].iter().chain(extra).copied().collect();
+    let run = WindowRun::start_with(&xvfb, &page, &args, env);
     let window = x11.window_of(run.child.id(), SHOW_TIMEOUT).expect("armature maps a window");
     wait_for_pixels(&x11, &xvfb, window, "the page presented by the launcher", shows(&reference));
     x11.close(window);
     let (status, stderr) = run.wait(Duration::from_secs(30));
     assert!(status.success(), "{status}\n{stderr}");
-    assert!(stderr.contains("cannot draw into the window") && stderr.contains("shared memory"), "{stderr}");
+    stderr
 }
 
 #[test]

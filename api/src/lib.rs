@@ -6,6 +6,7 @@
 //!
 //! Architecture invariant: everything here is plain data plus serde; no process logic.
 
+pub mod capture;
 pub mod color;
 pub mod display_list;
 pub mod ids;

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use ipc_channel::ipc::{IpcReceiver, IpcSender, IpcSharedMemory};
 use serde::{Deserialize, Serialize};
 
+use crate::capture::{Levels, StreamRecording};
 use crate::{ContentId, ContentStageTimes, DeviceIntSize, DisplayList, Epoch, FrameStats, ResourceUpdate};
 
 /// The command-line value of `--role`, naming what a child process is.
@@ -74,9 +75,42 @@ pub enum LauncherToGpu {
         /// attached before any of its frames can arrive. If it cannot work the GPU process
         /// answers [`GpuToLauncher::WindowFailed`] and sends pixels.
         window: Option<WindowTarget>,
+        /// How much of this content's stream to keep for a crash report.
+        recording: StreamRecording,
+    },
+    /// Capture frames into a directory (answered by [`GpuToLauncher::CaptureDone`] or
+    /// [`GpuToLauncher::CaptureFailed`] when it ends).
+    StartCapture(CaptureRequest),
+    /// A content process crashed: write the stream it sent (the last frames kept) into
+    /// `dir`, a capture beside its crash report. Answered like `StartCapture`.
+    SaveStreamCapture {
+        /// Whose stream.
+        content: ContentId,
+        /// The capture directory to make.
+        dir: PathBuf,
     },
     /// Exit cleanly.
     Shutdown,
+}
+
+/// What to capture, where, for how long.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaptureRequest {
+    /// The capture directory (made; must be new or empty).
+    pub dir: PathBuf,
+    /// The pipeline levels to save.
+    pub levels: Levels,
+    /// Every frame until shutdown, or only the next one presented.
+    pub scope: CaptureScope,
+}
+
+/// How long a capture lasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CaptureScope {
+    /// Every frame until the GPU process exits (`--capture DIR`).
+    Run,
+    /// The next frame presented (SIGUSR2).
+    NextFrame,
 }
 
 /// A window another process owns, named so the GPU process can open it itself (as
@@ -107,6 +141,21 @@ pub enum GpuToLauncher {
     /// Drawing into the window failed; that content's frames come back as
     /// pixels for the launcher to present.
     WindowFailed {
+        /// What went wrong.
+        message: String,
+    },
+    /// A capture is complete: a next-frame capture after its frame, a crash report's
+    /// stream capture once written.
+    CaptureDone {
+        /// The capture directory.
+        dir: PathBuf,
+        /// Frames it holds.
+        frames: u32,
+    },
+    /// A capture could not be written (it stops; rendering goes on).
+    CaptureFailed {
+        /// The capture directory.
+        dir: PathBuf,
         /// What went wrong.
         message: String,
     },
@@ -164,6 +213,15 @@ pub enum LauncherToContent {
         to_gpu: IpcSender<ContentToGpu>,
         /// Replies from the GPU process.
         from_gpu: IpcReceiver<GpuToContent>,
+        /// How much of the stream to the GPU process to keep for a crash report.
+        recording: StreamRecording,
+    },
+    /// The GPU process crashed: write the stream sent to it (the last frames kept) into
+    /// `dir`, a capture beside its crash report. Answered by
+    /// [`ContentToLauncher::CaptureDone`] or [`ContentToLauncher::CaptureFailed`].
+    SaveStreamCapture {
+        /// The capture directory to make.
+        dir: PathBuf,
     },
     /// The GPU process was relaunched (the old one crashed): here are channels to the new
     /// one. Content sends its page again (resources, display list, a new epoch's `Present`).
@@ -231,6 +289,20 @@ pub enum ContentToLauncher {
     },
     /// The answer to [`LauncherToContent::DumpLayout`].
     LayoutDump(String),
+    /// The stream capture asked for is written.
+    CaptureDone {
+        /// The capture directory.
+        dir: PathBuf,
+        /// Frames it holds.
+        frames: u32,
+    },
+    /// The stream capture asked for could not be written.
+    CaptureFailed {
+        /// The capture directory.
+        dir: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// The page could not be loaded; the process exits after this.
     Failed {
         /// What went wrong, naming the file.
@@ -239,7 +311,7 @@ pub enum ContentToLauncher {
 }
 
 /// What a content process asks of the GPU process, in order.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum ContentToGpu {
     /// Add or remove resources (fonts, images) before items use them.
     UpdateResources(Vec<ResourceUpdate>),

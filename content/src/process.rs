@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Instant;
 
+use armature_api::capture::StreamRecording;
 use armature_api::messages::{
     ContentToGpu, ContentToLauncher, LauncherToContent, LayoutDumpFormat, ScrollBy,
 };
@@ -317,10 +318,14 @@ const PAGE_OVERLAP: f32 = 40.0;
 /// shared-memory stream replaces this transport.)
 struct GpuLink {
     queue: std::sync::mpsc::Sender<ContentToGpu>,
+    /// The last frames sent on this link: if the GPU process crashes, the launcher asks for
+    /// them for its crash report.
+    #[cfg(feature = "capture")]
+    recorder: std::cell::RefCell<armature_capture::StreamRecorder>,
 }
 
 impl GpuLink {
-    fn connect(to_gpu: IpcSender<ContentToGpu>) -> GpuLink {
+    fn connect(to_gpu: IpcSender<ContentToGpu>, recording: StreamRecording) -> GpuLink {
         let (queue, outgoing) = std::sync::mpsc::channel::<ContentToGpu>();
         let spawned = std::thread::Builder::new().name("to-gpu".into()).spawn(move || {
             for message in outgoing {
@@ -334,12 +339,39 @@ impl GpuLink {
         if let Err(error) = spawned {
             tracing::error!(target: "armature::content", "cannot start the to-gpu thread: {error}");
         }
-        GpuLink { queue }
+        #[cfg(not(feature = "capture"))]
+        let _ = recording;
+        GpuLink {
+            queue,
+            #[cfg(feature = "capture")]
+            recorder: std::cell::RefCell::new(armature_capture::StreamRecorder::new(recording)),
+        }
     }
 
     /// Queues a message; fails only if the link's thread is gone (its GPU process died).
     fn send(&self, message: ContentToGpu) -> Result<(), String> {
+        #[cfg(feature = "capture")]
+        self.recorder.borrow_mut().record(&message);
         self.queue.send(message).map_err(|_| "the GPU process connection is closed".to_owned())
+    }
+
+    /// Writes the stream sent on this link (its last frames) as a capture in `dir`.
+    fn save_stream(&self, content: ContentId, dir: &Path) -> Result<u32, String> {
+        #[cfg(feature = "capture")]
+        {
+            let levels = armature_api::capture::Levels::default().with(armature_api::capture::Level::Stream);
+            let mut writer =
+                armature_capture::CaptureWriter::create(dir, levels).map_err(|error| error.to_string())?;
+            let frames = writer
+                .write_recording(content, &self.recorder.borrow())
+                .map_err(|error| error.to_string())?;
+            Ok(frames as u32)
+        }
+        #[cfg(not(feature = "capture"))]
+        {
+            let _ = (content, dir);
+            Err("this content process was built without the `capture` feature".into())
+        }
     }
 }
 
@@ -363,6 +395,7 @@ fn main_loop(
     // Kept alive for the process's lifetime so the GPU process can always reply.
     let mut _gpu_replies = None;
     let mut link: Option<GpuLink> = None;
+    let mut recording = StreamRecording::OFF;
     let mut shown: Option<(ContentId, ShownPage)> = None;
     let mut pending = std::collections::VecDeque::new();
     loop {
@@ -375,9 +408,10 @@ fn main_loop(
             },
         };
         match message {
-            LauncherToContent::Start { content, page, viewport, to_gpu, from_gpu } => {
+            LauncherToContent::Start { content, page, viewport, to_gpu, from_gpu, recording: asked } => {
                 _gpu_replies = Some(from_gpu);
-                let gpu = link.insert(GpuLink::connect(to_gpu));
+                recording = asked;
+                let gpu = link.insert(GpuLink::connect(to_gpu, recording));
                 probe.annotate(annotation::URL, &file_url(&page));
                 let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);
                 let laid_out = match lay_out_page(content, &page, viewport) {
@@ -405,7 +439,7 @@ fn main_loop(
             }
             LauncherToContent::ReconnectGpu { to_gpu, from_gpu } => {
                 _gpu_replies = Some(from_gpu);
-                let gpu = link.insert(GpuLink::connect(to_gpu));
+                let gpu = link.insert(GpuLink::connect(to_gpu, recording));
                 // The new GPU process knows nothing of us: send the page again, as a new frame.
                 if let Some((_, page)) = &mut shown {
                     page.sent = SentResources::default();
@@ -455,6 +489,16 @@ fn main_loop(
             LauncherToContent::Redraw => {
                 let (Some((_, page)), Some(gpu)) = (&mut shown, &link) else { continue };
                 send_or_wait(gpu.send(ContentToGpu::Present(page.epoch)));
+            }
+            LauncherToContent::SaveStreamCapture { dir } => {
+                let saved = match (&link, &shown) {
+                    (Some(link), Some((content, _))) => link.save_stream(*content, &dir),
+                    _ => Err("nothing was sent to a GPU process".into()),
+                };
+                let _ = to_launcher.send(match saved {
+                    Ok(frames) => ContentToLauncher::CaptureDone { dir, frames },
+                    Err(message) => ContentToLauncher::CaptureFailed { dir, message },
+                });
             }
             LauncherToContent::DumpLayout { page, viewport, format } => {
                 let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);

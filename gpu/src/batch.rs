@@ -20,6 +20,7 @@ pub const MAX_ITEM_RECTS: usize = 64;
 
 /// What a primitive is; each kind has its own fragment shader.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "capture", derive(serde::Serialize))]
 pub enum PrimitiveKind {
     /// An axis-aligned rect (anti-aliased edges where it is not pixel-aligned).
     Rect,
@@ -39,6 +40,7 @@ pub enum PrimitiveKind {
 
 /// How a batch's fragments combine with what is already there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "capture", derive(serde::Serialize))]
 pub enum BlendMode {
     /// Overwrite: opaque, pixel-aligned primitives that cover every pixel they touch.
     Opaque,
@@ -48,10 +50,12 @@ pub enum BlendMode {
 
 /// Index of a surface (render target) within a frame; 0 is the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "capture", derive(serde::Serialize))]
 pub struct SurfaceIndex(pub usize);
 
 /// The texture a batch samples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "capture", derive(serde::Serialize))]
 pub enum TextureSource {
     /// None (solid primitives).
     None,
@@ -65,6 +69,7 @@ pub enum TextureSource {
 
 /// What primitives must share to be drawn by one call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "capture", derive(serde::Serialize))]
 pub struct BatchKey {
     /// Shader.
     pub kind: PrimitiveKind,
@@ -76,6 +81,7 @@ pub struct BatchKey {
 
 /// One primitive: a key and the instance the shaders draw.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "capture", derive(serde::Serialize))]
 pub struct Primitive {
     /// How it is drawn.
     pub key: BatchKey,
@@ -92,6 +98,7 @@ impl Primitive {
 
 /// One surface's primitives in paint order, as replay leaves them.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "capture", derive(serde::Serialize))]
 pub struct SurfacePrimitives {
     /// Primitives in paint order.
     pub primitives: Vec<Primitive>,
@@ -101,6 +108,7 @@ pub struct SurfacePrimitives {
 
 /// A frame's primitives: what replay produces and batching consumes.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "capture", derive(serde::Serialize))]
 pub struct FramePrimitives {
     /// Surfaces; index 0 is the page.
     pub surfaces: Vec<SurfacePrimitives>,
@@ -117,6 +125,7 @@ impl FramePrimitives {
 
 /// A run of instances drawn with one call.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "capture", derive(serde::Serialize))]
 pub struct Batch {
     /// Pipeline, blend state and texture.
     pub key: BatchKey,
@@ -126,6 +135,7 @@ pub struct Batch {
 
 /// One surface's batches in draw order.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "capture", derive(serde::Serialize))]
 pub struct SurfaceBatches {
     /// Batches in draw order.
     pub batches: Vec<Batch>,
@@ -135,6 +145,7 @@ pub struct SurfaceBatches {
 
 /// Everything the renderer needs to draw one frame.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "capture", derive(serde::Serialize))]
 pub struct FrameBatches {
     /// All instances of the frame, each batch's contiguous.
     pub instances: Vec<Instance>,

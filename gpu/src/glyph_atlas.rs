@@ -131,6 +131,11 @@ impl GlyphAtlas {
         &self.bind_group
     }
 
+    /// The atlas texture (R8 coverage), for captures.
+    pub fn texture(&self) -> &wgpu::Texture {
+        &self.texture
+    }
+
     /// The atlas's side in texels.
     pub fn side(&self) -> u32 {
         self.side

@@ -11,6 +11,8 @@
 //! panics on it.
 
 pub mod batch;
+#[cfg(feature = "capture")]
+pub mod capture;
 pub mod device;
 pub mod fonts;
 pub mod glyph_atlas;

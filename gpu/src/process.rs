@@ -35,6 +35,9 @@ struct ContentConnection {
     to_content: IpcSender<GpuToContent>,
     resources: ContentResources,
     display_list: Option<(Epoch, DisplayList)>,
+    /// The last frames of its stream, for captures and crash reports.
+    #[cfg(feature = "capture")]
+    recorder: armature_capture::StreamRecorder,
 }
 
 /// Runs the GPU process until the launcher says `Shutdown` or goes away. `probe` hears
@@ -75,6 +78,7 @@ pub fn run(
     let launcher_id = receivers.add(from_launcher)?;
     let mut contents: HashMap<u64, ContentConnection> = HashMap::new();
     let mut window = AttachedWindow::default();
+    let mut captures = Captures::default();
     loop {
         for event in receivers.select()? {
             match event {
@@ -85,18 +89,30 @@ pub fn run(
                 IpcSelectionResult::ChannelClosed(id) => {
                     if let Some(connection) = contents.remove(&id) {
                         tracing::debug!(target: "armature::gpu", "{} disconnected", connection.content);
-                        renderer.release(connection.resources);
+                        let resources = captures.departed(connection);
+                        renderer.release(resources);
                     }
                 }
                 IpcSelectionResult::MessageReceived(id, message) if id == launcher_id => {
                     match message.to::<LauncherToGpu>() {
-                        Ok(LauncherToGpu::Shutdown) => return Ok(()),
+                        Ok(LauncherToGpu::Shutdown) => {
+                            captures.finish(&to_launcher);
+                            return Ok(());
+                        }
+                        Ok(LauncherToGpu::StartCapture(request)) => {
+                            captures.start(request, &mut renderer, &to_launcher);
+                        }
+                        Ok(LauncherToGpu::SaveStreamCapture { content, dir }) => {
+                            let live = contents.values().find(|connection| connection.content == content);
+                            captures.save_stream(content, live, dir, &to_launcher);
+                        }
                         Ok(LauncherToGpu::ConnectContent {
                             content,
                             pid,
                             from_content,
                             to_content,
                             window: target,
+                            recording,
                         }) => {
                             if let Some(target) = target
                                 && let Err(message) = window.attach(&renderer, content, &target)
@@ -113,8 +129,12 @@ pub fn run(
                                     to_content,
                                     resources: ContentResources::default(),
                                     display_list: None,
+                                    #[cfg(feature = "capture")]
+                                    recorder: armature_capture::StreamRecorder::new(recording),
                                 },
                             );
+                            #[cfg(not(feature = "capture"))]
+                            let _ = recording;
                         }
                         Err(error) => {
                             tracing::error!(target: "armature::gpu", "bad launcher message: {error}")
@@ -129,6 +149,7 @@ pub fn run(
                             command,
                             &mut renderer,
                             &mut window,
+                            &mut captures,
                             &to_launcher,
                             &*probe,
                         ),
@@ -139,7 +160,8 @@ pub fn run(
                         let content = connection.content;
                         tracing::warn!(target: "armature::gpu", "terminate content process {}: {reason}", connection.pid);
                         if let Some(connection) = contents.remove(&id) {
-                            renderer.release(connection.resources);
+                            let resources = captures.departed(connection);
+                            renderer.release(resources);
                         }
                         let _ = to_launcher.send(GpuToLauncher::ContentError { content, message: reason });
                     }
@@ -154,9 +176,11 @@ fn handle_content_command(
     command: ContentToGpu,
     renderer: &mut Renderer,
     window: &mut AttachedWindow,
+    captures: &mut Captures,
     to_launcher: &IpcSender<GpuToLauncher>,
     probe: &dyn armature_api::Probe,
 ) -> Result<(), String> {
+    let capturing = captures.record(connection, &command);
     match command {
         ContentToGpu::UpdateResources(updates) => {
             let namespace = connection.content.namespace();
@@ -188,6 +212,7 @@ fn handle_content_command(
                 "{} epoch {}: {}x{} in {} draw calls",
                 connection.content, epoch.0, frame.size.width, frame.size.height, frame.stats.draw_calls
             );
+            captures.presented(capturing, connection, epoch, &frame, renderer, to_launcher);
             let pixels = FramePixels {
                 content: connection.content,
                 epoch,
@@ -203,6 +228,208 @@ fn handle_content_command(
         }
     }
     Ok(())
+}
+
+/// Captures in progress, and the recorders of content processes that went away (a crash
+/// report's stream capture is asked for after the content process is gone).
+#[derive(Default)]
+struct Captures {
+    #[cfg(feature = "capture")]
+    active: Vec<crate::capture::ActiveCapture>,
+    #[cfg(feature = "capture")]
+    departed: std::collections::VecDeque<(ContentId, armature_capture::StreamRecorder)>,
+}
+
+/// What a frame's captures need from before its `Present` was recorded.
+#[cfg(feature = "capture")]
+struct FrameCapturing {
+    /// The frame's commands, `Present` last.
+    commands: Vec<ContentToGpu>,
+    /// Per active capture: the stream's state before this frame, if it needs it.
+    earlier: Vec<Option<armature_capture::recorder::StreamState>>,
+}
+
+/// Without the `capture` feature there is nothing to carry.
+#[cfg(not(feature = "capture"))]
+struct FrameCapturing;
+
+#[cfg(feature = "capture")]
+impl Captures {
+    /// Recorders kept of content processes that went away.
+    const DEPARTED: usize = 8;
+
+    fn start(
+        &mut self,
+        request: armature_api::messages::CaptureRequest,
+        renderer: &mut Renderer,
+        to_launcher: &IpcSender<GpuToLauncher>,
+    ) {
+        match crate::capture::ActiveCapture::start(&request) {
+            Ok(capture) => {
+                tracing::info!(target: "armature::gpu", "capturing {} into {}", request.levels, request.dir.display());
+                self.active.push(capture);
+                renderer.keep_frame_details(self.active.iter().any(|capture| capture.wants_details()));
+            }
+            Err(error) => {
+                let _ = to_launcher
+                    .send(GpuToLauncher::CaptureFailed { dir: request.dir, message: error.to_string() });
+            }
+        }
+    }
+
+    fn save_stream(
+        &mut self,
+        content: ContentId,
+        live: Option<&ContentConnection>,
+        dir: std::path::PathBuf,
+        to_launcher: &IpcSender<GpuToLauncher>,
+    ) {
+        let recorder = live.map(|connection| &connection.recorder).or_else(|| {
+            self.departed
+                .iter()
+                .rev()
+                .find(|(departed, _)| *departed == content)
+                .map(|(_, recorder)| recorder)
+        });
+        let result = match recorder {
+            Some(recorder) => armature_capture::CaptureWriter::create(
+                &dir,
+                armature_api::capture::Levels::default().with(armature_api::capture::Level::Stream),
+            )
+            .and_then(|mut writer| writer.write_recording(content, recorder))
+            .map_err(|error| error.to_string()),
+            None => Err(format!("no stream of {content} was recorded")),
+        };
+        let _ = to_launcher.send(match result {
+            Ok(frames) => GpuToLauncher::CaptureDone { dir, frames: frames as u32 },
+            Err(message) => GpuToLauncher::CaptureFailed { dir, message },
+        });
+    }
+
+    /// Keeps a departing connection's recorder; returns its resources to release.
+    fn departed(&mut self, connection: ContentConnection) -> ContentResources {
+        if self.departed.len() == Self::DEPARTED {
+            self.departed.pop_front();
+        }
+        self.departed.push_back((connection.content, connection.recorder));
+        connection.resources
+    }
+
+    /// Every capture still running is complete (the GPU process is shutting down).
+    fn finish(&mut self, to_launcher: &IpcSender<GpuToLauncher>) {
+        for capture in self.active.drain(..) {
+            let _ = to_launcher
+                .send(GpuToLauncher::CaptureDone { dir: capture.dir().to_owned(), frames: capture.frames() });
+        }
+    }
+
+    /// Records a command of `connection`'s stream; for a `Present` while capturing, returns
+    /// what its captures need from before it.
+    fn record(
+        &mut self,
+        connection: &mut ContentConnection,
+        command: &ContentToGpu,
+    ) -> Option<FrameCapturing> {
+        let capturing = (matches!(command, ContentToGpu::Present(_)) && !self.active.is_empty()).then(|| {
+            let mut commands = connection.recorder.pending().to_vec();
+            commands.push(command.clone());
+            let earlier = self
+                .active
+                .iter()
+                .map(|capture| {
+                    capture.needs_earlier_stream(connection.content).then(|| connection.recorder.presented())
+                })
+                .collect();
+            FrameCapturing { commands, earlier }
+        });
+        connection.recorder.record(command);
+        capturing
+    }
+
+    /// Writes a presented frame into every capture running; a one-frame capture is then done.
+    fn presented(
+        &mut self,
+        capturing: Option<FrameCapturing>,
+        connection: &ContentConnection,
+        epoch: Epoch,
+        rendered: &crate::renderer::RenderedFrame,
+        renderer: &mut Renderer,
+        to_launcher: &IpcSender<GpuToLauncher>,
+    ) {
+        let (Some(capturing), Some((_, list))) = (capturing, &connection.display_list) else { return };
+        let mut index = 0;
+        self.active.retain_mut(|capture| {
+            let frame = crate::capture::PresentedFrame {
+                content: connection.content,
+                epoch,
+                list,
+                resources: &connection.resources,
+                rendered,
+                commands: &capturing.commands,
+                earlier: capturing.earlier.get(index).and_then(Option::as_ref),
+            };
+            index += 1;
+            match crate::capture::write_frame(capture, renderer, &connection.recorder, frame) {
+                Ok(number) if capture.is_one_frame() => {
+                    tracing::info!(target: "armature::gpu", "captured frame {} into {}", number.0, capture.dir().display());
+                    let _ = to_launcher.send(GpuToLauncher::CaptureDone { dir: capture.dir().to_owned(), frames: capture.frames() });
+                    false
+                }
+                Ok(_) => true,
+                Err(error) => {
+                    let _ = to_launcher.send(GpuToLauncher::CaptureFailed { dir: capture.dir().to_owned(), message: error.to_string() });
+                    false
+                }
+            }
+        });
+        renderer.keep_frame_details(self.active.iter().any(|capture| capture.wants_details()));
+    }
+}
+
+#[cfg(not(feature = "capture"))]
+impl Captures {
+    const UNSUPPORTED: &str = "this GPU process was built without the `capture` feature";
+
+    fn start(
+        &mut self,
+        request: armature_api::messages::CaptureRequest,
+        _: &mut Renderer,
+        to_launcher: &IpcSender<GpuToLauncher>,
+    ) {
+        let _ = to_launcher
+            .send(GpuToLauncher::CaptureFailed { dir: request.dir, message: Self::UNSUPPORTED.into() });
+    }
+
+    fn save_stream(
+        &mut self,
+        _: ContentId,
+        _: Option<&ContentConnection>,
+        dir: std::path::PathBuf,
+        to_launcher: &IpcSender<GpuToLauncher>,
+    ) {
+        let _ = to_launcher.send(GpuToLauncher::CaptureFailed { dir, message: Self::UNSUPPORTED.into() });
+    }
+
+    fn departed(&mut self, connection: ContentConnection) -> ContentResources {
+        connection.resources
+    }
+
+    fn finish(&mut self, _: &IpcSender<GpuToLauncher>) {}
+
+    fn record(&mut self, _: &mut ContentConnection, _: &ContentToGpu) -> Option<FrameCapturing> {
+        None
+    }
+
+    fn presented(
+        &mut self,
+        _: Option<FrameCapturing>,
+        _: &ContentConnection,
+        _: Epoch,
+        _: &crate::renderer::RenderedFrame,
+        _: &mut Renderer,
+        _: &IpcSender<GpuToLauncher>,
+    ) {
+    }
 }
 
 /// The window one content process's frames go to, in window mode.

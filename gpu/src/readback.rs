@@ -68,6 +68,59 @@ pub fn read_texture(
     Ok(pixels)
 }
 
+/// Reads a whole texture of `bytes_per_pixel`-byte texels (RGBA8: 4, R8: 1) into tightly
+/// packed rows, with a buffer of its own: for captures, not for the per-frame path.
+pub fn read_whole_texture(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    texture: &wgpu::Texture,
+    bytes_per_pixel: u32,
+) -> Result<(DeviceIntSize, Vec<u8>), String> {
+    let size = DeviceIntSize::new(texture.width(), texture.height());
+    let row = size.width * bytes_per_pixel;
+    let padded_row = row.div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+    let bytes = u64::from(padded_row) * u64::from(size.height);
+    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("capture readback"),
+        size: bytes,
+        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+        mapped_at_creation: false,
+    });
+    let mut encoder =
+        device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("capture") });
+    encoder.copy_texture_to_buffer(
+        texture.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &buffer,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(padded_row),
+                rows_per_image: Some(size.height),
+            },
+        },
+        texture.size(),
+    );
+    queue.submit([encoder.finish()]);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    buffer.map_async(wgpu::MapMode::Read, .., move |result| {
+        let _ = sender.send(result);
+    });
+    device.poll(wgpu::PollType::wait_indefinitely()).map_err(|error| error.to_string())?;
+    receiver
+        .recv()
+        .map_err(|_| "the map callback never ran".to_owned())?
+        .map_err(|error| error.to_string())?;
+    let mut pixels = Vec::with_capacity(row as usize * size.height as usize);
+    {
+        let mapped = buffer.get_mapped_range(..).map_err(|error| error.to_string())?;
+        for padded in mapped.chunks_exact(padded_row as usize) {
+            pixels.extend_from_slice(&padded[..row as usize]);
+        }
+    }
+    buffer.unmap();
+    Ok((size, pixels))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,6 +71,15 @@ pub struct RenderedFrame {
     pub stats: FrameStats,
 }
 
+/// What the renderer built for a frame: kept for FRAME captures when asked.
+#[derive(Clone, Debug, Default)]
+pub struct FrameDetails {
+    /// Replay's output: each surface's primitives in paint order.
+    pub primitives: batch::FramePrimitives,
+    /// Batching's output: the draw calls.
+    pub batches: batch::FrameBatches,
+}
+
 /// Frames a pooled render target survives unused before it is freed.
 const TARGET_RETAIN_FRAMES: u64 = 2;
 /// Byte stride of per-surface uniforms (wgpu's minimum uniform offset alignment).
@@ -139,6 +148,9 @@ pub struct Renderer {
     targets: Vec<PooledTarget>,
     frame: u64,
     probe: SharedProbe,
+    /// Keep each frame's [`FrameDetails`] (a FRAME capture is on).
+    keep_details: bool,
+    details: Option<FrameDetails>,
 }
 
 /// Sizes of the renderer's caches.
@@ -306,6 +318,8 @@ impl Renderer {
             targets: Vec::new(),
             frame: 0,
             probe: armature_api::probe::no_probe(),
+            keep_details: false,
+            details: None,
         }
     }
 
@@ -322,6 +336,19 @@ impl Renderer {
     /// The texture cache.
     pub fn texture_cache(&self) -> &TextureCache {
         &self.cache
+    }
+
+    /// Whether to keep what each frame built (primitives and batches) for a FRAME capture.
+    pub fn keep_frame_details(&mut self, keep: bool) {
+        self.keep_details = keep;
+        if !keep {
+            self.details = None;
+        }
+    }
+
+    /// What the last frame built, if [`Renderer::keep_frame_details`] is on.
+    pub fn frame_details(&self) -> Option<&FrameDetails> {
+        self.details.as_ref()
     }
 
     /// Render targets pooled for reuse.
@@ -583,6 +610,9 @@ impl Renderer {
         stats.glyph_atlas_side = self.atlas.side();
         stats.cached_textures = self.cache.texture_count() as u32;
         stats.bytes_uploaded = uploaded + atlas.bytes_uploaded + self.cache.take_bytes_uploaded();
+        if self.keep_details {
+            self.details = Some(FrameDetails { primitives, batches: frame });
+        }
         Ok(RenderedFrame { size, rgba, stats })
     }
 

@@ -22,6 +22,7 @@ use crate::texture_cache::{CacheEntry, TextureCache};
 /// Per-instance data of every primitive: one quad. Coordinates are page pixels.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+#[cfg_attr(feature = "capture", derive(serde::Serialize))]
 pub struct Instance {
     /// x0, y0, x1, y1 of the quad.
     pub rect: [f32; 4],
@@ -38,6 +39,7 @@ pub struct Instance {
     /// Which border side this instance paints: 0..=3 (top, right, bottom, left), 4 = all.
     pub side: u32,
     /// Padding to 16-byte alignment.
+    #[cfg_attr(feature = "capture", serde(skip))]
     pub _padding: [u32; 3],
 }
 

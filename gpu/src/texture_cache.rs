@@ -17,6 +17,7 @@ pub const CACHE_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 
 /// A texture in the cache: a shared page or a standalone texture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "capture", derive(serde::Serialize))]
 pub struct CacheTextureId(u32);
 
 /// Where one image lives in the cache.
@@ -147,6 +148,11 @@ impl TextureCache {
     /// Bytes written to textures since the last call.
     pub fn take_bytes_uploaded(&mut self) -> u64 {
         std::mem::take(&mut self.bytes_uploaded)
+    }
+
+    /// The wgpu texture behind an id (captures read image buffers back through it).
+    pub fn wgpu_texture(&self, id: CacheTextureId) -> Option<&wgpu::Texture> {
+        self.texture(id).map(|texture| &texture.texture)
     }
 
     fn texture(&self, id: CacheTextureId) -> Option<&CacheTexture> {

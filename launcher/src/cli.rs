@@ -66,6 +66,44 @@ pub struct Cli {
     #[cfg(feature = "crash")]
     #[command(flatten)]
     pub crash: CrashArgs,
+
+    /// Capture.
+    #[cfg(feature = "capture")]
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+}
+
+/// Capture options (WebRender-style captures, replayed by `armature replay`).
+#[cfg(feature = "capture")]
+#[derive(Debug, clap::Args)]
+pub struct CaptureArgs {
+    /// Capture every frame of the run into this directory (new or empty), at
+    /// --capture-levels.
+    #[arg(long, value_name = "DIR")]
+    pub capture: Option<PathBuf>,
+
+    /// Which pipeline levels a capture saves, comma-separated: stream (the content→GPU
+    /// commands), scene (display lists + resources), frame (primitives, batches, glyph
+    /// atlas), pixels (PNGs), or all. Also used by SIGUSR2 captures.
+    #[arg(long, value_name = "LEVELS", default_value = "all")]
+    pub capture_levels: armature_capture::Levels,
+
+    /// Where SIGUSR2 captures go: each signal captures the next frame into a new numbered
+    /// directory DIR/capture-0001, DIR/capture-0002, …
+    #[arg(long, value_name = "DIR", default_value = "armature-captures")]
+    pub signal_capture_dir: PathBuf,
+
+    /// Frames of each content→GPU stream kept in memory so a crash report carries them as a
+    /// STREAM capture (`<id>.stream/`); 0 turns this off.
+    #[cfg(feature = "crash")]
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub crash_capture_frames: u32,
+
+    /// Largest stream capture kept per content process, in MiB (older frames go first; the
+    /// newest always stays).
+    #[cfg(feature = "crash")]
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub crash_capture_mib: u64,
 }
 
 /// Crash-reporting options.
@@ -106,6 +144,10 @@ pub enum Command {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Replay a capture (`--capture DIR`, a SIGUSR2 capture or a crash report's stream) in a
+    /// bare GPU pipeline, with no content process: show it, screenshot it, or compare it.
+    #[cfg(feature = "capture")]
+    Replay(ReplayArgs),
     /// Crash reports: list them, show one, or read a running child's annotations.
     #[cfg(feature = "crash")]
     Crashes {
@@ -117,6 +159,56 @@ pub enum Command {
         #[arg(long, value_name = "DIR", global = true)]
         crash_reports: Option<PathBuf>,
     },
+}
+
+/// `armature replay …`.
+#[cfg(feature = "capture")]
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// The capture directory (it holds manifest.ron).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Draw only this frame (from 1; `manifest.ron` lists them) [default: every frame,
+    /// showing or writing the last].
+    #[arg(long, value_name = "N")]
+    pub frame: Option<u32>,
+
+    /// Write the frame as PNG (implies --headless).
+    #[arg(long, value_name = "PNG")]
+    pub screenshot: Option<PathBuf>,
+
+    /// Draw into WIDTHxHEIGHT instead of each frame's captured size. Nothing is laid out
+    /// again: the captured display list is cropped, or padded with the page background.
+    #[arg(long, value_name = "WxH", value_parser = parse_window_size)]
+    pub window_size: Option<DeviceIntSize>,
+
+    /// Compare every frame drawn with the capture's PIXELS; on a mismatch write a diff PNG
+    /// beside it and exit 1 (implies --headless).
+    #[arg(long)]
+    pub compare: bool,
+
+    /// The level to draw from: scene (each frame on its own), stream (every command from
+    /// the first frame), or auto (scene where captured, else stream).
+    #[arg(long, value_name = "LEVEL", default_value = "auto")]
+    pub from: armature_capture::ReplaySource,
+
+    /// Draw without a window.
+    #[arg(long)]
+    pub headless: bool,
+
+    /// Capture the replay itself into this directory, at --capture-levels (a STREAM replay
+    /// captured at scene level reproduces the original SCENE files).
+    #[arg(long, value_name = "DIR")]
+    pub capture: Option<PathBuf>,
+
+    /// Levels for --capture.
+    #[arg(long, value_name = "LEVELS", default_value = "all")]
+    pub capture_levels: armature_capture::Levels,
+
+    /// Print what replay does.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// `armature crashes …`.
@@ -150,7 +242,7 @@ pub enum DumpFormat {
 /// Largest viewport side accepted; GPUs commonly cap textures at 8192 or 16384.
 const MAX_SIDE: u32 = 16384;
 
-fn parse_window_size(text: &str) -> Result<DeviceIntSize, String> {
+pub fn parse_window_size(text: &str) -> Result<DeviceIntSize, String> {
     let (width, height) =
         text.split_once(['x', 'X']).ok_or_else(|| format!("'{text}' is not WIDTHxHEIGHT (e.g. 1024x768)"))?;
     let side = |value: &str| -> Result<u32, String> {

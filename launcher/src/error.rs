@@ -48,6 +48,23 @@ pub enum LauncherError {
     #[cfg(feature = "window")]
     #[error("window system error: {0}")]
     Window(String),
+    /// A capture cannot be read or replayed (corrupt, another format version, missing).
+    #[cfg(feature = "capture")]
+    #[error("{0}")]
+    Capture(#[from] armature_capture::CaptureError),
+    /// A captured frame is refused by the renderer (a hand edit gone wrong, a hostile file).
+    #[cfg(feature = "capture")]
+    #[error("frame {frame} of the capture cannot be drawn: {message}")]
+    ReplayFrame {
+        /// The frame.
+        frame: u32,
+        /// What the GPU pipeline said.
+        message: String,
+    },
+    /// Replayed frames differ from the captured pixels.
+    #[cfg(feature = "capture")]
+    #[error("{}", mismatch_summary(.0))]
+    ReplayMismatch(Vec<crate::replay::Mismatch>),
     /// A child could not be started.
     #[error("cannot start the {role} process: {source}")]
     Spawn {
@@ -179,6 +196,12 @@ pub enum LauncherError {
     },
 }
 
+#[cfg(feature = "capture")]
+fn mismatch_summary(mismatches: &[crate::replay::Mismatch]) -> String {
+    let lines: Vec<String> = mismatches.iter().map(ToString::to_string).collect();
+    format!("the replay differs from the captured pixels:\n  {}", lines.join("\n  "))
+}
+
 fn status_suffix(status: &Option<ExitStatus>) -> String {
     status.map(|status| format!(": {status}")).unwrap_or_default()
 }
@@ -217,6 +240,8 @@ impl LauncherError {
             LauncherError::NoDisplay(_) => 2,
             #[cfg(feature = "crash")]
             LauncherError::CrashReportsDir(_) => 2,
+            #[cfg(feature = "capture")]
+            LauncherError::Capture(_) | LauncherError::ReplayFrame { .. } => 2,
             _ => 1,
         }
     }

@@ -13,6 +13,8 @@ mod error;
 mod headless;
 mod logging;
 mod reftest;
+#[cfg(feature = "capture")]
+mod replay;
 mod screenshot;
 mod session;
 mod stats;
@@ -40,6 +42,8 @@ fn main() -> ExitCode {
         Some(cli::Command::Reftest { verbose, .. }) => *verbose,
         #[cfg(feature = "crash")]
         Some(cli::Command::Crashes { .. }) => false,
+        #[cfg(feature = "capture")]
+        Some(cli::Command::Replay(args)) => args.verbose,
         None => cli.verbose,
     };
     logging::init("launcher", verbose);
@@ -74,6 +78,10 @@ fn run(cli: &cli::Cli) -> Result<bool, error::LauncherError> {
     #[cfg(feature = "crash")]
     if let Some(cli::Command::Crashes { action, crash_reports }) = &cli.command {
         return crash::run_crashes(action, crash_reports.as_deref());
+    }
+    #[cfg(feature = "capture")]
+    if let Some(cli::Command::Replay(args)) = &cli.command {
+        return replay::run(args);
     }
     // clap requires a page when there is no subcommand.
     let Some(page) = cli.page.as_deref() else { return Err(error::LauncherError::NoPage) };
@@ -117,6 +125,24 @@ fn session_options(cli: &cli::Cli) -> session::SessionOptions {
         options.crash.reports = crash::reports_dir(cli.crash.crash_reports.as_deref());
         options.crash.explicit = cli.crash.crash_reports.is_some();
         options.crash.test = cli.crash.crash_test;
+    }
+    #[cfg(feature = "capture")]
+    {
+        let capture = &cli.capture;
+        options.capture.levels = capture.capture_levels;
+        options.capture.signal_dir = capture.signal_capture_dir.clone();
+        options.capture.run = capture.capture.as_ref().map(|dir| armature_api::messages::CaptureRequest {
+            dir: dir.clone(),
+            levels: capture.capture_levels,
+            scope: armature_api::messages::CaptureScope::Run,
+        });
+        #[cfg(feature = "crash")]
+        {
+            options.capture.recording = armature_api::capture::StreamRecording {
+                frames: capture.crash_capture_frames,
+                max_bytes: capture.crash_capture_mib.saturating_mul(1 << 20),
+            };
+        }
     }
     options
 }

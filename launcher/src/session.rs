@@ -19,9 +19,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
+use armature_api::capture::{Levels, StreamRecording};
 use armature_api::messages::{
-    AdapterSummary, ContentToGpu, ContentToLauncher, FramePixels, GpuToContent, GpuToLauncher,
-    LauncherToContent, LauncherToGpu, ProcessRole, WindowTarget,
+    AdapterSummary, CaptureRequest, CaptureScope, ContentToGpu, ContentToLauncher, FramePixels, GpuToContent,
+    GpuToLauncher, LauncherToContent, LauncherToGpu, ProcessRole, WindowTarget,
 };
 use armature_api::{ContentId, ContentStageTimes, DeviceIntSize};
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
@@ -45,6 +46,38 @@ pub struct SessionOptions {
     /// Where crash reports go, and the `--crash-test` switch.
     #[cfg(feature = "crash")]
     pub crash: CrashSettings,
+    /// Captures: of the whole run, on SIGUSR2, and of each stream for crash reports.
+    pub capture: CaptureSettings,
+}
+
+/// What a session captures.
+#[derive(Clone, Debug)]
+pub struct CaptureSettings {
+    /// `--capture DIR`: every frame of the run.
+    pub run: Option<CaptureRequest>,
+    /// Levels of a SIGUSR2 capture.
+    pub levels: Levels,
+    /// Where SIGUSR2 captures go (numbered directories inside).
+    pub signal_dir: PathBuf,
+    /// How much of each stream both its ends keep for crash reports.
+    pub recording: StreamRecording,
+}
+
+impl Default for CaptureSettings {
+    fn default() -> CaptureSettings {
+        // A crash report's stream capture needs both crash reports and captures.
+        let recording = if cfg!(all(feature = "crash", feature = "capture")) {
+            StreamRecording::default()
+        } else {
+            StreamRecording::OFF
+        };
+        CaptureSettings {
+            run: None,
+            levels: Levels::ALL,
+            signal_dir: PathBuf::from("armature-captures"),
+            recording,
+        }
+    }
 }
 
 /// Crash reporting for a session.
@@ -68,6 +101,7 @@ impl SessionOptions {
             gpu_crash_limit: 3,
             #[cfg(feature = "crash")]
             crash: CrashSettings { reports: crate::crash::reports_dir(None), explicit: false, test: None },
+            capture: CaptureSettings::default(),
         }
     }
 }
@@ -179,6 +213,17 @@ enum Event {
     Content(ContentId, ContentToLauncher),
     GpuClosed(u32),
     ContentClosed(ContentId),
+    /// SIGUSR2: capture the next frame.
+    CaptureSignal,
+}
+
+/// Who survives a crash and holds the crashed stream's recording: the GPU process (for a
+/// content process's stream), or content processes (for the streams to a crashed GPU).
+/// Without crash reports nobody is asked.
+#[cfg_attr(not(feature = "crash"), allow(dead_code))]
+enum Survivors<'a> {
+    Gpu(ContentId),
+    Contents(&'a [(ContentId, u32, IpcSender<LauncherToContent>)]),
 }
 
 /// A page whose content process is running.
@@ -255,7 +300,73 @@ impl Session {
             }
         }
         session.spawn_gpu()?;
+        if cfg!(feature = "capture") {
+            session.listen_for_capture_signal()?;
+        }
         Ok(session)
+    }
+
+    /// SIGUSR2 captures the next frame (WebRender's capture hotkey, for a process with no
+    /// keyboard).
+    fn listen_for_capture_signal(&self) -> Result<(), LauncherError> {
+        let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGUSR2])
+            .map_err(LauncherError::Signals)?;
+        let events = self.events_sender.clone();
+        std::thread::Builder::new()
+            .name("capture-signal".into())
+            .spawn(move || {
+                for _ in signals.forever() {
+                    if events.send(Event::CaptureSignal).is_err() {
+                        return;
+                    }
+                }
+            })
+            .map_err(LauncherError::Signals)?;
+        Ok(())
+    }
+
+    /// Handles what captures say and SIGUSR2; any other event is given back.
+    fn capture_event(&mut self, event: Event) -> Option<Event> {
+        match event {
+            Event::CaptureSignal => {
+                match next_numbered_dir(&self.options.capture.signal_dir) {
+                    Ok(dir) => {
+                        let request = CaptureRequest {
+                            dir,
+                            levels: self.options.capture.levels,
+                            scope: CaptureScope::NextFrame,
+                        };
+                        eprintln!(
+                            "armature: SIGUSR2: capturing the next frame into {}",
+                            request.dir.display()
+                        );
+                        if let Gpu::Connected(gpu) = &self.gpu {
+                            let _ = gpu.sender.send(LauncherToGpu::StartCapture(request));
+                        }
+                        // Shown pages draw again, so there is a next frame to capture.
+                        for (_, content) in &self.open_pages {
+                            let _ = content.sender.send(LauncherToContent::Redraw);
+                        }
+                    }
+                    Err(error) => eprintln!("armature: warning: SIGUSR2 capture: {error}"),
+                }
+                None
+            }
+            Event::Gpu(_, GpuToLauncher::CaptureDone { dir, frames })
+            | Event::Content(_, ContentToLauncher::CaptureDone { dir, frames }) => {
+                eprintln!(
+                    "armature: captured {frames} frame(s) into {} (armature replay {0})",
+                    dir.display()
+                );
+                None
+            }
+            Event::Gpu(_, GpuToLauncher::CaptureFailed { dir, message })
+            | Event::Content(_, ContentToLauncher::CaptureFailed { dir, message }) => {
+                eprintln!("armature: warning: capture into {} failed: {message}", dir.display());
+                None
+            }
+            other => Some(other),
+        }
     }
 
     /// What a child of `role` is started with; `launch` counts that role's processes from 0.
@@ -355,6 +466,7 @@ impl Session {
                     continue;
                 }
             };
+            let Some(event) = self.capture_event(event) else { continue };
             let page_error =
                 |id: ContentId, message: String, in_flight: &mut HashMap<ContentId, InFlight>| {
                     in_flight.remove(&id).map(|flight| {
@@ -397,7 +509,7 @@ impl Session {
                 Event::ContentClosed(id) => {
                     if let Some(mut flight) = in_flight.remove(&id) {
                         let status = flight.content.reap();
-                        let error = self.content_died(&jobs[flight.job].page, flight.content.pid, status);
+                        let error = self.content_died(id, &jobs[flight.job].page, flight.content.pid, status);
                         finish(&mut results, flight, Err(error));
                     }
                 }
@@ -408,7 +520,12 @@ impl Session {
                         .collect();
                     self.relaunch_gpu(contents)?;
                 }
-                Event::GpuClosed(_) => {}
+                Event::GpuClosed(_) | Event::CaptureSignal => {}
+                Event::Gpu(_, GpuToLauncher::CaptureDone { .. } | GpuToLauncher::CaptureFailed { .. })
+                | Event::Content(
+                    _,
+                    ContentToLauncher::CaptureDone { .. } | ContentToLauncher::CaptureFailed { .. },
+                ) => {}
             }
             // A page is done once both its frame and its content's report are in.
             let done: Vec<ContentId> = in_flight
@@ -458,6 +575,7 @@ impl Session {
     ) -> Result<(), LauncherError> {
         let deadline = Instant::now() + limit;
         while let Ok(event) = self.events.recv_deadline(deadline) {
+            let Some(event) = self.capture_event(event) else { continue };
             match event {
                 Event::Gpu(_, GpuToLauncher::Frame(frame)) => on_frame(frame)?,
                 Event::Gpu(generation, GpuToLauncher::Fatal { message })
@@ -468,7 +586,16 @@ impl Session {
                 Event::GpuClosed(generation) if generation == self.gpu_generation => {
                     self.relaunch_gpu_for_open_pages()?;
                 }
-                Event::ContentClosed(_) => return Ok(()),
+                Event::ContentClosed(id) => {
+                    // A crash while held still gets its report's stream capture.
+                    if let Some(index) = self.open_pages.iter().position(|(open, _)| *open == id) {
+                        let (_, mut content) = self.open_pages.remove(index);
+                        let status = content.reap();
+                        let error = self.content_died(id, &self.page_of(id), content.pid, status);
+                        eprintln!("armature: {error}");
+                    }
+                    return Ok(());
+                }
                 _ => {}
             }
         }
@@ -517,6 +644,7 @@ impl Session {
                     let Ok(event) = event else {
                         return Err(LauncherError::Ipc("the session's event channel closed".into()));
                     };
+                    let Some(event) = self.capture_event(event) else { continue };
                     match event {
                         Event::Gpu(_, GpuToLauncher::Frame(frame)) => on_update(WindowUpdate::Frame(frame)),
                         Event::Gpu(_, GpuToLauncher::WindowFailed { message }) => window_failed(&message),
@@ -545,7 +673,7 @@ impl Session {
                             };
                             let (_, mut content) = self.open_pages.remove(index);
                             let status = content.reap();
-                            let error = self.content_died(&self.page_of(id), content.pid, status);
+                            let error = self.content_died(id, &self.page_of(id), content.pid, status);
                             self.replace_with_error_page(id, error, viewport, &mut error_pages)?;
                         }
                         _ => {}
@@ -555,7 +683,6 @@ impl Session {
         }
     }
 
-    #[cfg(feature = "window")]
     /// The page file a content process shows.
     fn page_of(&self, content: ContentId) -> PathBuf {
         self.pages.get(&content).cloned().unwrap_or_default()
@@ -633,7 +760,11 @@ impl Session {
             return Err(LauncherError::Gpu("the GPU process is gone".into()));
         };
         let status = gpu.reap();
-        let what = format!("the GPU process (pid {}) {}", gpu.pid, self.death(gpu.pid, status));
+        let what = format!(
+            "the GPU process (pid {}) {}",
+            gpu.pid,
+            self.death(gpu.pid, status, Survivors::Contents(&contents))
+        );
         let now = Instant::now();
         self.gpu_crashes.retain(|&crash| now.duration_since(crash) < GPU_CRASH_WINDOW);
         self.gpu_crashes.push(now);
@@ -653,9 +784,10 @@ impl Session {
         );
         self.spawn_gpu()?;
         let window = self.window.clone();
+        let recording = self.options.capture.recording;
         let gpu = self.gpu()?;
         for (id, pid, sender) in contents {
-            let (to_gpu, from_gpu) = connect_to_gpu(gpu, id, pid, window.clone())?;
+            let (to_gpu, from_gpu) = connect_to_gpu(gpu, id, pid, window.clone(), recording)?;
             // A content process that is gone meanwhile reports itself through its channel.
             let _ = sender.send(LauncherToContent::ReconnectGpu { to_gpu, from_gpu });
         }
@@ -663,7 +795,7 @@ impl Session {
     }
 
     /// Describes how a child ended, with its crash report if it wrote one.
-    fn death(&self, pid: u32, status: Option<ExitStatus>) -> String {
+    fn death(&self, pid: u32, status: Option<ExitStatus>, survivors: Survivors<'_>) -> String {
         let how = match status {
             Some(status) => match status.signal() {
                 Some(signal) => format!("crashed ({})", signal_name(signal)),
@@ -671,7 +803,7 @@ impl Session {
             },
             None => "went away".to_owned(),
         };
-        match self.crash_report(pid) {
+        match self.crash_report(pid, survivors) {
             Some(report) => format!("{how}; {report}"),
             None => how,
         }
@@ -679,24 +811,70 @@ impl Session {
 
     /// The crash report `pid` left, described for messages. It is on disk before the
     /// child's channel closes (the child waits for the monitor), so no waiting is needed.
-    fn crash_report(&self, pid: u32) -> Option<String> {
+    /// The survivors are asked to write the crashed stream's last frames beside the report.
+    fn crash_report(&self, pid: u32, survivors: Survivors<'_>) -> Option<String> {
         #[cfg(feature = "crash")]
-        return self.monitor.as_ref()?.take_report(pid).map(|report| crate::crash::describe(&report));
+        {
+            let report = self.monitor.as_ref()?.take_report(pid)?;
+            let mut description = crate::crash::describe(&report);
+            let captures = self.save_crashed_streams(&report.dump.with_extension("stream"), survivors);
+            if !captures.is_empty() {
+                let dirs: Vec<String> = captures.iter().map(|dir| dir.display().to_string()).collect();
+                description
+                    .push_str(&format!("; its last frames are a STREAM capture in {}", dirs.join(", ")));
+            }
+            Some(description)
+        }
         #[cfg(not(feature = "crash"))]
         {
-            let _ = pid;
+            let _ = (pid, survivors);
             None
         }
     }
 
+    /// Asks the survivors of a crash to write the stream they recorded into `dir` (one
+    /// directory per content process when several survive a GPU crash); returns where.
+    #[cfg(feature = "crash")]
+    fn save_crashed_streams(&self, dir: &Path, survivors: Survivors<'_>) -> Vec<PathBuf> {
+        if self.options.capture.recording.frames == 0 {
+            return Vec::new();
+        }
+        match survivors {
+            Survivors::Gpu(content) => {
+                let Gpu::Connected(gpu) = &self.gpu else { return Vec::new() };
+                let request = LauncherToGpu::SaveStreamCapture { content, dir: dir.to_owned() };
+                if gpu.sender.send(request).is_err() {
+                    return Vec::new();
+                }
+                vec![dir.to_owned()]
+            }
+            Survivors::Contents(contents) => contents
+                .iter()
+                .filter_map(|(id, _, sender)| {
+                    let dir = match contents.len() {
+                        1 => dir.to_owned(),
+                        _ => dir.with_extension(format!("stream-content{}", id.0)),
+                    };
+                    sender.send(LauncherToContent::SaveStreamCapture { dir: dir.clone() }).ok().map(|()| dir)
+                })
+                .collect(),
+        }
+    }
+
     /// The error for a content process that died while its page was in flight.
-    fn content_died(&self, page: &Path, pid: u32, status: Option<ExitStatus>) -> LauncherError {
+    fn content_died(
+        &self,
+        id: ContentId,
+        page: &Path,
+        pid: u32,
+        status: Option<ExitStatus>,
+    ) -> LauncherError {
         match status.and_then(|status| status.signal()) {
             Some(signal) => LauncherError::ContentCrashed {
                 page: page.to_owned(),
                 pid,
                 signal: signal_name(signal),
-                report: self.crash_report(pid),
+                report: self.crash_report(pid, Survivors::Gpu(id)),
             },
             None => LauncherError::ChildDied { role: ProcessRole::Content, pid, status },
         }
@@ -717,6 +895,18 @@ impl Session {
                     move |message| Event::Gpu(generation, message),
                     Event::GpuClosed(generation),
                 );
+                // A whole-run capture is the first GPU process's; a relaunched one starts
+                // with an empty writer, so it would not replay on its own.
+                if let Some(request) = &self.options.capture.run {
+                    if generation == 1 {
+                        let _ = gpu.sender.send(LauncherToGpu::StartCapture(request.clone()));
+                    } else {
+                        eprintln!(
+                            "armature: warning: the capture in {} ends with the GPU process that crashed",
+                            request.dir.display()
+                        );
+                    }
+                }
                 self.gpu = Gpu::Connected(gpu);
             }
             other => self.gpu = other,
@@ -749,11 +939,19 @@ impl Session {
             Event::ContentClosed(id),
         );
         let window = self.window.clone();
+        let recording = self.options.capture.recording;
         let gpu = self.gpu()?;
-        let (to_gpu, from_gpu) = connect_to_gpu(gpu, id, content.pid, window)?;
+        let (to_gpu, from_gpu) = connect_to_gpu(gpu, id, content.pid, window, recording)?;
         // Content resolves the page itself; give it an absolute path so its cwd never matters.
         let page = std::path::absolute(&job.page).unwrap_or_else(|_| job.page.clone());
-        let start = LauncherToContent::Start { content: id, page, viewport: job.viewport, to_gpu, from_gpu };
+        let start = LauncherToContent::Start {
+            content: id,
+            page,
+            viewport: job.viewport,
+            to_gpu,
+            from_gpu,
+            recording,
+        };
         content.sender.send(start).map_err(|error| LauncherError::Ipc(error.to_string()))?;
         Ok((id, content))
     }
@@ -796,15 +994,25 @@ fn connect_to_gpu(
     content: ContentId,
     pid: u32,
     window: Option<WindowTarget>,
+    recording: StreamRecording,
 ) -> Result<(IpcSender<ContentToGpu>, IpcReceiver<GpuToContent>), LauncherError> {
     let ipc_error = |error: &dyn std::fmt::Display| LauncherError::Ipc(error.to_string());
     let (to_gpu, from_content) = ipc::channel::<ContentToGpu>().map_err(|e| ipc_error(&e))?;
     let (to_content, from_gpu) = ipc::channel::<GpuToContent>().map_err(|e| ipc_error(&e))?;
-    let connect = LauncherToGpu::ConnectContent { content, pid, from_content, to_content, window };
+    let connect = LauncherToGpu::ConnectContent { content, pid, from_content, to_content, window, recording };
     if let Err(error) = gpu.sender.send(connect) {
         tracing::debug!("the GPU process did not take {content}: {error}");
     }
     Ok((to_gpu, from_gpu))
+}
+
+/// The first `DIR/capture-NNNN` that does not exist yet (DIR is made).
+fn next_numbered_dir(dir: &Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|error| format!("cannot make {}: {error}", dir.display()))?;
+    (1..10_000)
+        .map(|number| dir.join(format!("capture-{number:04}")))
+        .find(|candidate| !candidate.exists())
+        .ok_or_else(|| format!("{} holds 9999 captures already", dir.display()))
 }
 
 /// A signal's name, e.g. "SIGSEGV", or its number.

@@ -331,14 +331,24 @@ impl SoftPresenter {
 
     /// Copies `frame` 1:1 into a window of `size`; what it does not cover is white.
     fn present(&mut self, size: PhysicalSize<u32>, frame: &FramePixels) -> Result<(), LauncherError> {
+        let Some(rgba) = &frame.rgba else { return Ok(()) };
+        self.present_pixels(size, frame.size, rgba)
+    }
+
+    /// Copies tightly packed RGBA8 rows of `frame_size` 1:1 into a window of `size`.
+    fn present_pixels(
+        &mut self,
+        size: PhysicalSize<u32>,
+        frame_size: DeviceIntSize,
+        rgba: &[u8],
+    ) -> Result<(), LauncherError> {
         let failed = |error: softbuffer::SoftBufferError| {
             LauncherError::Window(format!("cannot present a frame: {error}"))
         };
         let (Some(width), Some(height)) = (NonZeroU32::new(size.width), NonZeroU32::new(size.height)) else {
             return Ok(());
         };
-        let Some(rgba) = &frame.rgba else { return Ok(()) };
-        let expected = frame.size.width as usize * frame.size.height as usize * 4;
+        let expected = frame_size.width as usize * frame_size.height as usize * 4;
         if rgba.len() != expected {
             // From another process: checked, never trusted.
             tracing::warn!(target: "armature::launcher", "dropped a frame of {} bytes, expected {expected}", rgba.len());
@@ -346,9 +356,9 @@ impl SoftPresenter {
         }
         self.surface.resize(width, height).map_err(failed)?;
         let mut buffer = self.surface.buffer_mut().map_err(failed)?;
-        let (window_width, frame_width) = (size.width as usize, frame.size.width as usize);
+        let (window_width, frame_width) = (size.width as usize, frame_size.width as usize);
         buffer.fill(0x00ff_ffff);
-        let rows = (size.height as usize).min(frame.size.height as usize);
+        let rows = (size.height as usize).min(frame_size.height as usize);
         let columns = window_width.min(frame_width);
         for row in 0..rows {
             let source = &rgba[row * frame_width * 4..][..columns * 4];
@@ -359,5 +369,80 @@ impl SoftPresenter {
             }
         }
         buffer.present().map_err(failed)
+    }
+}
+
+#[cfg(feature = "capture")]
+/// Shows still pixels (a replayed frame) in a window until it is closed or Escape is pressed.
+pub fn show_pixels(title: &str, size: DeviceIntSize, rgba: Vec<u8>) -> Result<(), LauncherError> {
+    let no_display = |variable: &str| std::env::var_os(variable).is_none_or(|value| value.is_empty());
+    if no_display("DISPLAY") && no_display("WAYLAND_DISPLAY") {
+        return Err(LauncherError::NoDisplay("neither DISPLAY nor WAYLAND_DISPLAY is set".into()));
+    }
+    let event_loop = EventLoop::new().map_err(|error| LauncherError::NoDisplay(error.to_string()))?;
+    let mut app =
+        StillApp { title: title.to_owned(), size, rgba, window: None, presenter: None, result: Ok(()) };
+    event_loop.run_app(&mut app).map_err(|error| LauncherError::Window(error.to_string()))?;
+    app.result
+}
+
+/// The window of [`show_pixels`].
+#[cfg(feature = "capture")]
+struct StillApp {
+    title: String,
+    size: DeviceIntSize,
+    rgba: Vec<u8>,
+    window: Option<Arc<Window>>,
+    presenter: Option<SoftPresenter>,
+    result: Result<(), LauncherError>,
+}
+
+#[cfg(feature = "capture")]
+impl StillApp {
+    fn draw(&mut self) -> Result<(), LauncherError> {
+        let Some(window) = &self.window else { return Ok(()) };
+        let presenter = match &mut self.presenter {
+            Some(presenter) => presenter,
+            None => self.presenter.insert(SoftPresenter::new(window.clone())?),
+        };
+        presenter.present_pixels(window.inner_size(), self.size, &self.rgba)
+    }
+}
+
+#[cfg(feature = "capture")]
+impl ApplicationHandler for StillApp {
+    fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+        if self.window.is_some() {
+            return;
+        }
+        let attributes = Window::default_attributes()
+            .with_title(self.title.clone())
+            .with_inner_size(PhysicalSize::new(self.size.width, self.size.height));
+        match event_loop.create_window(attributes) {
+            Ok(window) => self.window = Some(Arc::new(window)),
+            Err(error) => {
+                self.result = Err(LauncherError::NoDisplay(error.to_string()));
+                event_loop.exit();
+            }
+        }
+    }
+
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, _window: WindowId, event: WindowEvent) {
+        match event {
+            WindowEvent::CloseRequested | WindowEvent::Destroyed => event_loop.exit(),
+            WindowEvent::KeyboardInput { event, .. }
+                if event.state == ElementState::Pressed
+                    && event.logical_key == Key::Named(NamedKey::Escape) =>
+            {
+                event_loop.exit()
+            }
+            WindowEvent::RedrawRequested | WindowEvent::Resized(_) => {
+                if let Err(error) = self.draw() {
+                    self.result = Err(error);
+                    event_loop.exit();
+                }
+            }
+            _ => {}
+        }
     }
 }

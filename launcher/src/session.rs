@@ -726,6 +726,17 @@ impl Session {
             let _ = gpu.sender.send(LauncherToGpu::Shutdown);
             gpu.wait_or_kill(SHUTDOWN_GRACE);
         }
+        // A capture running until shutdown reports itself last: hear it out (its channel
+        // closes right after).
+        if self.options.capture.run.is_some() {
+            let generation = self.gpu_generation;
+            while let Ok(event) = self.events.recv_timeout(SHUTDOWN_GRACE) {
+                match self.capture_event(event) {
+                    Some(Event::GpuClosed(closed)) if closed == generation => break,
+                    _ => {}
+                }
+            }
+        }
     }
 
     /// What each running child publishes in its crash annotations, read from outside (for

@@ -83,7 +83,9 @@ fn every_sample_page_replays_to_its_own_pixels() {
             let compared = replay(&capture_dir, &["--compare", "--from", level]);
             assert!(compared.status.success(), "{name} --compare --from {level}: {}", stderr(&compared));
         }
-        for file in ["manifest.ron", "frames/0001/frame.ron", "frames/0001/atlas.png", "frames/0001/pixels.png"] {
+        for file in
+            ["manifest.ron", "frames/0001/frame.ron", "frames/0001/atlas.png", "frames/0001/pixels.png"]
+        {
             assert!(capture_dir.join(file).exists(), "{name}: {file} was written");
         }
     }
@@ -100,10 +102,20 @@ fn a_stream_replay_reproduces_the_scene() {
     let again = dir.path().join("again");
     let output = replay(
         &original,
-        &["--from", "stream", "--headless", "--capture", again.to_str().expect("utf-8"), "--capture-levels", "scene"],
+        &[
+            "--from",
+            "stream",
+            "--headless",
+            "--capture",
+            again.to_str().expect("utf-8"),
+            "--capture-levels",
+            "scene",
+        ],
     );
     assert!(output.status.success(), "{}", stderr(&output));
-    let read = |root: &Path, file: &str| std::fs::read(root.join(file)).unwrap_or_else(|error| panic!("{file}: {error}"));
+    let read = |root: &Path, file: &str| {
+        std::fs::read(root.join(file)).unwrap_or_else(|error| panic!("{file}: {error}"))
+    };
     assert_eq!(
         String::from_utf8(read(&again, "frames/0001/scene.ron")).expect("utf-8"),
         String::from_utf8(read(&original, "frames/0001/scene.ron")).expect("utf-8"),
@@ -145,7 +157,8 @@ fn a_hand_edited_colour_replays_with_the_change() {
     let scene = capture_dir.join("frames/0001/scene.ron");
     let text = std::fs::read_to_string(&scene).expect("scene.ron");
     let red = "color: (r: 1.0, g: 0.0, b: 0.0, a: 1.0)";
-    let rect_lines: Vec<&str> = text.lines().filter(|line| line.contains("Rect(") && line.contains(red)).collect();
+    let rect_lines: Vec<&str> =
+        text.lines().filter(|line| line.contains("Rect(") && line.contains(red)).collect();
     assert_eq!(rect_lines.len(), 1, "one red rect, on one line:\n{text}");
     std::fs::write(&scene, text.replace(red, "color: (r: 0.0, g: 0.0, b: 1.0, a: 1.0)")).expect("edit");
 
@@ -190,7 +203,10 @@ fn damaged_captures_are_named_errors() {
     let output = replay(&capture_dir, &["--headless"]);
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
-    assert!(message.contains("capture format version 99 is newer") && message.contains("(version 1)"), "{message}");
+    assert!(
+        message.contains("capture format version 99 is newer") && message.contains("(version 1)"),
+        "{message}"
+    );
 
     let output = replay(dir.path(), &["--headless"]);
     assert_eq!(output.status.code(), Some(2));
@@ -199,10 +215,15 @@ fn damaged_captures_are_named_errors() {
     // A hostile value gets the GPU pipeline's own refusal, not a panic.
     std::fs::write(&manifest, text).expect("repair");
     let text = std::fs::read_to_string(&scene).expect("scene.ron");
-    std::fs::write(&scene, text.replace("viewport: (400.0, 300.0)", "viewport: (400.0, 1e30)")).expect("hostile");
+    std::fs::write(&scene, text.replace("viewport: (400.0, 300.0)", "viewport: (400.0, 1e30)"))
+        .expect("hostile");
     let output = replay(&capture_dir, &["--headless"]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(stderr(&output).contains("frame 1 of the capture cannot be drawn: viewport"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("frame 1 of the capture cannot be drawn: viewport"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -290,7 +311,7 @@ fn sigusr2_captures_the_next_frame() {
     let dir = tempfile::tempdir().expect("temp dir");
     let png = dir.path().join("out.png");
     let captures = dir.path().join("captures");
-    let mut launcher = armature()
+    let launcher = armature()
         .arg(page("borders.html"))
         .args(["--headless", "--window-size", "400x300", "--screenshot"])
         .arg(&png)
@@ -325,9 +346,12 @@ fn another_window_size_crops_without_laying_out_again() {
     let capture_dir = dir.path().join("capture");
     let original = capture(&page("fluid.html"), &capture_dir, "scene", &[]);
     let png = dir.path().join("small.png");
-    let output = replay(&capture_dir, &["--window-size", "200x150", "--screenshot", png.to_str().expect("utf-8")]);
+    let output =
+        replay(&capture_dir, &["--window-size", "200x150", "--screenshot", png.to_str().expect("utf-8")]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stderr(&output).contains("replaying at 200x150, not the captured 400x300: nothing is laid out again"));
+    assert!(
+        stderr(&output).contains("replaying at 200x150, not the captured 400x300: nothing is laid out again")
+    );
     let small = image::open(&png).expect("png").to_rgba8();
     assert_eq!(small.dimensions(), (200, 150));
     let crop = image::imageops::crop_imm(&original, 0, 0, 200, 150).to_image();

@@ -26,6 +26,9 @@ fn the_cli_reference_documents_every_option() {
     if armature_tests::has_feature("crash") {
         commands.push(vec!["crashes", "--help"]);
     }
+    if armature_tests::has_feature("capture") {
+        commands.push(vec!["replay", "--help"]);
+    }
     for args in commands {
         let output = armature().args(&args).output().expect("armature runs");
         assert!(output.status.success(), "armature {args:?}");

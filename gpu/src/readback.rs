@@ -43,7 +43,19 @@ pub fn read_texture(
         wgpu::Extent3d { width: size.width, height: size.height, depth_or_array_layers: 1 },
     );
     queue.submit([encoder.finish()]);
+    map_rows(device, buffer, bytes, padded_row, size.width * BYTES_PER_PIXEL, probe)
+}
 
+/// Waits for `buffer`'s first `bytes` to map, then copies each `padded_row` down to its
+/// first `row` bytes. `probe` hears [`ProbePoint::Readback`] while the buffer is mapped.
+fn map_rows(
+    device: &wgpu::Device,
+    buffer: &wgpu::Buffer,
+    bytes: u64,
+    padded_row: u32,
+    row: u32,
+    probe: &dyn Probe,
+) -> Result<Vec<u8>, String> {
     let (sender, receiver) = std::sync::mpsc::channel();
     buffer.map_async(wgpu::MapMode::Read, ..bytes, move |result| {
         // The receiver outlives the poll below; a failed send cannot happen.
@@ -55,8 +67,8 @@ pub fn read_texture(
         .map_err(|_| "the map callback never ran".to_owned())?
         .map_err(|error| error.to_string())?;
 
-    let row = (size.width * BYTES_PER_PIXEL) as usize;
-    let mut pixels = Vec::with_capacity(row * size.height as usize);
+    let (row, rows) = (row as usize, (bytes / u64::from(padded_row)) as usize);
+    let mut pixels = Vec::with_capacity(row * rows);
     {
         let mapped = buffer.get_mapped_range(..bytes).map_err(|error| error.to_string())?;
         probe.reached(ProbePoint::Readback);
@@ -101,23 +113,7 @@ pub fn read_whole_texture(
         texture.size(),
     );
     queue.submit([encoder.finish()]);
-    let (sender, receiver) = std::sync::mpsc::channel();
-    buffer.map_async(wgpu::MapMode::Read, .., move |result| {
-        let _ = sender.send(result);
-    });
-    device.poll(wgpu::PollType::wait_indefinitely()).map_err(|error| error.to_string())?;
-    receiver
-        .recv()
-        .map_err(|_| "the map callback never ran".to_owned())?
-        .map_err(|error| error.to_string())?;
-    let mut pixels = Vec::with_capacity(row as usize * size.height as usize);
-    {
-        let mapped = buffer.get_mapped_range(..).map_err(|error| error.to_string())?;
-        for padded in mapped.chunks_exact(padded_row as usize) {
-            pixels.extend_from_slice(&padded[..row as usize]);
-        }
-    }
-    buffer.unmap();
+    let pixels = map_rows(device, &buffer, bytes, padded_row, row, &armature_api::NoProbe)?;
     Ok((size, pixels))
 }
 

@@ -47,6 +47,35 @@ fn replay_png(dir: &Path, args: &[&str]) -> image::RgbaImage {
     image::open(&png).expect("replayed screenshot").to_rgba8()
 }
 
+/// Starts `page` headless at 400x300, held after its frame (`ARMATURE_TEST_HOLD`), with
+/// `extra` options; returns the launcher once the screenshot exists.
+fn start_held(page: &Path, png: &Path, extra: &[&std::ffi::OsStr]) -> std::process::Child {
+    let mut launcher = armature()
+        .arg(page)
+        .args(["--headless", "--window-size", "400x300", "--screenshot"])
+        .arg(png)
+        .args(extra)
+        .env("ARMATURE_TEST_HOLD", "after-frame")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("armature starts");
+    if !wait_until(Duration::from_secs(60), || png.exists()) {
+        let _ = launcher.kill();
+        panic!("the frame never arrived");
+    }
+    launcher
+}
+
+/// The stream captures (`<id>.stream/`) in a crash-reports directory.
+fn stream_captures(reports: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(reports)
+        .expect("reports")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "stream"))
+        .collect()
+}
+
 fn sample_pages() -> Vec<PathBuf> {
     let mut pages: Vec<PathBuf> = std::fs::read_dir(page(""))
         .expect("pages directory")
@@ -248,11 +277,7 @@ fn a_crash_reports_stream_capture_replays() {
     assert!(output.status.success(), "{}", stderr(&output));
     let message = stderr(&output);
     assert!(message.contains("its last frames are a STREAM capture in"), "{message}");
-    let streams: Vec<PathBuf> = std::fs::read_dir(&reports)
-        .expect("reports")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "stream"))
-        .collect();
+    let streams = stream_captures(&reports);
     assert_eq!(streams.len(), 1, "{streams:?}");
     assert!(streams[0].with_extension("dmp").exists(), "the capture sits beside its dump");
     let replayed = replay_png(&streams[0], &[]);
@@ -268,18 +293,8 @@ fn a_crashed_content_processs_stream_comes_from_the_gpu_process() {
     let dir = tempfile::tempdir().expect("temp dir");
     let reports = dir.path().join("reports");
     let png = dir.path().join("out.png");
-    let mut launcher = armature()
-        .arg(page("boxes.html"))
-        .args(["--headless", "--window-size", "400x300", "--screenshot"])
-        .arg(&png)
-        .arg("--crash-reports")
-        .arg(&reports)
-        .env("ARMATURE_TEST_HOLD", "after-frame")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("armature starts");
-    assert!(wait_until(Duration::from_secs(60), || png.exists()), "the frame arrives");
+    let mut launcher =
+        start_held(&page("boxes.html"), &png, &["--crash-reports".as_ref(), reports.as_os_str()]);
     let content = armature_tests::children_of(launcher.id())
         .into_iter()
         .find(|pid| armature_tests::command_line(*pid).contains("--role=content"))
@@ -293,11 +308,7 @@ fn a_crashed_content_processs_stream_comes_from_the_gpu_process() {
     let output = launcher.wait_with_output().expect("launcher exits");
     let message = stderr(&output);
     assert!(message.contains("its last frames are a STREAM capture in"), "{message}");
-    let stream = std::fs::read_dir(&reports)
-        .expect("reports")
-        .map(|entry| entry.expect("entry").path())
-        .find(|path| path.extension().is_some_and(|ext| ext == "stream"))
-        .unwrap_or_else(|| panic!("a stream capture: {message}"));
+    let stream = stream_captures(&reports).pop().unwrap_or_else(|| panic!("a stream capture: {message}"));
     let replayed = replay_png(&stream, &[]);
     let original = image::open(&png).expect("screenshot").to_rgba8();
     assert!(replayed == original, "the crashed page's stream replays to its pixels");
@@ -311,18 +322,8 @@ fn sigusr2_captures_the_next_frame() {
     let dir = tempfile::tempdir().expect("temp dir");
     let png = dir.path().join("out.png");
     let captures = dir.path().join("captures");
-    let launcher = armature()
-        .arg(page("borders.html"))
-        .args(["--headless", "--window-size", "400x300", "--screenshot"])
-        .arg(&png)
-        .arg("--signal-capture-dir")
-        .arg(&captures)
-        .env("ARMATURE_TEST_HOLD", "after-frame")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("armature starts");
-    assert!(wait_until(Duration::from_secs(60), || png.exists()), "the frame arrives");
+    let launcher =
+        start_held(&page("borders.html"), &png, &["--signal-capture-dir".as_ref(), captures.as_os_str()]);
     let pid = rustix::process::Pid::from_raw(launcher.id() as i32).expect("pid");
     let manifest = captures.join("capture-0001/manifest.ron");
     let has_frame = || std::fs::read_to_string(&manifest).is_ok_and(|text| text.contains("number: (1)"));

@@ -6,6 +6,7 @@
 //!
 //! Architecture invariant: everything here is plain data plus serde; no process logic.
 
+pub mod canvas;
 pub mod capture;
 pub mod color;
 pub mod display_list;
@@ -15,6 +16,7 @@ pub mod probe;
 pub mod stats;
 pub mod units;
 
+pub use canvas::{CanvasImageSource, CanvasItem};
 pub use color::ColorF;
 pub use display_list::{
     BorderRadius, BorderSide, BorderSides, DisplayItem, DisplayList, GlyphInstance, ResourceUpdate,

@@ -14,7 +14,10 @@ use ipc_channel::ipc::{IpcReceiver, IpcSender, IpcSharedMemory};
 use serde::{Deserialize, Serialize};
 
 use crate::capture::{Levels, StreamRecording};
-use crate::{ContentId, ContentStageTimes, DeviceIntSize, DisplayList, Epoch, FrameStats, ResourceUpdate};
+use crate::{
+    CanvasItem, ContentId, ContentStageTimes, DeviceIntSize, DisplayList, Epoch, FrameStats, ImageBufferId,
+    ResourceUpdate,
+};
 
 /// The command-line value of `--role`, naming what a child process is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -66,10 +69,8 @@ pub enum LauncherToGpu {
         content: ContentId,
         /// Its pid, for reports naming it.
         pid: u32,
-        /// Commands from the content process.
-        from_content: IpcReceiver<ContentToGpu>,
-        /// Replies to the content process.
-        to_content: IpcSender<GpuToContent>,
+        /// The server's end of the content process's stream.
+        stream: StreamServerEnd,
         /// Window mode: draw this content's frames straight into the launcher's window
         /// instead of sending their pixels back. Part of the connection, so the window is
         /// attached before any of its frames can arrive. If it cannot work the GPU process
@@ -159,12 +160,16 @@ pub enum GpuToLauncher {
         /// What went wrong.
         message: String,
     },
-    /// Rendering one content process's frame failed; the GPU process keeps serving others.
-    ContentError {
+    /// A content process's stream broke the rules (a hostile or broken content process):
+    /// the GPU process stopped reading it and asks the launcher to terminate the process
+    /// (WebKit's "Requesting termination of web process"). It keeps serving the others.
+    TerminateContent {
         /// Which content process.
         content: ContentId,
-        /// What went wrong.
-        message: String,
+        /// Its pid.
+        pid: u32,
+        /// What was wrong, e.g. "missing image buffer destination ImageBufferId(..)".
+        reason: String,
     },
 }
 
@@ -209,10 +214,8 @@ pub enum LauncherToContent {
         page: PathBuf,
         /// The viewport in CSS pixels (device pixel ratio 1).
         viewport: DeviceIntSize,
-        /// Commands to the GPU process (brokered by the launcher).
-        to_gpu: IpcSender<ContentToGpu>,
-        /// Replies from the GPU process.
-        from_gpu: IpcReceiver<GpuToContent>,
+        /// The client's end of the stream to the GPU process (brokered by the launcher).
+        gpu: StreamClientEnd,
         /// How much of the stream to the GPU process to keep for a crash report.
         recording: StreamRecording,
     },
@@ -226,10 +229,8 @@ pub enum LauncherToContent {
     /// The GPU process was relaunched (the old one crashed): here are channels to the new
     /// one. Content sends its page again (resources, display list, a new epoch's `Present`).
     ReconnectGpu {
-        /// Commands to the new GPU process.
-        to_gpu: IpcSender<ContentToGpu>,
-        /// Replies from it.
-        from_gpu: IpcReceiver<GpuToContent>,
+        /// The client's end of a stream to the new GPU process.
+        gpu: StreamClientEnd,
     },
     /// The window was resized: lay the page out again at this viewport and send a frame.
     Resize {
@@ -310,11 +311,62 @@ pub enum ContentToLauncher {
     },
 }
 
-/// What a content process asks of the GPU process, in order.
+/// The content process's end of its stream to the GPU process, made by the launcher (the
+/// broker), which hands the other end to the GPU process.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StreamClientEnd {
+    /// The ring both processes map (header and data; see `armature-stream`).
+    pub ring: IpcSharedMemory,
+    /// Items that do not go inline (too large, or carrying shared memory), in the order
+    /// their markers in the ring say.
+    pub out_of_line: IpcSender<OutOfLineItem>,
+    /// The GPU process's replies.
+    pub replies: IpcReceiver<GpuToContent>,
+}
+
+/// The GPU process's end of a content process's stream.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StreamServerEnd {
+    /// The ring both processes map.
+    pub ring: IpcSharedMemory,
+    /// Out-of-line items.
+    pub out_of_line: IpcReceiver<OutOfLineItem>,
+    /// Replies to the content process.
+    pub replies: IpcSender<GpuToContent>,
+}
+
+/// An item that travels beside the ring; a marker record with its sequence number holds
+/// its place in the stream (WebKit's "process out of stream message").
+#[derive(Debug, Serialize, Deserialize)]
+pub enum OutOfLineItem {
+    /// An encoded item larger than the ring takes inline, in its own shared buffer.
+    Encoded {
+        /// Its marker's number.
+        sequence: u64,
+        /// The item, encoded as inline items are.
+        bytes: IpcSharedMemory,
+    },
+    /// An item carrying shared memory of its own (image uploads), sent as a message.
+    Message {
+        /// Its marker's number.
+        sequence: u64,
+        /// The item.
+        command: ContentToGpu,
+    },
+}
+
+/// What a content process asks of the GPU process, in order: the items of its stream.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum ContentToGpu {
-    /// Add or remove resources (fonts, images) before items use them.
+    /// Add or remove resources (fonts, images, image buffers) before items use them.
     UpdateResources(Vec<ResourceUpdate>),
+    /// Draw into an image buffer (created earlier in this stream).
+    DrawToImageBuffer {
+        /// The buffer.
+        buffer: ImageBufferId,
+        /// What to draw.
+        item: CanvasItem,
+    },
     /// Replace the page's display list.
     SetDisplayList(Epoch, DisplayList),
     /// Render the current display list and hand the pixels to the launcher.
@@ -326,4 +378,6 @@ pub enum ContentToGpu {
 pub enum GpuToContent {
     /// The frame of this epoch was rendered and handed to the launcher.
     Presented(Epoch),
+    /// The image buffer exists in the GPU process (drawing may start before this arrives).
+    ImageBufferCreated(ImageBufferId),
 }

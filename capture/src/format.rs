@@ -97,6 +97,13 @@ pub enum StreamCommand {
     SetDisplayList(Epoch, DisplayList),
     /// The display list of this epoch presented.
     Present(Epoch),
+    /// A canvas item drawn into an image buffer (added in place: older captures lack it).
+    DrawToImageBuffer {
+        /// The buffer.
+        buffer: armature_api::ImageBufferId,
+        /// The item.
+        item: armature_api::CanvasItem,
+    },
 }
 
 /// A resource update, its bytes in a file of the capture.

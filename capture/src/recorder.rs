@@ -30,6 +30,9 @@ pub struct StreamState {
     resources: BTreeMap<ResourceId, ResourceUpdate>,
     /// The latest display list.
     display_list: Option<(Epoch, DisplayList)>,
+    /// Everything drawn into each live image buffer, in order (a buffer's pixels are the
+    /// sum of its items).
+    canvas: BTreeMap<ImageBufferId, Vec<armature_api::CanvasItem>>,
 }
 
 impl StreamState {
@@ -56,9 +59,13 @@ impl StreamState {
                         }
                         ResourceUpdate::DestroyImageBuffer(id) => {
                             self.resources.remove(&ResourceId::Buffer(*id));
+                            self.canvas.remove(id);
                         }
                     }
                 }
+            }
+            ContentToGpu::DrawToImageBuffer { buffer, item } => {
+                self.canvas.entry(*buffer).or_default().push(item.clone());
             }
             ContentToGpu::SetDisplayList(epoch, list) => self.display_list = Some((*epoch, list.clone())),
             ContentToGpu::Present(_) => {}
@@ -80,6 +87,13 @@ impl StreamState {
         let mut commands = Vec::new();
         if !self.resources.is_empty() {
             commands.push(ContentToGpu::UpdateResources(self.resources.values().cloned().collect()));
+        }
+        for (buffer, items) in &self.canvas {
+            commands.extend(
+                items
+                    .iter()
+                    .map(|item| ContentToGpu::DrawToImageBuffer { buffer: *buffer, item: item.clone() }),
+            );
         }
         if let Some((epoch, list)) = &self.display_list {
             commands.push(ContentToGpu::SetDisplayList(*epoch, list.clone()));
@@ -214,6 +228,10 @@ fn approximate_bytes(command: &ContentToGpu) -> usize {
                 _ => ITEM_BYTES,
             })
             .sum(),
+        ContentToGpu::DrawToImageBuffer { item, .. } => match item {
+            armature_api::CanvasItem::FillText { glyphs, .. } => ITEM_BYTES + glyphs.len() * GLYPH_BYTES,
+            _ => ITEM_BYTES,
+        },
         ContentToGpu::Present(_) => 8,
     }
 }

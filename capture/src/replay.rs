@@ -150,6 +150,9 @@ impl<'a> Replay<'a> {
                         .collect::<Result<Vec<_>, _>>()?,
                 ),
                 StreamCommand::SetDisplayList(epoch, list) => ContentToGpu::SetDisplayList(epoch, list),
+                StreamCommand::DrawToImageBuffer { buffer, item } => {
+                    ContentToGpu::DrawToImageBuffer { buffer, item }
+                }
                 StreamCommand::Present(epoch) => ContentToGpu::Present(epoch),
             });
         }
@@ -189,7 +192,8 @@ impl<'a> Replay<'a> {
                         }
                     }
                     StreamCommand::SetDisplayList(epoch, list) => state.display_list = Some((epoch, list)),
-                    StreamCommand::Present(_) => {}
+                    // A SCENE holds no canvas drawing (its buffers replay transparent).
+                    StreamCommand::Present(_) | StreamCommand::DrawToImageBuffer { .. } => {}
                 }
             }
             let Some((epoch, display_list)) = state.display_list.clone() else {

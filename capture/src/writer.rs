@@ -185,6 +185,9 @@ impl CaptureWriter {
                 updates.iter().map(|update| self.record(update)).collect::<Result<_, _>>()?,
             ),
             ContentToGpu::SetDisplayList(epoch, list) => StreamCommand::SetDisplayList(*epoch, list.clone()),
+            ContentToGpu::DrawToImageBuffer { buffer, item } => {
+                StreamCommand::DrawToImageBuffer { buffer: *buffer, item: item.clone() }
+            }
             ContentToGpu::Present(epoch) => StreamCommand::Present(*epoch),
         })
     }

@@ -105,6 +105,11 @@ impl Images {
         Ok(self.base.join(src))
     }
 
+    /// The keys of the decoded images, in the order the page uses them.
+    pub fn keys(&self) -> impl Iterator<Item = ImageKey> + '_ {
+        self.decoded.iter().map(|image| image.key)
+    }
+
     /// Uploads of every decoded image, pixels in shared memory.
     pub fn resource_updates(
         &self,

@@ -2,12 +2,14 @@
 //!
 //! Modules are named after the stages of the data path: [`page`] (load), [`dom`]
 //! (html5ever into our arena), [`style`] (cascade), [`layout`] (taffy boxes, parley text,
-//! with [`fonts`] and [`images`]), [`display_list`]; [`process`] is the content process's
-//! main loop.
+//! with [`fonts`] and [`images`]), [`display_list`]; [`canvas`] is the content side of the
+//! stream to the GPU process (`RemoteRenderingBackendProxy`, image-buffer proxies and their
+//! Canvas-2D-like drawing API); [`process`] is the content process's main loop.
 //!
 //! Architecture invariant: content knows nothing about wgpu; all it says to the GPU
 //! process is an `api` message.
 
+pub mod canvas;
 pub mod display_list;
 pub mod dom;
 pub mod fonts;
@@ -16,6 +18,7 @@ pub mod layout;
 pub mod page;
 pub mod process;
 pub mod style;
+pub mod test_support;
 
 pub use process::{
     ContentProcessError, LaidOutPage, RenderedPage, dump_layout, lay_out_page, render_page, run,

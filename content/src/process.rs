@@ -17,6 +17,8 @@ use armature_api::{
 };
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
 
+use crate::canvas::RemoteRenderingBackendProxy;
+
 use crate::dom::Document;
 use crate::fonts::{FontError, Fonts};
 use crate::images::Images;
@@ -36,6 +38,9 @@ pub enum ContentProcessError {
     /// The bundled fonts are broken.
     #[error(transparent)]
     Font(#[from] FontError),
+    /// The stream to the GPU process cannot be used.
+    #[error(transparent)]
+    Stream(#[from] armature_stream::ClientError),
 }
 
 /// A page after every front-end stage up to layout.
@@ -288,92 +293,38 @@ impl ShownPage {
 
     /// Sends what the GPU process does not have yet, the display list as a new epoch, and a
     /// `Present`.
-    fn send_frame(&mut self, link: &GpuLink) -> Result<(), String> {
+    fn send_frame(&mut self, gpu: &mut RemoteRenderingBackendProxy) -> Result<(), String> {
         self.epoch = Epoch(self.epoch.0 + 1);
-        self.send_current(link)
+        self.send_current(gpu, |_, _| Ok(()))
     }
 
-    /// Sends the current epoch (resources it lacks, display list, `Present`).
-    fn send_current(&mut self, link: &GpuLink) -> Result<(), String> {
+    /// Sends the current epoch: resources it lacks, then `draw` (canvas drawing, which may
+    /// use them), the display list and a `Present`, all in one ordered stream.
+    fn send_current(
+        &mut self,
+        gpu: &mut RemoteRenderingBackendProxy,
+        draw: impl FnOnce(&mut RemoteRenderingBackendProxy, &mut LaidOutPage) -> Result<(), String>,
+    ) -> Result<(), String> {
+        self.send_resources(gpu);
+        draw(gpu, &mut self.page)?;
+        tracing::debug!(target: "armature::content", "sending epoch {}", self.epoch.0);
+        gpu.send(ContentToGpu::SetDisplayList(self.epoch, self.display_list.clone()));
+        gpu.send(ContentToGpu::Present(self.epoch));
+        gpu.flush().map_err(|error| error.to_string())
+    }
+
+    /// Sends the resources the GPU process lacks (fonts, images, canvas buffers).
+    fn send_resources(&mut self, gpu: &mut RemoteRenderingBackendProxy) {
         let updates = resources_except(&self.page, &self.used_fonts, &self.sent);
         if !updates.is_empty() {
             self.sent.record(&updates);
-            link.send(ContentToGpu::UpdateResources(updates))?;
+            gpu.send(ContentToGpu::UpdateResources(updates));
         }
-        tracing::debug!(target: "armature::content", "sending epoch {}", self.epoch.0);
-        link.send(ContentToGpu::SetDisplayList(self.epoch, self.display_list.clone()))?;
-        link.send(ContentToGpu::Present(self.epoch))
     }
 }
 
 /// How much of the old view stays on screen when paging (Page Down), in CSS pixels.
 const PAGE_OVERLAP: f32 = 40.0;
-
-/// The content process's end of one connection to a GPU process. Messages go out, in
-/// order, from a thread of the link's own, so the main loop never blocks on the GPU
-/// process: a GPU process that dies in the middle of a large (fragmented) ipc-channel
-/// message leaves the sender blocked for good, because ipc-channel keeps the fragments'
-/// receiving end open in the sender until the send returns. A relaunch then brings a new
-/// link ([`LauncherToContent::ReconnectGpu`]) and the old thread is left behind. (Issue 5's
-/// shared-memory stream replaces this transport.)
-struct GpuLink {
-    queue: std::sync::mpsc::Sender<ContentToGpu>,
-    /// The last frames sent on this link: if the GPU process crashes, the launcher asks for
-    /// them for its crash report.
-    #[cfg(feature = "capture")]
-    recorder: std::cell::RefCell<armature_capture::StreamRecorder>,
-}
-
-impl GpuLink {
-    fn connect(to_gpu: IpcSender<ContentToGpu>, recording: StreamRecording) -> GpuLink {
-        let (queue, outgoing) = std::sync::mpsc::channel::<ContentToGpu>();
-        let spawned = std::thread::Builder::new().name("to-gpu".into()).spawn(move || {
-            for message in outgoing {
-                if let Err(error) = to_gpu.send(message) {
-                    // The GPU process is gone: the launcher relaunches it and reconnects us.
-                    tracing::warn!(target: "armature::content", "GPU process gone ({error}); waiting for a new one");
-                    return;
-                }
-            }
-        });
-        if let Err(error) = spawned {
-            tracing::error!(target: "armature::content", "cannot start the to-gpu thread: {error}");
-        }
-        #[cfg(not(feature = "capture"))]
-        let _ = recording;
-        GpuLink {
-            queue,
-            #[cfg(feature = "capture")]
-            recorder: std::cell::RefCell::new(armature_capture::StreamRecorder::new(recording)),
-        }
-    }
-
-    /// Queues a message; fails only if the link's thread is gone (its GPU process died).
-    fn send(&self, message: ContentToGpu) -> Result<(), String> {
-        #[cfg(feature = "capture")]
-        self.recorder.borrow_mut().record(&message);
-        self.queue.send(message).map_err(|_| "the GPU process connection is closed".to_owned())
-    }
-
-    /// Writes the stream sent on this link (its last frames) as a capture in `dir`.
-    fn save_stream(&self, content: ContentId, dir: &Path) -> Result<u32, String> {
-        #[cfg(feature = "capture")]
-        {
-            let levels = armature_api::capture::Levels::default().with(armature_api::capture::Level::Stream);
-            let mut writer =
-                armature_capture::CaptureWriter::create(dir, levels).map_err(|error| error.to_string())?;
-            let frames = writer
-                .write_recording(content, &self.recorder.borrow())
-                .map_err(|error| error.to_string())?;
-            Ok(frames as u32)
-        }
-        #[cfg(not(feature = "capture"))]
-        {
-            let _ = (content, dir);
-            Err("this content process was built without the `capture` feature".into())
-        }
-    }
-}
 
 /// The content process's main loop. Returns when the launcher says `Shutdown` or goes away.
 /// It runs on a thread with a large stack, since the page's front end (style and layout
@@ -392,9 +343,7 @@ fn main_loop(
     probe: &SharedProbe,
 ) -> Result<(), ContentProcessError> {
     probe.reached(ProbePoint::Startup);
-    // Kept alive for the process's lifetime so the GPU process can always reply.
-    let mut _gpu_replies = None;
-    let mut link: Option<GpuLink> = None;
+    let mut link: Option<RemoteRenderingBackendProxy> = None;
     let mut recording = StreamRecording::OFF;
     let mut shown: Option<(ContentId, ShownPage)> = None;
     let mut pending = std::collections::VecDeque::new();
@@ -408,10 +357,15 @@ fn main_loop(
             },
         };
         match message {
-            LauncherToContent::Start { content, page, viewport, to_gpu, from_gpu, recording: asked } => {
-                _gpu_replies = Some(from_gpu);
+            LauncherToContent::Start { content, page, viewport, gpu, recording: asked } => {
                 recording = asked;
-                let gpu = link.insert(GpuLink::connect(to_gpu, recording));
+                let gpu = match RemoteRenderingBackendProxy::connect(gpu, content.namespace(), recording) {
+                    Ok(proxy) => link.insert(proxy),
+                    Err(error) => {
+                        let _ = to_launcher.send(ContentToLauncher::Failed { message: error.to_string() });
+                        return Err(ContentProcessError::Stream(error));
+                    }
+                };
                 probe.annotate(annotation::URL, &file_url(&page));
                 let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);
                 let laid_out = match lay_out_page(content, &page, viewport) {
@@ -431,15 +385,23 @@ fn main_loop(
                 probe.annotate(annotation::ITEM_COUNT, &display_items.to_string());
                 probe.reached(ProbePoint::MidFrame);
                 tracing::info!(target: "armature::content", "{}: {display_items} display items", page.display());
-                if let Err(error) = page_shown.send_current(gpu) {
+                let drawn = page_shown
+                    .send_current(gpu, |gpu, laid_out| crate::test_support::draw(gpu, laid_out, &page));
+                if let Err(error) = drawn {
                     tracing::warn!(target: "armature::content", "{error}; waiting for a new GPU process");
                 }
                 shown = Some((content, page_shown));
                 let _ = to_launcher.send(ContentToLauncher::PageLoaded { title, display_items, timings });
             }
-            LauncherToContent::ReconnectGpu { to_gpu, from_gpu } => {
-                _gpu_replies = Some(from_gpu);
-                let gpu = link.insert(GpuLink::connect(to_gpu, recording));
+            LauncherToContent::ReconnectGpu { gpu } => {
+                let Some((content, _)) = &shown else { continue };
+                let gpu = match RemoteRenderingBackendProxy::connect(gpu, content.namespace(), recording) {
+                    Ok(proxy) => link.insert(proxy),
+                    Err(error) => {
+                        tracing::error!(target: "armature::content", "cannot use the new GPU process's stream: {error}");
+                        continue;
+                    }
+                };
                 // The new GPU process knows nothing of us: send the page again, as a new frame.
                 if let Some((_, page)) = &mut shown {
                     page.sent = SentResources::default();
@@ -464,7 +426,7 @@ fn main_loop(
                         }
                     }
                 }
-                let (Some((content, page)), Some(gpu)) = (&mut shown, &link) else { continue };
+                let (Some((content, page)), Some(gpu)) = (&mut shown, &mut link) else { continue };
                 let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);
                 page.resize(*content, viewport);
                 for by in scrolls {
@@ -479,7 +441,7 @@ fn main_loop(
                 probe.annotate(annotation::EPOCH, &page.epoch.0.to_string());
             }
             LauncherToContent::Scroll(by) => {
-                let (Some((_, page)), Some(gpu)) = (&mut shown, &link) else { continue };
+                let (Some((_, page)), Some(gpu)) = (&mut shown, &mut link) else { continue };
                 if page.scroll(by) {
                     tracing::debug!(target: "armature::content", "scrolled to {}", page.scroll.y);
                     send_or_wait(page.send_frame(gpu));
@@ -487,8 +449,9 @@ fn main_loop(
                 }
             }
             LauncherToContent::Redraw => {
-                let (Some((_, page)), Some(gpu)) = (&mut shown, &link) else { continue };
-                send_or_wait(gpu.send(ContentToGpu::Present(page.epoch)));
+                let (Some((_, page)), Some(gpu)) = (&mut shown, &mut link) else { continue };
+                gpu.send(ContentToGpu::Present(page.epoch));
+                send_or_wait(gpu.flush().map_err(|error| error.to_string()));
             }
             LauncherToContent::SaveStreamCapture { dir } => {
                 let saved = match (&link, &shown) {

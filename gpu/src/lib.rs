@@ -2,7 +2,9 @@
 //! batches and draws them with wgpu (Mesa's lavapipe where there is no GPU), then reads the
 //! frame back for the launcher.
 //!
-//! Data path: [`process`] (ipc) → [`replay`] (validate; display items → primitives) →
+//! Data path: [`process`] (one stream per content process, read by its own thread) →
+//! [`backend`] (`RemoteRenderingBackend`: applies each item; [`canvas`] turns image-buffer
+//! drawing into display items) → [`replay`] (validate; display items → primitives) →
 //! [`batch`] (primitives → batches, WebRender style) → [`renderer`] (one instanced draw per
 //! batch) → [`readback`]. Stores: [`resources`] (per content process, with [`fonts`]),
 //! [`texture_cache`] (images and image buffers) and [`glyph_atlas`].
@@ -10,7 +12,9 @@
 //! Architecture invariant: the GPU process never trusts a byte from content, and never
 //! panics on it.
 
+pub mod backend;
 pub mod batch;
+pub mod canvas;
 #[cfg(feature = "capture")]
 pub mod capture;
 pub mod device;

@@ -1,21 +1,41 @@
 //! The GPU process's main loop (its main thread): opens the device, then serves the launcher
-//! and every connected content process from one `IpcReceiverSet`.
+//! and every connected content process.
+//!
+//! ```text
+//! launcher ── ipc ──► [launcher thread] ──┐
+//! content 1 ─ ring ─► [stream thread 1] ──┼─► main thread: RemoteRenderingBackend per
+//! content 2 ─ ring ─► [stream thread 2] ──┘   content, renderer, frames → launcher
+//! ```
+//! Each content process's stream is read on a thread of its own (it sleeps on the ring's
+//! futex while the stream is empty) and its decoded items queue, bounded, for the main
+//! thread, which owns the device. A full queue stops the stream thread, which stops freeing
+//! ring space, which makes the content process wait: back-pressure end to end.
 //!
 //! Architecture invariant: nothing a content process sends can panic this process; a bad
-//! message ends that content's connection with a named reason reported to the launcher.
+//! item ends that content's stream with a named reason reported to the launcher
+//! (`TerminateContent`), and the others are served on.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use armature_api::messages::{
-    ContentToGpu, FramePixels, GpuToContent, GpuToLauncher, LauncherToGpu, WindowTarget,
+    ContentToGpu, FramePixels, GpuToContent, GpuToLauncher, LauncherToGpu, StreamServerEnd, WindowTarget,
 };
 use armature_api::probe::annotation;
 use armature_api::{ContentId, DisplayList, Epoch, ProbePoint, SharedProbe};
-use ipc_channel::ipc::{IpcReceiver, IpcReceiverSet, IpcSelectionResult, IpcSender, IpcSharedMemory};
+use armature_stream::StreamServer;
+use crossbeam_channel::{Receiver, Select};
+use ipc_channel::ipc::{IpcReceiver, IpcSender, IpcSharedMemory};
 
+use crate::backend::RemoteRenderingBackend;
 use crate::device::{DeviceError, GpuDevice};
 use crate::renderer::Renderer;
-use crate::resources::ContentResources;
+
+/// Decoded items a stream thread may queue ahead of the main thread.
+const STREAM_QUEUE: usize = 256;
+/// Replies that may wait for a content process to read them; more means it stopped reading.
+const REPLY_QUEUE: usize = 16 * 1024;
 
 /// Why the GPU process stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -23,21 +43,84 @@ pub enum GpuProcessError {
     /// No usable device.
     #[error(transparent)]
     Device(#[from] DeviceError),
-    /// The receiver set failed (an OS error on the ipc sockets).
-    #[error("ipc failure in the GPU process: {0}")]
-    Ipc(#[from] std::io::Error),
+    /// A thread could not be started.
+    #[error("cannot start a GPU process thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// What a stream thread hands the main thread.
+enum StreamEvent {
+    /// The next item, in stream order.
+    Item(ContentToGpu),
+    /// The stream broke a rule; nothing more comes.
+    Violation(String),
+    /// The content process is gone and everything it sent was read.
+    Closed,
 }
 
 /// What the GPU process keeps per connected content process.
 struct ContentConnection {
-    content: ContentId,
     pid: u32,
-    to_content: IpcSender<GpuToContent>,
-    resources: ContentResources,
-    display_list: Option<(Epoch, DisplayList)>,
+    /// Replies, sent on by a thread of their own so a content process that stops reading
+    /// them can never block this one.
+    replies: crossbeam_channel::Sender<GpuToContent>,
+    backend: RemoteRenderingBackend,
+    items: Receiver<StreamEvent>,
+    /// Tells the stream thread to stop (the connection is dropped).
+    stop: Arc<AtomicBool>,
     /// The last frames of its stream, for captures and crash reports.
     #[cfg(feature = "capture")]
     recorder: armature_capture::StreamRecorder,
+}
+
+impl Drop for ContentConnection {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Starts the thread that reads one content process's stream.
+fn read_stream(
+    content: ContentId,
+    end: StreamServerEnd,
+) -> Result<(ContentConnectionParts, Receiver<StreamEvent>), String> {
+    let (mut server, replies) = StreamServer::accept(end).map_err(|error| error.to_string())?;
+    let (events, items) = crossbeam_channel::bounded(STREAM_QUEUE);
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    std::thread::Builder::new()
+        .name(format!("stream-{}", content.0))
+        .spawn(move || loop {
+            let event = match server.next(&stopped) {
+                Ok(Some(item)) => StreamEvent::Item(item),
+                Ok(None) => StreamEvent::Closed,
+                Err(violation) => StreamEvent::Violation(violation.to_string()),
+            };
+            let last = !matches!(event, StreamEvent::Item(_));
+            if events.send(event).is_err() || last {
+                let stats = server.stats();
+                tracing::debug!(target: "armature::gpu", "{content} stream ends after {} records ({} bytes, {} sleeps, {} wakeups)", stats.records, stats.bytes, stats.sleeps, stats.wakeups);
+                return;
+            }
+        })
+        .map_err(|error| format!("cannot start its stream thread: {error}"))?;
+    let (queued, outgoing) = crossbeam_channel::bounded::<GpuToContent>(REPLY_QUEUE);
+    std::thread::Builder::new()
+        .name(format!("replies-{}", content.0))
+        .spawn(move || {
+            for reply in outgoing {
+                if replies.send(reply).is_err() {
+                    return;
+                }
+            }
+        })
+        .map_err(|error| format!("cannot start its replies thread: {error}"))?;
+    Ok((ContentConnectionParts { replies: queued, stop }, items))
+}
+
+struct ContentConnectionParts {
+    replies: crossbeam_channel::Sender<GpuToContent>,
+    stop: Arc<AtomicBool>,
 }
 
 /// Runs the GPU process until the launcher says `Shutdown` or goes away. `probe` hears
@@ -74,101 +157,123 @@ pub fn run(
     }
     probe.reached(ProbePoint::Startup);
 
-    let mut receivers = IpcReceiverSet::new()?;
-    let launcher_id = receivers.add(from_launcher)?;
-    let mut contents: HashMap<u64, ContentConnection> = HashMap::new();
+    // The launcher's messages, on a thread of their own so one `Select` waits for everything.
+    let (launcher_events, launcher) = crossbeam_channel::unbounded();
+    std::thread::Builder::new().name("from-launcher".into()).spawn(move || {
+        while let Ok(message) = from_launcher.recv() {
+            if launcher_events.send(message).is_err() {
+                return;
+            }
+        }
+        // Dropping the sender tells the main loop: the lifeline broke.
+    })?;
+
+    let mut contents: HashMap<ContentId, ContentConnection> = HashMap::new();
     let mut window = AttachedWindow::default();
     let mut captures = Captures::default();
     loop {
-        for event in receivers.select()? {
-            match event {
-                IpcSelectionResult::ChannelClosed(id) if id == launcher_id => {
-                    // Lifeline: the launcher is gone, so is our reason to exist.
+        // Receivers are cheap handles: cloned so the select does not borrow `contents`.
+        let streams: Vec<(ContentId, Receiver<StreamEvent>)> =
+            contents.iter().map(|(id, connection)| (*id, connection.items.clone())).collect();
+        let mut select = Select::new();
+        select.recv(&launcher);
+        for (_, items) in &streams {
+            select.recv(items);
+        }
+        let operation = select.select();
+        let index = operation.index();
+        let mut from_launcher = Vec::new();
+        let mut stream_event = None;
+        if index == 0 {
+            let Ok(message) = operation.recv(&launcher) else {
+                // Lifeline: the launcher is gone, so is our reason to exist.
+                return Ok(());
+            };
+            from_launcher.push(message);
+        } else if let Some((content, items)) = streams.get(index - 1) {
+            stream_event = Some((*content, operation.recv(items).unwrap_or(StreamEvent::Closed)));
+            // The launcher's messages go first: one sent before what made this item (a
+            // capture before the redraw it asked for) must not be overtaken by it.
+            from_launcher.extend(launcher.try_iter());
+        }
+        for message in from_launcher {
+            match message {
+                LauncherToGpu::Shutdown => {
+                    captures.finish(&to_launcher);
                     return Ok(());
                 }
-                IpcSelectionResult::ChannelClosed(id) => {
-                    if let Some(connection) = contents.remove(&id) {
-                        tracing::debug!(target: "armature::gpu", "{} disconnected", connection.content);
-                        let resources = captures.departed(connection);
-                        renderer.release(resources);
-                    }
+                LauncherToGpu::StartCapture(request) => captures.start(request, &mut renderer, &to_launcher),
+                LauncherToGpu::SaveStreamCapture { content, dir } => {
+                    captures.save_stream(content, contents.get(&content), dir, &to_launcher);
                 }
-                IpcSelectionResult::MessageReceived(id, message) if id == launcher_id => {
-                    match message.to::<LauncherToGpu>() {
-                        Ok(LauncherToGpu::Shutdown) => {
-                            captures.finish(&to_launcher);
-                            return Ok(());
-                        }
-                        Ok(LauncherToGpu::StartCapture(request)) => {
-                            captures.start(request, &mut renderer, &to_launcher);
-                        }
-                        Ok(LauncherToGpu::SaveStreamCapture { content, dir }) => {
-                            let live = contents.values().find(|connection| connection.content == content);
-                            captures.save_stream(content, live, dir, &to_launcher);
-                        }
-                        Ok(LauncherToGpu::ConnectContent {
-                            content,
-                            pid,
-                            from_content,
-                            to_content,
-                            window: target,
-                            recording,
-                        }) => {
-                            if let Some(target) = target
-                                && let Err(message) = window.attach(&renderer, content, &target)
-                            {
-                                tracing::warn!(target: "armature::gpu", "cannot draw into the window: {message}");
-                                let _ = to_launcher.send(GpuToLauncher::WindowFailed { message });
-                            }
-                            let id = receivers.add(from_content)?;
-                            contents.insert(
-                                id,
-                                ContentConnection {
-                                    content,
-                                    pid,
-                                    to_content,
-                                    resources: ContentResources::default(),
-                                    display_list: None,
-                                    #[cfg(feature = "capture")]
-                                    recorder: armature_capture::StreamRecorder::new(recording),
-                                },
-                            );
+                LauncherToGpu::ConnectContent { content, pid, stream, window: target, recording } => {
+                    if let Some(target) = target
+                        && let Err(message) = window.attach(&renderer, content, &target)
+                    {
+                        tracing::warn!(target: "armature::gpu", "cannot draw into the window: {message}");
+                        let _ = to_launcher.send(GpuToLauncher::WindowFailed { message });
+                    }
+                    match read_stream(content, stream) {
+                        Ok((parts, items)) => {
                             #[cfg(not(feature = "capture"))]
                             let _ = recording;
+                            let connection = ContentConnection {
+                                pid,
+                                replies: parts.replies,
+                                backend: RemoteRenderingBackend::new(content),
+                                items,
+                                stop: parts.stop,
+                                #[cfg(feature = "capture")]
+                                recorder: armature_capture::StreamRecorder::new(recording),
+                            };
+                            if let Some(old) = contents.insert(content, connection) {
+                                release(old, &mut captures, &mut renderer);
+                            }
                         }
-                        Err(error) => {
-                            tracing::error!(target: "armature::gpu", "bad launcher message: {error}")
+                        Err(reason) => {
+                            let _ =
+                                to_launcher.send(GpuToLauncher::TerminateContent { content, pid, reason });
                         }
-                    }
-                }
-                IpcSelectionResult::MessageReceived(id, message) => {
-                    let Some(connection) = contents.get_mut(&id) else { continue };
-                    let outcome = match message.to::<ContentToGpu>() {
-                        Ok(command) => handle_content_command(
-                            connection,
-                            command,
-                            &mut renderer,
-                            &mut window,
-                            &mut captures,
-                            &to_launcher,
-                            &*probe,
-                        ),
-                        Err(error) => Err(format!("undecodable message: {error}")),
-                    };
-                    if let Err(reason) = outcome {
-                        // Stop reading this content process; the launcher decides its fate.
-                        let content = connection.content;
-                        tracing::warn!(target: "armature::gpu", "terminate content process {}: {reason}", connection.pid);
-                        if let Some(connection) = contents.remove(&id) {
-                            let resources = captures.departed(connection);
-                            renderer.release(resources);
-                        }
-                        let _ = to_launcher.send(GpuToLauncher::ContentError { content, message: reason });
                     }
                 }
             }
         }
+        let Some((content, event)) = stream_event else { continue };
+        let Some(connection) = contents.get_mut(&content) else { continue };
+        let outcome = match event {
+            StreamEvent::Item(command) => handle_content_command(
+                connection,
+                command,
+                &mut renderer,
+                &mut window,
+                &mut captures,
+                &to_launcher,
+                &*probe,
+            ),
+            StreamEvent::Violation(reason) => Err(reason),
+            StreamEvent::Closed => {
+                tracing::debug!(target: "armature::gpu", "{content} disconnected");
+                if let Some(connection) = contents.remove(&content) {
+                    release(connection, &mut captures, &mut renderer);
+                }
+                continue;
+            }
+        };
+        if let Err(reason) = outcome {
+            // Stop reading this content process; the launcher terminates it.
+            let pid = connection.pid;
+            tracing::warn!(target: "armature::gpu", "terminate content process {pid}: {reason}");
+            if let Some(connection) = contents.remove(&content) {
+                release(connection, &mut captures, &mut renderer);
+            }
+            let _ = to_launcher.send(GpuToLauncher::TerminateContent { content, pid, reason });
+        }
     }
+}
+
+/// Lets a connection go: its recorder is kept for a crash report, its GPU memory freed.
+fn release(connection: ContentConnection, captures: &mut Captures, renderer: &mut Renderer) {
+    captures.departed(connection).release(renderer);
 }
 
 fn handle_content_command(
@@ -181,53 +286,46 @@ fn handle_content_command(
     probe: &dyn armature_api::Probe,
 ) -> Result<(), String> {
     let capturing = captures.record(connection, &command);
-    match command {
-        ContentToGpu::UpdateResources(updates) => {
-            let namespace = connection.content.namespace();
-            for update in updates {
-                renderer
-                    .update_resources(&mut connection.resources, update, namespace)
-                    .map_err(|error| error.to_string())?;
-            }
-        }
-        ContentToGpu::SetDisplayList(epoch, list) => connection.display_list = Some((epoch, list)),
-        ContentToGpu::Present(epoch) => {
-            let Some((list_epoch, list)) = &connection.display_list else {
-                return Err(format!("present of epoch {} before any display list", epoch.0));
-            };
-            if *list_epoch != epoch {
-                return Err(format!(
-                    "present of epoch {} but the display list is epoch {}",
-                    epoch.0, list_epoch.0
-                ));
-            }
-            probe.annotate(annotation::CONTENT, &connection.content.to_string());
-            probe.annotate(annotation::EPOCH, &epoch.0.to_string());
-            probe.annotate(annotation::ITEM_COUNT, &list.items.len().to_string());
-            let (frame, windowed) = window
-                .render(renderer, connection.content, list, &connection.resources, to_launcher)
-                .map_err(|error| error.to_string())?;
-            tracing::info!(
-                target: "armature::gpu",
-                "{} epoch {}: {}x{} in {} draw calls",
-                connection.content, epoch.0, frame.size.width, frame.size.height, frame.stats.draw_calls
-            );
-            captures.presented(capturing, connection, epoch, &frame, renderer, to_launcher);
-            let pixels = FramePixels {
-                content: connection.content,
-                epoch,
-                size: frame.size,
-                rgba: (!windowed).then(|| IpcSharedMemory::from_bytes(&frame.rgba)),
-                stats: frame.stats,
-            };
-            if to_launcher.send(GpuToLauncher::Frame(pixels)).is_err() {
-                return Ok(());
-            }
-            // A content process that stopped listening is not an error of ours.
-            let _ = connection.to_content.send(GpuToContent::Presented(epoch));
+    let applied = connection.backend.apply(renderer, command).map_err(|error| error.to_string())?;
+    for created in applied.created {
+        reply(connection, GpuToContent::ImageBufferCreated(created))?;
+    }
+    let Some(epoch) = applied.present else { return Ok(()) };
+    let content = connection.backend.content();
+    let Some((_, list)) = &connection.backend.display_list else { return Ok(()) };
+    probe.annotate(annotation::CONTENT, &content.to_string());
+    probe.annotate(annotation::EPOCH, &epoch.0.to_string());
+    probe.annotate(annotation::ITEM_COUNT, &list.items.len().to_string());
+    let (frame, windowed) = window
+        .render(renderer, content, list, &connection.backend.resources, to_launcher)
+        .map_err(|error| error.to_string())?;
+    tracing::info!(
+        target: "armature::gpu",
+        "{} epoch {}: {}x{} in {} draw calls",
+        content, epoch.0, frame.size.width, frame.size.height, frame.stats.draw_calls
+    );
+    captures.presented(capturing, connection, epoch, &frame, renderer, to_launcher);
+    let pixels = FramePixels {
+        content,
+        epoch,
+        size: frame.size,
+        rgba: (!windowed).then(|| IpcSharedMemory::from_bytes(&frame.rgba)),
+        stats: frame.stats,
+    };
+    if to_launcher.send(GpuToLauncher::Frame(pixels)).is_err() {
+        return Ok(());
+    }
+    reply(connection, GpuToContent::Presented(epoch))
+}
+
+/// Queues a reply; a content process that lets thousands pile up has stopped reading.
+fn reply(connection: &ContentConnection, reply: GpuToContent) -> Result<(), String> {
+    match connection.replies.try_send(reply) {
+        Ok(()) | Err(crossbeam_channel::TrySendError::Disconnected(_)) => Ok(()),
+        Err(crossbeam_channel::TrySendError::Full(_)) => {
+            Err(format!("it stopped reading the GPU process's replies ({REPLY_QUEUE} waiting)"))
         }
     }
-    Ok(())
 }
 
 /// Captures in progress, and the recorders of content processes that went away (a crash
@@ -307,12 +405,16 @@ impl Captures {
     }
 
     /// Keeps a departing connection's recorder; returns its resources to release.
-    fn departed(&mut self, connection: ContentConnection) -> ContentResources {
+    fn departed(&mut self, mut connection: ContentConnection) -> RemoteRenderingBackend {
         if self.departed.len() == Self::DEPARTED {
             self.departed.pop_front();
         }
-        self.departed.push_back((connection.content, connection.recorder));
-        connection.resources
+        let recorder = std::mem::replace(
+            &mut connection.recorder,
+            armature_capture::StreamRecorder::new(armature_api::capture::StreamRecording::OFF),
+        );
+        self.departed.push_back((connection.backend.content(), recorder));
+        take_backend(connection)
     }
 
     /// Every capture still running is complete (the GPU process is shutting down).
@@ -337,7 +439,9 @@ impl Captures {
                 .active
                 .iter()
                 .map(|capture| {
-                    capture.needs_earlier_stream(connection.content).then(|| connection.recorder.presented())
+                    capture
+                        .needs_earlier_stream(connection.backend.content())
+                        .then(|| connection.recorder.presented())
                 })
                 .collect();
             FrameCapturing { commands, earlier }
@@ -356,14 +460,16 @@ impl Captures {
         renderer: &mut Renderer,
         to_launcher: &IpcSender<GpuToLauncher>,
     ) {
-        let (Some(capturing), Some((_, list))) = (capturing, &connection.display_list) else { return };
+        let (Some(capturing), Some((_, list))) = (capturing, &connection.backend.display_list) else {
+            return;
+        };
         let mut index = 0;
         self.active.retain_mut(|capture| {
             let frame = crate::capture::PresentedFrame {
-                content: connection.content,
+                content: connection.backend.content(),
                 epoch,
                 list,
-                resources: &connection.resources,
+                resources: &connection.backend.resources,
                 rendered,
                 commands: &capturing.commands,
                 earlier: capturing.earlier.get(index).and_then(Option::as_ref),
@@ -410,8 +516,8 @@ impl Captures {
         let _ = to_launcher.send(GpuToLauncher::CaptureFailed { dir, message: Self::UNSUPPORTED.into() });
     }
 
-    fn departed(&mut self, connection: ContentConnection) -> ContentResources {
-        connection.resources
+    fn departed(&mut self, connection: ContentConnection) -> RemoteRenderingBackend {
+        take_backend(connection)
     }
 
     fn finish(&mut self, _: &IpcSender<GpuToLauncher>) {}
@@ -430,6 +536,12 @@ impl Captures {
         _: &IpcSender<GpuToLauncher>,
     ) {
     }
+}
+
+/// The backend out of a connection that is going away.
+fn take_backend(mut connection: ContentConnection) -> RemoteRenderingBackend {
+    let content = connection.backend.content();
+    std::mem::replace(&mut connection.backend, RemoteRenderingBackend::new(content))
 }
 
 /// The window one content process's frames go to, in window mode.

@@ -6,7 +6,8 @@
 use std::time::Instant;
 
 use armature_api::{
-    ColorF, DeviceIntSize, DisplayList, FrameStats, IdNamespace, ProbePoint, ResourceUpdate, SharedProbe,
+    ColorF, DeviceIntSize, DisplayList, FrameStats, IdNamespace, ImageBufferId, ProbePoint, ResourceUpdate,
+    SharedProbe,
 };
 
 use crate::batch::{self, BlendMode, PrimitiveKind, SurfaceIndex, TextureSource};
@@ -52,6 +53,8 @@ pub enum RenderError {
 enum Output<'a> {
     /// Read back into memory.
     Readback,
+    /// Drawn over an image buffer's contents (canvas drawing), left on the GPU.
+    Buffer(wgpu::TextureView),
     /// Presented in a window.
     #[cfg(feature = "window")]
     Window(&'a mut crate::window::WindowPresenter),
@@ -391,6 +394,53 @@ impl Renderer {
         self.render_to(list, resources, Output::Window(window))
     }
 
+    /// Draws a display list over image buffer `buffer`'s contents (its viewport must be the
+    /// buffer's size); the pixels stay on the GPU.
+    pub fn render_into_buffer(
+        &mut self,
+        list: &DisplayList,
+        resources: &ContentResources,
+        buffer: ImageBufferId,
+    ) -> Result<FrameStats, RenderError> {
+        let view = resources
+            .buffers
+            .get(&buffer)
+            .and_then(|entry| self.cache.wgpu_texture(entry.texture))
+            .map(|texture| texture.create_view(&wgpu::TextureViewDescriptor::default()))
+            .ok_or(RenderError::Replay(ReplayError::UnknownImageBuffer { item: 0, buffer }))?;
+        Ok(self.render_to(list, resources, Output::Buffer(view))?.stats)
+    }
+
+    /// Makes whole pixels of image buffer `buffer` transparent: `rect` is x0, y0, x1, y1,
+    /// clamped to the buffer.
+    pub fn clear_buffer_rect(&mut self, resources: &ContentResources, buffer: ImageBufferId, rect: [u32; 4]) {
+        let Some(entry) = resources.buffers.get(&buffer) else { return };
+        let Some(texture) = self.cache.wgpu_texture(entry.texture) else { return };
+        let [x0, y0] = [rect[0].min(entry.size.width), rect[1].min(entry.size.height)];
+        let [x1, y1] = [rect[2].clamp(x0, entry.size.width), rect[3].clamp(y0, entry.size.height)];
+        if x1 == x0 || y1 == y0 {
+            return;
+        }
+        let zeros = vec![0u8; ((x1 - x0) * (y1 - y0) * 4) as usize];
+        self.gpu.queue.write_texture(
+            wgpu::TexelCopyTextureInfo {
+                texture,
+                mip_level: 0,
+                origin: wgpu::Origin3d { x: x0, y: y0, z: 0 },
+                aspect: wgpu::TextureAspect::All,
+            },
+            &zeros,
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some((x1 - x0) * 4),
+                rows_per_image: None,
+            },
+            wgpu::Extent3d { width: x1 - x0, height: y1 - y0, depth_or_array_layers: 1 },
+        );
+        // Queue writes run before the next submission: submit now so later drawing follows.
+        self.gpu.queue.submit([]);
+    }
+
     fn render_to(
         &mut self,
         list: &DisplayList,
@@ -510,20 +560,34 @@ impl Renderer {
         let mut encoder =
             device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("frame") });
         let mut page_target = None;
+        let buffer_view = match &output {
+            Output::Buffer(view) => Some(view.clone()),
+            _ => None,
+        };
         for &SurfaceIndex(surface_index) in &frame.order {
             let Some(surface) = frame.surfaces.get(surface_index) else { continue };
             let (target_size, _) = target_sizes[surface_index];
-            let target = self.acquire_target(target_size, &surface_targets);
-            surface_targets[surface_index] = Some(target);
-            let clear =
-                if surface_index == 0 { clear_color(list.background) } else { wgpu::Color::TRANSPARENT };
+            // An image buffer's page surface is the buffer itself, drawn over (not cleared).
+            let (view, load) = match (&buffer_view, surface_index) {
+                (Some(view), 0) => (view, wgpu::LoadOp::Load),
+                _ => {
+                    let target = self.acquire_target(target_size, &surface_targets);
+                    surface_targets[surface_index] = Some(target);
+                    let clear = if surface_index == 0 {
+                        clear_color(list.background)
+                    } else {
+                        wgpu::Color::TRANSPARENT
+                    };
+                    (&self.targets[target].view, wgpu::LoadOp::Clear(clear))
+                }
+            };
             let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
                 label: Some("surface"),
                 color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                    view: &self.targets[target].view,
+                    view,
                     depth_slice: None,
                     resolve_target: None,
-                    ops: wgpu::Operations { load: wgpu::LoadOp::Clear(clear), store: wgpu::StoreOp::Store },
+                    ops: wgpu::Operations { load, store: wgpu::StoreOp::Store },
                 })],
                 depth_stencil_attachment: None,
                 timestamp_writes: None,
@@ -563,8 +627,13 @@ impl Renderer {
             }
             drop(pass);
             if surface_index == 0 {
-                page_target = Some(target);
+                page_target = surface_targets[0];
             }
+        }
+        if buffer_view.is_some() {
+            self.gpu.queue.submit([encoder.finish()]);
+            stats.cpu.encode_us = micros(batched.elapsed());
+            return Ok(RenderedFrame { size, rgba: Vec::new(), stats });
         }
         let Some(page_target) = page_target else {
             return Err(RenderError::Gpu("replay produced no page surface".into()));
@@ -597,6 +666,7 @@ impl Renderer {
             }
             #[cfg(not(feature = "window"))]
             Output::Never(_) => Vec::new(),
+            Output::Buffer(_) => Vec::new(),
         };
         stats.cpu.execute_us = micros(encoded.elapsed());
 

@@ -21,17 +21,23 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// The HTML page to render.
-    #[arg(value_name = "PAGE", required = true)]
-    pub page: Option<PathBuf>,
+    /// The HTML page to render; several with `--headless` (one content process each, all
+    /// against one GPU process).
+    #[arg(value_name = "PAGE", required = true, num_args = 1..)]
+    pub pages: Vec<PathBuf>,
 
     /// Render without a window (CI, screenshots).
     #[arg(long)]
     pub headless: bool,
 
-    /// Write the rendered page to this PNG file (headless mode).
+    /// Write the rendered page to this PNG file (headless mode, one page).
     #[arg(long, value_name = "PNG", requires = "headless")]
     pub screenshot: Option<PathBuf>,
+
+    /// Write each page's PNG into this directory as NAME.png, NAME being the page's file
+    /// name without extension (headless mode; made if missing).
+    #[arg(long, value_name = "DIR", requires = "headless", conflicts_with = "screenshot")]
+    pub screenshot_dir: Option<PathBuf>,
 
     /// How frames reach the window: `auto` lets the GPU process draw into it (X11), else
     /// they come back through shared memory; `shared-memory` always brings them back.
@@ -263,7 +269,16 @@ mod tests {
     #[test]
     fn a_page_or_a_tool() {
         let cli = Cli::try_parse_from(["armature", "page.html", "--headless"]).expect("a page");
-        assert_eq!(cli.page, Some(PathBuf::from("page.html")));
+        assert_eq!(cli.pages, [PathBuf::from("page.html")]);
+        let cli =
+            Cli::try_parse_from(["armature", "a.html", "b.html", "--headless", "--screenshot-dir", "out"])
+                .expect("several pages");
+        assert_eq!(cli.pages.len(), 2);
+        assert_eq!(cli.screenshot_dir, Some(PathBuf::from("out")));
+        assert!(
+            Cli::try_parse_from(["armature", "a.html", "--screenshot-dir", "out"]).is_err(),
+            "needs --headless"
+        );
         let cli = Cli::try_parse_from(["armature", "reftest", "x/reftest.list"]).expect("a tool");
         assert!(matches!(cli.command, Some(Command::Reftest { .. })));
         assert!(Cli::try_parse_from(["armature"]).is_err(), "a page is required");

@@ -126,6 +126,23 @@ pub enum LauncherError {
         /// Why.
         message: String,
     },
+    /// The GPU process refused a content process's stream (a hostile or broken content
+    /// process); the launcher killed it.
+    #[error("page '{}': terminate content process {pid}: {reason}", page.display())]
+    ContentTerminated {
+        /// The page.
+        page: PathBuf,
+        /// The content process, now killed.
+        pid: u32,
+        /// What the GPU process found wrong with its stream.
+        reason: String,
+    },
+    /// Several pages where only one can be shown.
+    #[error(
+        "several pages (or --screenshot-dir) need --headless, and work without --dump-layout and \
+         --stats-json; give one page to show it in a window"
+    )]
+    ManyPages,
     /// No frame arrived in time.
     #[error("no frame for '{}' within {timeout:?}", page.display())]
     FrameTimeout {
@@ -233,6 +250,7 @@ impl LauncherError {
             LauncherError::PageUnreadable { .. }
             | LauncherError::ScreenshotUnwritable { .. }
             | LauncherError::Manifest(_)
+            | LauncherError::ManyPages
             | LauncherError::NoPage => 2,
             #[cfg(not(feature = "window"))]
             LauncherError::NoWindowFeature => 2,

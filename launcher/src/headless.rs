@@ -80,6 +80,71 @@ pub fn run(request: HeadlessRun<'_>) -> Result<(), LauncherError> {
     Ok(())
 }
 
+/// Runs several pages at once headless, one content process each against one GPU process,
+/// writing `DIR/NAME.png` for each. A page that fails is reported (naming it) and the others
+/// go on; `Ok(false)` if any failed.
+pub fn run_many(
+    pages: &[std::path::PathBuf],
+    screenshot_dir: Option<&Path>,
+    viewport: DeviceIntSize,
+    options: SessionOptions,
+) -> Result<bool, LauncherError> {
+    for page in pages {
+        check_page(page)?;
+    }
+    let names = screenshot_names(pages);
+    if let Some(dir) = screenshot_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|source| LauncherError::ScreenshotUnwritable { path: dir.to_owned(), source })?;
+    }
+    let verbose = options.verbose;
+    let mut session = Session::start(options)?;
+    let jobs: Vec<PageJob> = pages.iter().map(|page| PageJob { page: page.clone(), viewport }).collect();
+    let results = match session.render_all(&jobs, jobs.len()) {
+        Ok(results) => results,
+        Err(error) => {
+            session.shutdown();
+            return Err(error);
+        }
+    };
+    session.shutdown();
+    let mut all_good = true;
+    for (result, name) in results.into_iter().zip(names) {
+        let written = result.and_then(|rendered| {
+            if verbose {
+                eprintln!(
+                    "armature: '{}': {} display items",
+                    rendered.page.display(),
+                    rendered.display_items
+                );
+            }
+            match screenshot_dir {
+                Some(dir) => PendingScreenshot::prepare(&dir.join(&name))?.commit(&rendered.frame),
+                None => Ok(()),
+            }
+        });
+        if let Err(error) = written {
+            eprintln!("armature: error: {error}");
+            all_good = false;
+        }
+    }
+    Ok(all_good)
+}
+
+/// `NAME.png` per page; a name used twice gets `-2`, `-3`… after it.
+fn screenshot_names(pages: &[std::path::PathBuf]) -> Vec<String> {
+    let mut seen = std::collections::HashMap::<String, u32>::new();
+    pages
+        .iter()
+        .map(|page| {
+            let stem = page.file_stem().map_or("page".into(), |stem| stem.to_string_lossy().into_owned());
+            let count = seen.entry(stem.clone()).or_default();
+            *count += 1;
+            if *count == 1 { format!("{stem}.png") } else { format!("{stem}-{count}.png") }
+        })
+        .collect()
+}
+
 /// Test switch: `ARMATURE_TEST_HOLD=after-frame` keeps every process up after the frame is
 /// written until a content process goes away or a signal ends the launcher, so tests can
 /// inspect the process tree, interrupt it, or kill the GPU process and watch the frame

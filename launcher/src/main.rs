@@ -22,6 +22,7 @@ mod supervise;
 #[cfg(feature = "window")]
 mod window;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -84,7 +85,21 @@ fn run(cli: &cli::Cli) -> Result<bool, error::LauncherError> {
         return replay::run(args);
     }
     // clap requires a page when there is no subcommand.
-    let Some(page) = cli.page.as_deref() else { return Err(error::LauncherError::NoPage) };
+    let Some(page) = cli.pages.first().map(PathBuf::as_path) else {
+        return Err(error::LauncherError::NoPage);
+    };
+    if cli.pages.len() > 1 || cli.screenshot_dir.is_some() {
+        if !cli.headless || cli.dump_layout.is_some() || cli.stats_json.is_some() {
+            return Err(error::LauncherError::ManyPages);
+        }
+        supervise::install_signal_cleanup()?;
+        return headless::run_many(
+            &cli.pages,
+            cli.screenshot_dir.as_deref(),
+            cli.window_size,
+            session_options(cli),
+        );
+    }
     if let Some(format) = cli.dump_layout {
         supervise::install_signal_cleanup()?;
         return dump::run(page, cli.window_size, format, cli.verbose).map(|()| true);

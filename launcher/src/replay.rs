@@ -9,14 +9,14 @@ use std::path::PathBuf;
 
 use armature_api::capture::StreamRecording;
 use armature_api::messages::{CaptureRequest, CaptureScope, ContentToGpu};
-use armature_api::{ContentId, DeviceIntSize, DisplayList, Epoch, LayoutSize};
+use armature_api::{ContentId, DeviceIntSize, LayoutSize};
 use armature_capture::format::FrameEntry;
 use armature_capture::replay::Replay;
 use armature_capture::{Capture, Level, StreamRecorder};
+use armature_gpu::backend::RemoteRenderingBackend;
 use armature_gpu::capture::{ActiveCapture, PresentedFrame};
 use armature_gpu::device::GpuDevice;
 use armature_gpu::renderer::{RenderedFrame, Renderer};
-use armature_gpu::resources::ContentResources;
 
 use crate::cli::ReplayArgs;
 use crate::error::LauncherError;
@@ -39,14 +39,22 @@ impl std::fmt::Display for Mismatch {
 }
 
 /// One content process of the capture, as the GPU process would hold it.
-#[derive(Default)]
 struct Connection {
-    resources: ContentResources,
-    display_list: Option<(Epoch, DisplayList)>,
+    backend: RemoteRenderingBackend,
     /// Only when the replay is captured again.
     recorder: Option<StreamRecorder>,
     /// This frame's commands so far, for a STREAM capture of the replay.
     since_present: Vec<ContentToGpu>,
+}
+
+impl Connection {
+    fn new(content: ContentId) -> Connection {
+        Connection {
+            backend: RemoteRenderingBackend::new(content),
+            recorder: None,
+            since_present: Vec::new(),
+        }
+    }
 }
 
 /// The bare pipeline: a renderer and what each captured content process uploaded.
@@ -66,7 +74,8 @@ impl Pipeline {
         draw: bool,
     ) -> Result<Option<RenderedFrame>, LauncherError> {
         let refused = |message: String| LauncherError::ReplayFrame { frame: frame.number.0, message };
-        let connection = self.connections.entry(frame.content).or_default();
+        let connection =
+            self.connections.entry(frame.content).or_insert_with(|| Connection::new(frame.content));
         let earlier = match (&self.capture, &connection.recorder, &command) {
             (Some(capture), Some(recorder), ContentToGpu::Present(_))
                 if capture.needs_earlier_stream(frame.content) =>
@@ -79,30 +88,15 @@ impl Pipeline {
             recorder.record(&command);
             connection.since_present.push(command.clone());
         }
-        match command {
-            ContentToGpu::UpdateResources(updates) => {
-                for update in updates {
-                    self.renderer
-                        .update_resources(&mut connection.resources, update, frame.content.namespace())
-                        .map_err(|error| refused(error.to_string()))?;
-                }
-                Ok(None)
-            }
-            ContentToGpu::SetDisplayList(epoch, list) => {
-                connection.display_list = Some((epoch, list));
-                Ok(None)
-            }
-            ContentToGpu::Present(epoch) => {
+        let applied = connection
+            .backend
+            .apply(&mut self.renderer, command)
+            .map_err(|error| refused(error.to_string()))?;
+        match applied.present {
+            None => Ok(None),
+            Some(epoch) => {
                 let commands = std::mem::take(&mut connection.since_present);
-                let Some((list_epoch, list)) = &connection.display_list else {
-                    return Err(refused(format!("present of epoch {} before any display list", epoch.0)));
-                };
-                if *list_epoch != epoch {
-                    return Err(refused(format!(
-                        "present of epoch {} but the display list is epoch {}",
-                        epoch.0, list_epoch.0
-                    )));
-                }
+                let Some((_, list)) = &connection.backend.display_list else { return Ok(None) };
                 if !draw {
                     return Ok(None);
                 }
@@ -117,14 +111,14 @@ impl Pipeline {
                 };
                 let rendered = self
                     .renderer
-                    .render(list, &connection.resources)
+                    .render(list, &connection.backend.resources)
                     .map_err(|error| refused(error.to_string()))?;
                 if let (Some(capture), Some(recorder)) = (&mut self.capture, &connection.recorder) {
                     let presented = PresentedFrame {
                         content: frame.content,
                         epoch,
                         list,
-                        resources: &connection.resources,
+                        resources: &connection.backend.resources,
                         rendered: &rendered,
                         commands: &commands,
                         earlier: earlier.as_ref(),
@@ -188,10 +182,11 @@ pub fn run(args: &ReplayArgs) -> Result<bool, LauncherError> {
         if step.fresh
             && let Some(old) = pipeline.connections.remove(&frame.content)
         {
-            pipeline.renderer.release(old.resources);
+            old.backend.release(&mut pipeline.renderer);
         }
         if pipeline.capture.is_some() {
-            let connection = pipeline.connections.entry(frame.content).or_default();
+            let connection =
+                pipeline.connections.entry(frame.content).or_insert_with(|| Connection::new(frame.content));
             connection.recorder.get_or_insert_with(|| StreamRecorder::new(recording));
         }
         let mut drawn = None;

@@ -21,11 +21,12 @@ use std::time::{Duration, Instant};
 
 use armature_api::capture::{Levels, StreamRecording};
 use armature_api::messages::{
-    AdapterSummary, CaptureRequest, CaptureScope, ContentToGpu, ContentToLauncher, FramePixels, GpuToContent,
-    GpuToLauncher, LauncherToContent, LauncherToGpu, ProcessRole, WindowTarget,
+    AdapterSummary, CaptureRequest, CaptureScope, ContentToLauncher, FramePixels, GpuToContent,
+    GpuToLauncher, LauncherToContent, LauncherToGpu, OutOfLineItem, ProcessRole, StreamClientEnd,
+    StreamServerEnd, WindowTarget,
 };
 use armature_api::{ContentId, ContentStageTimes, DeviceIntSize};
-use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
+use ipc_channel::ipc::{self, IpcSender};
 
 use crate::error::LauncherError;
 use crate::supervise::{self, ChildOptions, ChildProcess, PendingChild, SHUTDOWN_GRACE};
@@ -484,9 +485,13 @@ impl Session {
                     return Err(LauncherError::Gpu(message));
                 }
                 Event::Gpu(_, GpuToLauncher::Fatal { .. }) => {}
-                Event::Gpu(_, GpuToLauncher::ContentError { content, message }) => {
-                    if let Some((flight, result)) = page_error(content, message, &mut in_flight) {
-                        finish(&mut results, flight, result);
+                Event::Gpu(_, GpuToLauncher::TerminateContent { content, pid, reason }) => {
+                    if let Some(mut flight) = in_flight.remove(&content) {
+                        // It broke the stream's rules: no grace, it is killed at once.
+                        flight.content.wait_or_kill(Duration::ZERO);
+                        let page = jobs[flight.job].page.clone();
+                        results[flight.job] =
+                            Some(Err(LauncherError::ContentTerminated { page, pid, reason }));
                     }
                 }
                 Event::Gpu(_, GpuToLauncher::WindowFailed { message }) => window_failed(&message),
@@ -653,8 +658,12 @@ impl Session {
                         {
                             return Err(LauncherError::Gpu(message));
                         }
-                        Event::Gpu(_, GpuToLauncher::ContentError { content, message }) => {
-                            let error = LauncherError::Page { page: self.page_of(content), message };
+                        Event::Gpu(_, GpuToLauncher::TerminateContent { content, pid, reason }) => {
+                            if let Some(index) = self.open_pages.iter().position(|(open, _)| *open == content) {
+                                let (_, mut killed) = self.open_pages.remove(index);
+                                killed.wait_or_kill(Duration::ZERO);
+                            }
+                            let error = LauncherError::ContentTerminated { page: self.page_of(content), pid, reason };
                             self.replace_with_error_page(content, error, viewport, &mut error_pages)?;
                         }
                         Event::GpuClosed(generation) if generation == self.gpu_generation => {
@@ -798,9 +807,9 @@ impl Session {
         let recording = self.options.capture.recording;
         let gpu = self.gpu()?;
         for (id, pid, sender) in contents {
-            let (to_gpu, from_gpu) = connect_to_gpu(gpu, id, pid, window.clone(), recording)?;
+            let gpu_end = connect_to_gpu(gpu, id, pid, window.clone(), recording)?;
             // A content process that is gone meanwhile reports itself through its channel.
-            let _ = sender.send(LauncherToContent::ReconnectGpu { to_gpu, from_gpu });
+            let _ = sender.send(LauncherToContent::ReconnectGpu { gpu: gpu_end });
         }
         Ok(())
     }
@@ -952,18 +961,16 @@ impl Session {
         let window = self.window.clone();
         let recording = self.options.capture.recording;
         let gpu = self.gpu()?;
-        let (to_gpu, from_gpu) = connect_to_gpu(gpu, id, content.pid, window, recording)?;
+        let gpu_end = connect_to_gpu(gpu, id, content.pid, window, recording)?;
         // Content resolves the page itself; give it an absolute path so its cwd never matters.
         let page = std::path::absolute(&job.page).unwrap_or_else(|_| job.page.clone());
-        let start = LauncherToContent::Start {
-            content: id,
-            page,
-            viewport: job.viewport,
-            to_gpu,
-            from_gpu,
-            recording,
-        };
-        content.sender.send(start).map_err(|error| LauncherError::Ipc(error.to_string()))?;
+        let start =
+            LauncherToContent::Start { content: id, page, viewport: job.viewport, gpu: gpu_end, recording };
+        // A content process that died already (a crash at startup) breaks this pipe; its
+        // `ContentClosed` event follows and is handled as the crash it is.
+        if let Err(error) = content.sender.send(start) {
+            tracing::debug!("content process {} did not take its page: {error}", content.pid);
+        }
         Ok((id, content))
     }
 }
@@ -997,24 +1004,28 @@ pub fn check_page(page: &Path) -> Result<(), LauncherError> {
     std::fs::File::open(page).map(drop).map_err(unreadable)
 }
 
-/// The broker: creates a content process's channels to the GPU process, hands the GPU its
-/// ends, and returns the content's. If the GPU process is dying, the content still gets its
-/// ends (its sends fail) and a `ReconnectGpu` after the relaunch.
+/// The broker: makes a content process's stream to the GPU process — the shared-memory ring
+/// and the two ipc channels beside it — hands the GPU process its end, and returns the
+/// content's. If the GPU process is dying, the content still gets its end (its sends fail)
+/// and a `ReconnectGpu` after the relaunch.
 fn connect_to_gpu(
     gpu: &GpuChild,
     content: ContentId,
     pid: u32,
     window: Option<WindowTarget>,
     recording: StreamRecording,
-) -> Result<(IpcSender<ContentToGpu>, IpcReceiver<GpuToContent>), LauncherError> {
+) -> Result<StreamClientEnd, LauncherError> {
     let ipc_error = |error: &dyn std::fmt::Display| LauncherError::Ipc(error.to_string());
-    let (to_gpu, from_content) = ipc::channel::<ContentToGpu>().map_err(|e| ipc_error(&e))?;
+    let ring =
+        armature_stream::create_ring_memory(armature_stream::DEFAULT_CAPACITY).map_err(|e| ipc_error(&e))?;
+    let (to_gpu, from_content) = ipc::channel::<OutOfLineItem>().map_err(|e| ipc_error(&e))?;
     let (to_content, from_gpu) = ipc::channel::<GpuToContent>().map_err(|e| ipc_error(&e))?;
-    let connect = LauncherToGpu::ConnectContent { content, pid, from_content, to_content, window, recording };
+    let stream = StreamServerEnd { ring: ring.clone(), out_of_line: from_content, replies: to_content };
+    let connect = LauncherToGpu::ConnectContent { content, pid, stream, window, recording };
     if let Err(error) = gpu.sender.send(connect) {
         tracing::debug!("the GPU process did not take {content}: {error}");
     }
-    Ok((to_gpu, from_gpu))
+    Ok(StreamClientEnd { ring, out_of_line: to_gpu, replies: from_gpu })
 }
 
 /// The first `DIR/capture-NNNN` that does not exist yet (DIR is made).

@@ -7,14 +7,13 @@
 use std::time::{Duration, Instant};
 
 use armature_api::capture::{Levels, StreamRecording};
-use armature_api::messages::{CaptureRequest, CaptureScope, ContentToGpu};
-use armature_api::{DisplayList, Epoch};
+use armature_api::messages::{CaptureRequest, CaptureScope};
 use armature_capture::replay::Replay;
 use armature_capture::{Capture, ReplaySource, StreamRecorder};
+use armature_gpu::backend::RemoteRenderingBackend;
 use armature_gpu::capture::{ActiveCapture, PresentedFrame};
 use armature_gpu::device::GpuDevice;
 use armature_gpu::renderer::Renderer;
-use armature_gpu::resources::ContentResources;
 use armature_tests::{armature, page};
 
 const ROUNDS: usize = 15;
@@ -54,27 +53,19 @@ fn main() {
     let step = load();
     let gpu = GpuDevice::open().expect("a device");
     let mut renderer = Renderer::new(gpu);
-    let mut resources = ContentResources::default();
-    let mut list: Option<(Epoch, DisplayList)> = None;
     let content = step.frame.content;
+    let mut backend = RemoteRenderingBackend::new(content);
     for command in &step.commands {
-        match command.clone() {
-            ContentToGpu::UpdateResources(updates) => {
-                for update in updates {
-                    renderer.update_resources(&mut resources, update, content.namespace()).expect("upload");
-                }
-            }
-            ContentToGpu::SetDisplayList(epoch, display_list) => list = Some((epoch, display_list)),
-            ContentToGpu::Present(_) => {}
-        }
+        backend.apply(&mut renderer, command.clone()).expect("the GPU process takes it");
     }
-    let (epoch, list) = list.expect("a display list");
+    let (epoch, list) = backend.display_list.clone().expect("a display list");
+    let resources = &backend.resources;
     let items = list.items.len();
 
     let mut frame_times = Vec::new();
     for _ in 0..ROUNDS {
         let started = Instant::now();
-        renderer.render(&list, &resources).expect("renders");
+        renderer.render(&list, resources).expect("renders");
         frame_times.push(started.elapsed());
     }
     let frame = median(frame_times);
@@ -101,14 +92,14 @@ fn main() {
             // The frame is drawn as a live GPU process draws it (keeping what FRAME needs);
             // only the capture is timed.
             renderer.keep_frame_details(levels.contains(armature_api::capture::Level::Frame));
-            let drawn = renderer.render(&list, &resources).expect("renders");
+            let drawn = renderer.render(&list, resources).expect("renders");
             let started = Instant::now();
             let mut active = ActiveCapture::start(&request).expect("start");
             let presented = PresentedFrame {
                 content,
                 epoch,
                 list: &list,
-                resources: &resources,
+                resources,
                 rendered: &drawn,
                 commands: &step.commands,
                 earlier: None,

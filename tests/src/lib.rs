@@ -66,11 +66,18 @@ pub fn armature_at(bin: &Path) -> Command {
         "ARMATURE_TEST_HOLD",
         "ARMATURE_TEST_CORRUPT_ANNOTATIONS",
         "ARMATURE_TEST_BAD_WINDOW",
+        "ARMATURE_TEST_CANVAS",
+        "ARMATURE_TEST_HOSTILE_STREAM",
         "RUST_LOG",
     ] {
         command.env_remove(variable);
     }
     command
+}
+
+/// A finished command's stderr, as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// A sample page by file name.

@@ -8,11 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use armature_tests::{armature, has_feature, page, wait_until};
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use armature_tests::{armature, has_feature, page, stderr, wait_until};
 
 /// Renders `page` headless, capturing it at `levels` into `dir`; returns the screenshot.
 fn capture(page: &Path, dir: &Path, levels: &str, extra: &[&str]) -> image::RgbaImage {

@@ -9,7 +9,7 @@ use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
 use armature_tests::{
-    armature, armature_at, armature_bin, children_of, command_line, has_feature, page, wait_until,
+    armature, armature_at, armature_bin, children_of, command_line, has_feature, page, stderr, wait_until,
 };
 use minidump::{
     Minidump, MinidumpException, MinidumpModuleList, MinidumpSystemInfo, MinidumpThreadList, Module,
@@ -26,10 +26,6 @@ fn run(page_name: &str, reports: &Path, png: &Path, extra: &[&str]) -> Output {
         .args(extra)
         .output()
         .expect("armature runs")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// The reports in `dir`, as (`.dmp` path, parsed `.extra`), oldest first.

@@ -3,11 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use armature_tests::{armature, page};
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use armature_tests::{armature, page, stderr};
 
 #[test]
 fn a_missing_page_exits_2_naming_the_file_and_the_reason() {

@@ -1,0 +1,156 @@
+//! Stream throughput (issue 5): canvas items through the shared-memory ring (a client thread
+//! encoding and writing, a server thread reading and decoding, as the two processes do),
+//! against a plain memcpy of the same bytes and against one ipc-channel message per item.
+//! Prints a table; run with `cargo bench -p armature-stream --bench throughput`.
+
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use armature_api::messages::{ContentToGpu, GpuToContent, OutOfLineItem, StreamClientEnd, StreamServerEnd};
+use armature_api::{
+    CanvasItem, ColorF, FontKey, GlyphInstance, IdNamespace, ImageBufferId, LayoutPoint, LayoutRect,
+    LayoutSize,
+};
+use armature_stream::{StreamClient, StreamServer};
+use ipc_channel::ipc;
+
+const ITEMS: usize = 200_000;
+const RUNS: usize = 5;
+
+/// A canvas frame's mix: state changes, rects, and text runs of a dozen glyphs.
+fn items() -> Vec<ContentToGpu> {
+    let buffer = ImageBufferId(IdNamespace(1), 0);
+    (0..ITEMS)
+        .map(|index| {
+            let at = index as f32;
+            let item = match index % 4 {
+                0 => CanvasItem::SetFillColor(ColorF::new(at / 1e6, 0.5, 0.25, 1.0)),
+                1 => CanvasItem::FillRect(LayoutRect::new(
+                    LayoutPoint::new(at, 2.0),
+                    LayoutSize::new(10.0, 20.0),
+                )),
+                2 => CanvasItem::StrokeRect(LayoutRect::new(
+                    LayoutPoint::new(1.0, at),
+                    LayoutSize::new(5.0, 6.0),
+                )),
+                _ => CanvasItem::FillText {
+                    font: FontKey(IdNamespace(1), 0),
+                    size: 16.0,
+                    origin: LayoutPoint::new(at, 30.0),
+                    glyphs: (0..12)
+                        .map(|glyph| GlyphInstance {
+                            index: 40 + glyph,
+                            point: LayoutPoint::new(glyph as f32 * 9.5, 0.0),
+                        })
+                        .collect(),
+                },
+            };
+            ContentToGpu::DrawToImageBuffer { buffer, item }
+        })
+        .collect()
+}
+
+fn ends() -> (StreamClientEnd, StreamServerEnd) {
+    let ring = armature_stream::create_ring_memory(armature_stream::DEFAULT_CAPACITY).expect("ring");
+    let (to_gpu, from_content) = ipc::channel::<OutOfLineItem>().expect("channel");
+    let (to_content, from_gpu) = ipc::channel::<GpuToContent>().expect("channel");
+    (
+        StreamClientEnd { ring: ring.clone(), out_of_line: to_gpu, replies: from_gpu },
+        StreamServerEnd { ring, out_of_line: from_content, replies: to_content },
+    )
+}
+
+fn stream(items: &[ContentToGpu]) -> (Duration, u64, u64) {
+    let (client_end, server_end) = ends();
+    let mut client = StreamClient::connect(client_end).expect("client");
+    let (mut server, _replies) = StreamServer::accept(server_end).expect("server");
+    let count = items.len();
+    let started = Instant::now();
+    let reader = std::thread::spawn(move || {
+        let stop = AtomicBool::new(false);
+        for _ in 0..count {
+            std::hint::black_box(server.next(&stop).expect("well-formed").expect("an item"));
+        }
+        server.stats()
+    });
+    for item in items {
+        client.send(item.clone()).expect("send");
+    }
+    client.flush();
+    let stats = reader.join().expect("reader");
+    (started.elapsed(), stats.bytes, stats.sleeps + client.stats().0.sleeps)
+}
+
+fn ipc_per_item(items: &[ContentToGpu]) -> Duration {
+    let (sender, receiver) = ipc::channel::<ContentToGpu>().expect("channel");
+    let count = items.len();
+    let started = Instant::now();
+    let reader = std::thread::spawn(move || {
+        for _ in 0..count {
+            std::hint::black_box(receiver.recv().expect("an item"));
+        }
+    });
+    for item in items {
+        sender.send(item.clone()).expect("send");
+    }
+    reader.join().expect("reader");
+    started.elapsed()
+}
+
+fn memcpy(bytes: u64) -> Duration {
+    // The same number of bytes, copied through a buffer the size of the ring.
+    let source = vec![7u8; bytes as usize];
+    let mut ring = vec![0u8; armature_stream::DEFAULT_CAPACITY];
+    let started = Instant::now();
+    for chunk in source.chunks(ring.len()) {
+        ring[..chunk.len()].copy_from_slice(chunk);
+        std::hint::black_box(&ring);
+    }
+    started.elapsed()
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn main() {
+    let items = items();
+    let mut stream_times = Vec::new();
+    let mut bytes = 0;
+    let mut sleeps = 0;
+    for _ in 0..RUNS {
+        let (time, payload, slept) = stream(&items);
+        stream_times.push(time);
+        bytes = payload;
+        sleeps += slept;
+    }
+    let stream_time = median(stream_times);
+    let memcpy_time = median((0..RUNS).map(|_| memcpy(bytes)).collect());
+    let ipc_time = median((0..RUNS).map(|_| ipc_per_item(&items)).collect());
+    let rate = |time: Duration| bytes as f64 / time.as_secs_f64() / 1e6;
+    println!(
+        "{ITEMS} canvas items, {bytes} bytes encoded ({:.1} bytes/item), medians of {RUNS} runs",
+        bytes as f64 / ITEMS as f64
+    );
+    println!("| path | ms | MB/s | stream ÷ this |");
+    println!("|---|---|---|---|");
+    for (name, time) in [
+        ("memcpy (same bytes)", memcpy_time),
+        ("stream (ring)", stream_time),
+        ("ipc-channel, one message per item", ipc_time),
+    ] {
+        println!(
+            "| {name} | {:.2} | {:.0} | {:.2}× |",
+            time.as_secs_f64() * 1e3,
+            rate(time),
+            time.as_secs_f64() / stream_time.as_secs_f64()
+        );
+    }
+    println!(
+        "stream: {:.2}× memcpy, {:.1}× ipc-channel per item; {} sleeps in all runs",
+        memcpy_time.as_secs_f64() / stream_time.as_secs_f64(),
+        ipc_time.as_secs_f64() / stream_time.as_secs_f64(),
+        sleeps
+    );
+}

@@ -1,0 +1,183 @@
+//! A ring in one process's heap, with the same protocol: the fuzzer's input and the unit
+//! tests' fixture. Its state words spin-sleep instead of using futexes.
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::ring::{OffsetWord, RingMemory, StateWord};
+
+/// An offset word.
+pub struct HeapOffset(AtomicU64);
+/// A state word.
+pub struct HeapState(AtomicU32);
+
+/// A ring's memory on the heap.
+pub struct HeapRing {
+    client: HeapOffset,
+    server: HeapOffset,
+    server_state: HeapState,
+    client_state: HeapState,
+    data: Box<[UnsafeCell<u8>]>,
+}
+
+// SAFETY: the data is only touched through the ring protocol, which gives each range to one
+// side at a time (and the fuzzer drives both sides from one thread).
+unsafe impl Sync for HeapRing {}
+
+impl HeapRing {
+    /// A ring of `capacity` data bytes (a power of two, at least 16).
+    pub fn new(capacity: usize) -> HeapRing {
+        assert!(capacity.is_power_of_two() && capacity >= 16, "ring capacity must be a power of two ≥ 16");
+        HeapRing {
+            client: HeapOffset(AtomicU64::new(0)),
+            server: HeapOffset(AtomicU64::new(0)),
+            server_state: HeapState(AtomicU32::new(0)),
+            client_state: HeapState(AtomicU32::new(0)),
+            data: (0..capacity).map(|_| UnsafeCell::new(0)).collect(),
+        }
+    }
+}
+
+impl OffsetWord for HeapOffset {
+    fn load(&self, order: Ordering) -> u64 {
+        self.0.load(order)
+    }
+
+    fn store(&self, value: u64, order: Ordering) {
+        self.0.store(value, order)
+    }
+}
+
+impl StateWord for HeapState {
+    fn load(&self, order: Ordering) -> u32 {
+        self.0.load(order)
+    }
+
+    fn store(&self, value: u32, order: Ordering) {
+        self.0.store(value, order)
+    }
+
+    fn swap(&self, value: u32, order: Ordering) -> u32 {
+        self.0.swap(value, order)
+    }
+
+    fn wait(&self, expected: u32, timeout: Duration) {
+        let until = std::time::Instant::now() + timeout;
+        while self.0.load(Ordering::SeqCst) == expected && std::time::Instant::now() < until {
+            std::thread::yield_now();
+        }
+    }
+
+    fn wake(&self) {}
+}
+
+impl RingMemory for &HeapRing {
+    type Offset = HeapOffset;
+    type State = HeapState;
+
+    fn client_offset(&self) -> &HeapOffset {
+        &self.client
+    }
+
+    fn server_offset(&self) -> &HeapOffset {
+        &self.server
+    }
+
+    fn server_state(&self) -> &HeapState {
+        &self.server_state
+    }
+
+    fn client_state(&self) -> &HeapState {
+        &self.client_state
+    }
+
+    fn capacity(&self) -> usize {
+        self.data.len()
+    }
+
+    unsafe fn write(&self, at: usize, bytes: &[u8]) {
+        for (offset, byte) in bytes.iter().enumerate() {
+            // SAFETY: the caller owns the range (ring protocol); `at + offset < capacity`.
+            unsafe { *self.data[at + offset].get() = *byte };
+        }
+    }
+
+    unsafe fn read(&self, at: usize, out: &mut [u8]) {
+        for (offset, byte) in out.iter_mut().enumerate() {
+            // SAFETY: the range was published to the caller; `at + offset < capacity`.
+            *byte = unsafe { *self.data[at + offset].get() };
+        }
+    }
+}
+
+/// The fuzz target's body: `input` is a client offset (8 bytes, LE) and then the ring's data
+/// as a hostile client left it; every record is read and decoded until the stream ends or a
+/// violation stops it. Never panics (that is what the fuzzer checks).
+pub fn decode_ring(input: &[u8]) -> Result<usize, crate::StreamViolation> {
+    const CAPACITY: usize = 4096;
+    let Some((offset, data)) = input.split_first_chunk::<8>() else { return Ok(0) };
+    let ring = HeapRing::new(CAPACITY);
+    let data = &data[..data.len().min(CAPACITY)];
+    // SAFETY: no reader yet; `data` fits the data area.
+    unsafe { (&ring).write(0, data) };
+    ring.client.0.store(u64::from_le_bytes(*offset), Ordering::SeqCst);
+    let mut reader = crate::ring::RingReader::new(&ring);
+    let mut payload = Vec::new();
+    let mut items = 0;
+    while let Some(kind) = reader.try_read(&mut payload)? {
+        if kind == crate::ring::RecordKind::Inline {
+            crate::wire::decode(&payload)?;
+            items += 1;
+        }
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ring::{RecordKind, RingReader, RingViolation, RingWriter};
+
+    #[test]
+    fn records_round_trip_through_many_wraps_in_order() {
+        let ring = HeapRing::new(64);
+        let mut writer = RingWriter::new(&ring);
+        let mut reader = RingReader::new(&ring);
+        let mut payload = Vec::new();
+        for round in 0..100u8 {
+            let bytes = vec![round; usize::from(round % 20)];
+            writer.write(RecordKind::Inline, &bytes, &mut || true).expect("room");
+            writer.flush();
+            assert_eq!(reader.try_read(&mut payload), Ok(Some(RecordKind::Inline)));
+            assert_eq!(payload, bytes);
+        }
+        assert_eq!(reader.try_read(&mut payload), Ok(None));
+    }
+
+    #[test]
+    fn hostile_rings_are_named_violations() {
+        let with = |offset: u64, data: &[u8]| {
+            let mut input = offset.to_le_bytes().to_vec();
+            input.extend_from_slice(data);
+            decode_ring(&input)
+        };
+        let header = |len: u32, kind: u32| [len.to_le_bytes(), kind.to_le_bytes()].concat();
+        let ring = |error| Err(crate::StreamViolation::Ring(error));
+        assert_eq!(
+            with(1 << 40, &[]),
+            ring(RingViolation::OffsetOutOfRange { offset: 1 << 40, read: 0, capacity: 4096 })
+        );
+        assert_eq!(with(12, &header(0, 1)), ring(RingViolation::Misaligned { offset: 12 }));
+        assert_eq!(with(8, &header(0, 9)), ring(RingViolation::UnknownKind { kind: 9, offset: 0 }));
+        assert!(matches!(
+            with(8, &header(u32::MAX, 1)),
+            Err(crate::StreamViolation::Ring(RingViolation::AbsurdSize { .. }))
+        ));
+        assert_eq!(with(16, &header(100, 1)), ring(RingViolation::Truncated { needed: 112, published: 16 }));
+        let mut garbage = header(8, 1);
+        garbage.extend_from_slice(&[0xff; 8]);
+        assert!(matches!(with(16, &garbage), Err(crate::StreamViolation::Wire(_))));
+        assert_eq!(with(0, &[]), Ok(0));
+    }
+}

@@ -1,0 +1,53 @@
+//! Items on the wire: postcard (the compact serde format ipc-channel uses itself) for inline
+//! records, and the rules for what may go inline. Decoding is the GPU process's first
+//! contact with untrusted bytes: it is bounded by the input (postcard never preallocates
+//! more than the bytes can hold) and refuses trailing garbage.
+
+use armature_api::ResourceUpdate;
+use armature_api::messages::ContentToGpu;
+
+/// The largest out-of-line encoded item the server accepts.
+pub const MAX_OUT_OF_LINE: usize = 256 << 20;
+
+/// Why bytes are not an item.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WireError {
+    /// The bytes do not decode.
+    #[error("undecodable item ({0})")]
+    Undecodable(String),
+    /// An item decoded, but bytes are left over.
+    #[error("{0} bytes of garbage after an item")]
+    Trailing(usize),
+    /// An item that must travel out of line (it carries shared memory) came inline.
+    #[error("an image upload came inline; it must travel out of line")]
+    AttachmentInline,
+}
+
+/// Encodes an item for an inline record, appending to `out`.
+pub fn encode(command: &ContentToGpu, out: &mut Vec<u8>) -> Result<(), WireError> {
+    debug_assert!(!has_attachments(command), "items with shared memory go out of line");
+    postcard::to_io(command, out).map(drop).map_err(|error| WireError::Undecodable(error.to_string()))
+}
+
+/// Decodes an inline (or out-of-line encoded) item.
+pub fn decode(bytes: &[u8]) -> Result<ContentToGpu, WireError> {
+    let (command, rest) = postcard::take_from_bytes::<ContentToGpu>(bytes)
+        .map_err(|error| WireError::Undecodable(error.to_string()))?;
+    if !rest.is_empty() {
+        return Err(WireError::Trailing(rest.len()));
+    }
+    if has_attachments(&command) {
+        return Err(WireError::AttachmentInline);
+    }
+    Ok(command)
+}
+
+/// Whether an item carries shared memory (an image upload), which only a message can.
+pub fn has_attachments(command: &ContentToGpu) -> bool {
+    match command {
+        ContentToGpu::UpdateResources(updates) => {
+            updates.iter().any(|update| matches!(update, ResourceUpdate::AddImage { .. }))
+        }
+        _ => false,
+    }
+}

@@ -1,6 +1,8 @@
 //! Stream throughput (issue 5): canvas items through the shared-memory ring (a client thread
 //! encoding and writing, a server thread reading and decoding, as the two processes do),
-//! against a plain memcpy of the same bytes and against one ipc-channel message per item.
+//! against a plain memcpy of the same bytes and against one ipc-channel message per item;
+//! and the ring alone (the same records, already encoded), to separate the transport from
+//! the encoding.
 //! Prints a table; run with `cargo bench -p armature-stream --bench throughput`.
 
 use std::sync::atomic::AtomicBool;
@@ -60,11 +62,51 @@ fn ends() -> (StreamClientEnd, StreamServerEnd) {
     )
 }
 
+/// Encoding and decoding alone, one thread, no ring: what the stream adds to the transport.
+fn codec(items: &[ContentToGpu]) -> (Duration, Duration) {
+    let mut scratch = Vec::new();
+    let started = Instant::now();
+    for item in items {
+        std::hint::black_box(armature_stream::wire::encode(item, &mut scratch).expect("encodes"));
+    }
+    let encoded = started.elapsed();
+    let records: Vec<Vec<u8>> =
+        items.iter().map(|item| postcard::to_stdvec(item).expect("encodes")).collect();
+    let started = Instant::now();
+    for record in &records {
+        std::hint::black_box(armature_stream::wire::decode(record).expect("decodes"));
+    }
+    (encoded, started.elapsed())
+}
+
+fn raw_ring(records: &[Vec<u8>]) -> Duration {
+    use armature_stream::ring::{RecordKind, RingReader, RingWriter};
+    use armature_stream::shm::SharedRing;
+    let memory = armature_stream::create_ring_memory(armature_stream::DEFAULT_CAPACITY).expect("ring");
+    let mut writer = RingWriter::new(SharedRing::map(memory.clone()).expect("map"));
+    let mut reader = RingReader::new(SharedRing::map(memory).expect("map"));
+    let count = records.len();
+    let started = Instant::now();
+    let thread = std::thread::spawn(move || {
+        let mut payload = Vec::with_capacity(4096);
+        for _ in 0..count {
+            std::hint::black_box(reader.read(&mut payload, &mut || true).expect("well-formed"));
+        }
+    });
+    for record in records {
+        writer.write(RecordKind::Inline, record, &mut || true).expect("room");
+    }
+    writer.flush();
+    thread.join().expect("reader");
+    started.elapsed()
+}
+
 fn stream(items: &[ContentToGpu]) -> (Duration, u64, u64) {
     let (client_end, server_end) = ends();
     let mut client = StreamClient::connect(client_end).expect("client");
     let (mut server, _replies) = StreamServer::accept(server_end).expect("server");
     let count = items.len();
+    let items = items.to_vec();
     let started = Instant::now();
     let reader = std::thread::spawn(move || {
         let stop = AtomicBool::new(false);
@@ -74,7 +116,7 @@ fn stream(items: &[ContentToGpu]) -> (Duration, u64, u64) {
         server.stats()
     });
     for item in items {
-        client.send(item.clone()).expect("send");
+        client.send(item).expect("send");
     }
     client.flush();
     let stats = reader.join().expect("reader");
@@ -84,6 +126,7 @@ fn stream(items: &[ContentToGpu]) -> (Duration, u64, u64) {
 fn ipc_per_item(items: &[ContentToGpu]) -> Duration {
     let (sender, receiver) = ipc::channel::<ContentToGpu>().expect("channel");
     let count = items.len();
+    let items = items.to_vec();
     let started = Instant::now();
     let reader = std::thread::spawn(move || {
         for _ in 0..count {
@@ -91,7 +134,7 @@ fn ipc_per_item(items: &[ContentToGpu]) -> Duration {
         }
     });
     for item in items {
-        sender.send(item.clone()).expect("send");
+        sender.send(item).expect("send");
     }
     reader.join().expect("reader");
     started.elapsed()
@@ -126,6 +169,10 @@ fn main() {
         sleeps += slept;
     }
     let stream_time = median(stream_times);
+    let records: Vec<Vec<u8>> =
+        items.iter().map(|item| postcard::to_stdvec(item).expect("encodes")).collect();
+    let ring_time = median((0..RUNS).map(|_| raw_ring(&records)).collect());
+    let (encode_time, decode_time) = codec(&items);
     let memcpy_time = median((0..RUNS).map(|_| memcpy(bytes)).collect());
     let ipc_time = median((0..RUNS).map(|_| ipc_per_item(&items)).collect());
     let rate = |time: Duration| bytes as f64 / time.as_secs_f64() / 1e6;
@@ -137,7 +184,10 @@ fn main() {
     println!("|---|---|---|---|");
     for (name, time) in [
         ("memcpy (same bytes)", memcpy_time),
-        ("stream (ring)", stream_time),
+        ("ring alone (same records, pre-encoded)", ring_time),
+        ("encode alone (client side, one thread)", encode_time),
+        ("decode alone (server side, one thread)", decode_time),
+        ("stream (encode + ring + decode)", stream_time),
         ("ipc-channel, one message per item", ipc_time),
     ] {
         println!(
@@ -148,7 +198,8 @@ fn main() {
         );
     }
     println!(
-        "stream: {:.2}× memcpy, {:.1}× ipc-channel per item; {} sleeps in all runs",
+        "ring alone: {:.2}× memcpy; stream: {:.2}× memcpy, {:.1}× ipc-channel per item; {} sleeps in all runs",
+        memcpy_time.as_secs_f64() / ring_time.as_secs_f64(),
         memcpy_time.as_secs_f64() / stream_time.as_secs_f64(),
         ipc_time.as_secs_f64() / stream_time.as_secs_f64(),
         sleeps

@@ -78,15 +78,14 @@ impl StreamClient {
         if wire::has_attachments(&command) {
             return self.send_out_of_line(|sequence| OutOfLineItem::Message { sequence, command });
         }
-        self.scratch.clear();
-        wire::encode(&command, &mut self.scratch).map_err(|error| ClientError::Encode(error.to_string()))?;
-        if self.scratch.len() > self.writer.max_payload() {
-            let bytes = IpcSharedMemory::from_bytes(&self.scratch);
+        let encoded = wire::encode(&command, &mut self.scratch)
+            .map_err(|error| ClientError::Encode(error.to_string()))?;
+        if encoded.len() > self.writer.max_payload() {
+            let bytes = IpcSharedMemory::from_bytes(encoded);
             return self.send_out_of_line(|sequence| OutOfLineItem::Encoded { sequence, bytes });
         }
         let (replies, received) = (&self.replies, &mut self.received);
-        let written =
-            self.writer.write(RecordKind::Inline, &self.scratch, &mut || gpu_alive(replies, received));
+        let written = self.writer.write(RecordKind::Inline, encoded, &mut || gpu_alive(replies, received));
         self.written(written)
     }
 

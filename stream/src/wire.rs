@@ -23,10 +23,27 @@ pub enum WireError {
     AttachmentInline,
 }
 
-/// Encodes an item for an inline record, appending to `out`.
-pub fn encode(command: &ContentToGpu, out: &mut Vec<u8>) -> Result<(), WireError> {
+/// Encodes an item for an inline record, using `scratch` (kept at least 64 KiB long, so
+/// small items are written straight into it by postcard's slice flavour, the fast one; a
+/// larger item grows it). Returns the encoded bytes.
+pub fn encode<'a>(command: &ContentToGpu, scratch: &'a mut Vec<u8>) -> Result<&'a [u8], WireError> {
     debug_assert!(!has_attachments(command), "items with shared memory go out of line");
-    postcard::to_io(command, out).map(drop).map_err(|error| WireError::Undecodable(error.to_string()))
+    const SLAB: usize = 64 * 1024;
+    if scratch.len() < SLAB {
+        scratch.resize(SLAB, 0);
+    }
+    let len = match postcard::to_slice(command, scratch) {
+        Ok(written) => written.len(),
+        Err(postcard::Error::SerializeBufferFull) => {
+            let bytes =
+                postcard::to_stdvec(command).map_err(|error| WireError::Undecodable(error.to_string()))?;
+            let len = bytes.len();
+            *scratch = bytes;
+            len
+        }
+        Err(error) => return Err(WireError::Undecodable(error.to_string())),
+    };
+    Ok(&scratch[..len])
 }
 
 /// Decodes an inline (or out-of-line encoded) item.

@@ -1,23 +1,18 @@
-//! A ring in one process's heap, with the same protocol: the fuzzer's input and the unit
-//! tests' fixture. Its state words spin-sleep instead of using futexes.
+//! A ring in one process's heap, with the same protocol and the same words (futexes work on
+//! any process's memory): the fuzzer's input and the unit tests' fixture.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::Duration;
 
-use crate::ring::{OffsetWord, RingMemory, StateWord};
-
-/// An offset word.
-pub struct HeapOffset(AtomicU64);
-/// A state word.
-pub struct HeapState(AtomicU32);
+use crate::ring::RingMemory;
+use crate::shm::{SharedOffset, SharedState};
 
 /// A ring's memory on the heap.
 pub struct HeapRing {
-    client: HeapOffset,
-    server: HeapOffset,
-    server_state: HeapState,
-    client_state: HeapState,
+    client: SharedOffset,
+    server: SharedOffset,
+    server_state: SharedState,
+    client_state: SharedState,
     data: Box<[UnsafeCell<u8>]>,
 }
 
@@ -30,65 +25,32 @@ impl HeapRing {
     pub fn new(capacity: usize) -> HeapRing {
         assert!(capacity.is_power_of_two() && capacity >= 16, "ring capacity must be a power of two ≥ 16");
         HeapRing {
-            client: HeapOffset(AtomicU64::new(0)),
-            server: HeapOffset(AtomicU64::new(0)),
-            server_state: HeapState(AtomicU32::new(0)),
-            client_state: HeapState(AtomicU32::new(0)),
+            client: SharedOffset(AtomicU64::new(0)),
+            server: SharedOffset(AtomicU64::new(0)),
+            server_state: SharedState(AtomicU32::new(0)),
+            client_state: SharedState(AtomicU32::new(0)),
             data: (0..capacity).map(|_| UnsafeCell::new(0)).collect(),
         }
     }
 }
 
-impl OffsetWord for HeapOffset {
-    fn load(&self, order: Ordering) -> u64 {
-        self.0.load(order)
-    }
-
-    fn store(&self, value: u64, order: Ordering) {
-        self.0.store(value, order)
-    }
-}
-
-impl StateWord for HeapState {
-    fn load(&self, order: Ordering) -> u32 {
-        self.0.load(order)
-    }
-
-    fn store(&self, value: u32, order: Ordering) {
-        self.0.store(value, order)
-    }
-
-    fn swap(&self, value: u32, order: Ordering) -> u32 {
-        self.0.swap(value, order)
-    }
-
-    fn wait(&self, expected: u32, timeout: Duration) {
-        let until = std::time::Instant::now() + timeout;
-        while self.0.load(Ordering::SeqCst) == expected && std::time::Instant::now() < until {
-            std::thread::yield_now();
-        }
-    }
-
-    fn wake(&self) {}
-}
-
 impl RingMemory for &HeapRing {
-    type Offset = HeapOffset;
-    type State = HeapState;
+    type Offset = SharedOffset;
+    type State = SharedState;
 
-    fn client_offset(&self) -> &HeapOffset {
+    fn client_offset(&self) -> &SharedOffset {
         &self.client
     }
 
-    fn server_offset(&self) -> &HeapOffset {
+    fn server_offset(&self) -> &SharedOffset {
         &self.server
     }
 
-    fn server_state(&self) -> &HeapState {
+    fn server_state(&self) -> &SharedState {
         &self.server_state
     }
 
-    fn client_state(&self) -> &HeapState {
+    fn client_state(&self) -> &SharedState {
         &self.client_state
     }
 

@@ -88,10 +88,10 @@ impl SharedRing {
     }
 }
 
-/// A word in the shared header.
-pub struct SharedOffset(AtomicU64);
-/// A futex word in the shared header.
-pub struct SharedState(AtomicU32);
+/// A word in the shared header (or in a heap ring: the same type).
+pub struct SharedOffset(pub(crate) AtomicU64);
+/// A futex word in the shared header (a futex works as well on a heap ring's word).
+pub struct SharedState(pub(crate) AtomicU32);
 
 impl OffsetWord for SharedOffset {
     fn load(&self, order: Ordering) -> u64 {

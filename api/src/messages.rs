@@ -218,6 +218,8 @@ pub enum LauncherToContent {
         gpu: StreamClientEnd,
         /// How much of the stream to the GPU process to keep for a crash report.
         recording: StreamRecording,
+        /// How page scripts run.
+        scripts: ScriptOptions,
     },
     /// The GPU process crashed: write the stream sent to it (the last frames kept) into
     /// `dir`, a capture beside its crash report. Answered by
@@ -279,6 +281,13 @@ pub enum LayoutDumpFormat {
 /// What a content process tells the launcher.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ContentToLauncher {
+    /// The page's script debugger listens here (`--debug-port`).
+    DebuggerListening {
+        /// The address, with the port chosen for port 0.
+        addr: String,
+    },
+    /// The debugger client disconnected: a run held for it may end.
+    DebuggerDetached,
     /// The page was loaded and its first frame sent to the GPU process.
     PageLoaded {
         /// The page's `<title>`, if any.
@@ -380,4 +389,20 @@ pub enum GpuToContent {
     Presented(Epoch),
     /// The image buffer exists in the GPU process (drawing may start before this arrives).
     ImageBufferCreated(ImageBufferId),
+}
+
+/// How a content process runs its page's scripts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptOptions {
+    /// Serve a DAP debugger on 127.0.0.1 at this port (0: any free port) and turn guest
+    /// debugging on.
+    pub debug_port: Option<u16>,
+    /// How long one script task may run before it is stopped, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Default for ScriptOptions {
+    fn default() -> Self {
+        ScriptOptions { debug_port: None, timeout_ms: 5_000 }
+    }
 }

@@ -17,6 +17,8 @@ pub mod images;
 pub mod layout;
 pub mod page;
 pub mod process;
+#[cfg(feature = "vm")]
+pub mod script;
 pub mod style;
 pub mod test_support;
 

@@ -334,22 +334,77 @@ pub fn run(
     from_launcher: IpcReceiver<LauncherToContent>,
     probe: SharedProbe,
 ) -> Result<(), ContentProcessError> {
-    on_front_end_thread(move || main_loop(&to_launcher, &from_launcher, &probe))
+    on_front_end_thread(move || main_loop(&to_launcher, from_launcher, &probe))
 }
+
+/// How often animation frames run while a script asks for them (60 Hz).
+#[cfg(feature = "vm")]
+const FRAME_INTERVAL: std::time::Duration = std::time::Duration::from_micros(16_667);
 
 fn main_loop(
     to_launcher: &IpcSender<ContentToLauncher>,
-    from_launcher: &IpcReceiver<LauncherToContent>,
+    from_launcher: IpcReceiver<LauncherToContent>,
     probe: &SharedProbe,
 ) -> Result<(), ContentProcessError> {
     probe.reached(ProbePoint::Startup);
+    // Through the router, so one select waits for the launcher and for the page's scripts.
+    let from_launcher =
+        ipc_channel::router::ROUTER.route_ipc_receiver_to_new_crossbeam_receiver(from_launcher);
     let mut link: Option<RemoteRenderingBackendProxy> = None;
     let mut recording = StreamRecording::OFF;
     let mut shown: Option<(ContentId, ShownPage)> = None;
     let mut pending = std::collections::VecDeque::new();
+    #[cfg(feature = "vm")]
+    let mut scripts: Option<crate::script::PageScripts> = None;
+    #[cfg(feature = "vm")]
+    let (mut next_frame, started, mut drew) = (Instant::now(), Instant::now(), false);
     loop {
         let message = match pending.pop_front() {
             Some(message) => message,
+            #[cfg(feature = "vm")]
+            None => {
+                let never = crossbeam_channel::never();
+                let events = scripts.as_ref().map_or(&never, |scripts| scripts.events());
+                let frame = match &scripts {
+                    Some(scripts) if scripts.wants_frame() => {
+                        crossbeam_channel::at(next_frame.max(Instant::now()))
+                    }
+                    _ => crossbeam_channel::never(),
+                };
+                crossbeam_channel::select! {
+                    recv(from_launcher) -> message => match message {
+                        Ok(message) => message,
+                        // The launcher's end closed: our lifeline broke, so exit quietly.
+                        Err(_) => return Ok(()),
+                    },
+                    recv(events) -> event => {
+                        let (Ok(event), Some(scripts)) = (event, &scripts) else { continue };
+                        let (Some((_, page)), Some(gpu)) = (&mut shown, &mut link) else { continue };
+                        match event {
+                            crate::script::ScriptEvent::Canvas(call) => {
+                                scripts.apply(gpu, &mut page.page.fonts, call);
+                                drew = true;
+                            }
+                            // Present what a task drew once it is done, as a frame would.
+                            crate::script::ScriptEvent::TaskDone if drew => {
+                                drew = false;
+                                gpu.send(ContentToGpu::Present(page.epoch));
+                                send_or_wait(gpu.flush().map_err(|error| error.to_string()));
+                            }
+                            crate::script::ScriptEvent::TaskDone => {}
+                        }
+                        continue;
+                    },
+                    recv(frame) -> _ => {
+                        next_frame = Instant::now() + FRAME_INTERVAL;
+                        if let Some(scripts) = &scripts {
+                            scripts.animation_frame(started.elapsed().as_secs_f64() * 1000.0);
+                        }
+                        continue;
+                    },
+                }
+            }
+            #[cfg(not(feature = "vm"))]
             None => match from_launcher.recv() {
                 Ok(message) => message,
                 // The launcher's end closed: our lifeline broke, so exit quietly.
@@ -357,7 +412,14 @@ fn main_loop(
             },
         };
         match message {
-            LauncherToContent::Start { content, page, viewport, gpu, recording: asked } => {
+            LauncherToContent::Start {
+                content,
+                page,
+                viewport,
+                gpu,
+                recording: asked,
+                scripts: script_options,
+            } => {
                 recording = asked;
                 let gpu = match RemoteRenderingBackendProxy::connect(gpu, content.namespace(), recording) {
                     Ok(proxy) => link.insert(proxy),
@@ -377,6 +439,12 @@ fn main_loop(
                     }
                 };
                 let title = laid_out.document.title();
+                #[cfg(feature = "vm")]
+                {
+                    scripts = start_scripts(&laid_out, &page, script_options, to_launcher);
+                }
+                #[cfg(not(feature = "vm"))]
+                warn_scripts_ignored(&laid_out.document, script_options);
                 let timings = laid_out.timings;
                 let mut page_shown = ShownPage::new(laid_out);
                 let timings = ContentStageTimes { display_list_us: page_shown.build(), ..timings };
@@ -385,8 +453,15 @@ fn main_loop(
                 probe.annotate(annotation::ITEM_COUNT, &display_items.to_string());
                 probe.reached(ProbePoint::MidFrame);
                 tracing::info!(target: "armature::content", "{}: {display_items} display items", page.display());
-                let drawn = page_shown
-                    .send_current(gpu, |gpu, laid_out| crate::test_support::draw(gpu, laid_out, &page));
+                let drawn = page_shown.send_current(gpu, |gpu, laid_out| {
+                    crate::test_support::draw(gpu, laid_out, &page)?;
+                    // What the scripts drew before settling is part of the first frame.
+                    #[cfg(feature = "vm")]
+                    if let Some(scripts) = &scripts {
+                        scripts.drain(gpu, &mut laid_out.fonts);
+                    }
+                    Ok(())
+                });
                 if let Err(error) = drawn {
                     tracing::warn!(target: "armature::content", "{error}; waiting for a new GPU process");
                 }
@@ -477,6 +552,51 @@ fn main_loop(
             }
             LauncherToContent::Shutdown => return Ok(()),
         }
+    }
+}
+
+/// Starts the page's scripts and waits for their first tasks, so what they draw is in the
+/// first frame. The debugger's news goes to the launcher.
+#[cfg(feature = "vm")]
+fn start_scripts(
+    page: &LaidOutPage,
+    path: &Path,
+    options: armature_api::messages::ScriptOptions,
+    to_launcher: &IpcSender<ContentToLauncher>,
+) -> Option<crate::script::PageScripts> {
+    use crate::script::DebuggerNews;
+    let launcher = to_launcher.clone();
+    let on_debugger = Box::new(move |news| {
+        let message = match news {
+            DebuggerNews::Listening(addr) => ContentToLauncher::DebuggerListening { addr },
+            DebuggerNews::Detached => ContentToLauncher::DebuggerDetached,
+            DebuggerNews::Failed(message) => ContentToLauncher::Failed { message },
+        };
+        let _ = launcher.send(message);
+    });
+    let scripts = crate::script::PageScripts::start(
+        &page.document,
+        path,
+        page.layout.canvases.clone(),
+        options,
+        on_debugger,
+    )?;
+    if !scripts.settle() {
+        tracing::warn!(target: "armature::script", "{}: scripts still busy; drawing the page anyway", path.display());
+    }
+    Some(scripts)
+}
+
+/// Without the `vm` feature, says that the page's scripts are not run.
+#[cfg(not(feature = "vm"))]
+fn warn_scripts_ignored(document: &Document, options: armature_api::messages::ScriptOptions) {
+    let _ = options;
+    let count = document
+        .descendants(crate::dom::NodeId::DOCUMENT)
+        .filter(|&node| document.tag(node).is_some_and(|tag| &**tag == "script"))
+        .count();
+    if count > 0 {
+        tracing::warn!(target: "armature::script", "built without the `vm` feature: {count} scripts not run");
     }
 }
 

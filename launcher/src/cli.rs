@@ -77,6 +77,49 @@ pub struct Cli {
     #[cfg(feature = "capture")]
     #[command(flatten)]
     pub capture: CaptureArgs,
+
+    /// Page scripts.
+    #[cfg(feature = "vm")]
+    #[command(flatten)]
+    pub scripts: ScriptArgs,
+}
+
+/// Page-script options (WebAssembly VMs and their debugger).
+#[cfg(feature = "vm")]
+#[derive(Debug, clap::Args)]
+pub struct ScriptArgs {
+    /// Serve a Debug Adapter Protocol debugger for the page's script VMs on 127.0.0.1 at
+    /// this port (PORT or 127.0.0.1:PORT; 0 picks a free port and prints it). Turns guest
+    /// debugging on; the run stays up until the debugger disconnects.
+    #[arg(long, value_name = "PORT", value_parser = parse_debug_port)]
+    pub debug_port: Option<u16>,
+
+    /// Stop a script task that runs longer than this many seconds (an infinite loop); the
+    /// page keeps rendering and the error names the script.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_seconds)]
+    pub script_timeout: f64,
+}
+
+/// `PORT`, `127.0.0.1:PORT` or `localhost:PORT`; other addresses are refused (a debugger
+/// can read and stop every script, so it is served on loopback only).
+#[cfg(feature = "vm")]
+fn parse_debug_port(text: &str) -> Result<u16, String> {
+    let port = match text.rsplit_once(':') {
+        None => text,
+        Some((host, port)) if matches!(host, "127.0.0.1" | "localhost" | "[::1]") => port,
+        Some((host, _)) => {
+            return Err(format!("the debugger listens on 127.0.0.1 only, not on '{host}'; pass a port"));
+        }
+    };
+    port.parse().map_err(|_| format!("'{port}' is not a port number (0 to 65535)"))
+}
+
+#[cfg(feature = "vm")]
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds <= 86_400.0 => Ok(seconds),
+        _ => Err(format!("'{text}' is not a number of seconds between 0 and 86400")),
+    }
 }
 
 /// Capture options (WebRender-style captures, replayed by `armature replay`).

@@ -143,6 +143,10 @@ pub enum LauncherError {
          --stats-json; give one page to show it in a window"
     )]
     ManyPages,
+    /// `--debug-port` serves one page's VMs.
+    #[cfg(feature = "vm")]
+    #[error("--debug-port debugs the scripts of one page; give one PAGE")]
+    DebugManyPages,
     /// No frame arrived in time.
     #[error("no frame for '{}' within {timeout:?}", page.display())]
     FrameTimeout {
@@ -252,6 +256,8 @@ impl LauncherError {
             | LauncherError::Manifest(_)
             | LauncherError::ManyPages
             | LauncherError::NoPage => 2,
+            #[cfg(feature = "vm")]
+            LauncherError::DebugManyPages => 2,
             #[cfg(not(feature = "window"))]
             LauncherError::NoWindowFeature => 2,
             #[cfg(feature = "window")]

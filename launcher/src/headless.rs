@@ -31,6 +31,7 @@ pub fn run(request: HeadlessRun<'_>) -> Result<(), LauncherError> {
     let screenshot = request.screenshot.map(PendingScreenshot::prepare).transpose()?;
     let started = Instant::now();
     let verbose = request.session.verbose;
+    let debugging = request.session.scripts.debug_port.is_some();
     let mut session = Session::start(request.session)?;
     let rendered = session.render(PageJob { page: request.page.to_owned(), viewport: request.viewport });
     let rendered = match rendered {
@@ -58,8 +59,12 @@ pub fn run(request: HeadlessRun<'_>) -> Result<(), LauncherError> {
     if let Some(screenshot) = screenshot {
         screenshot.commit(&rendered.frame)?;
     }
-    if std::env::var(TEST_HOLD_ENV).is_ok_and(|point| point == "after-frame") {
-        eprintln!("armature: holding after the frame ({TEST_HOLD_ENV})");
+    if debugging || std::env::var(TEST_HOLD_ENV).is_ok_and(|point| point == "after-frame") {
+        if debugging {
+            eprintln!("armature: the page stays up until the debugger disconnects");
+        } else {
+            eprintln!("armature: holding after the frame ({TEST_HOLD_ENV})");
+        }
         // A frame drawn again (after a GPU process relaunch) replaces the screenshot.
         let mut on_frame = |frame: armature_api::messages::FramePixels| {
             if verbose {
@@ -70,7 +75,9 @@ pub fn run(request: HeadlessRun<'_>) -> Result<(), LauncherError> {
                 None => Ok(()),
             }
         };
-        let held = session.hold(Duration::from_secs(60), &mut on_frame);
+        // A debugging session lasts as long as its user wants (a day at most).
+        let limit = if debugging { Duration::from_secs(24 * 3600) } else { Duration::from_secs(60) };
+        let held = session.hold(limit, &mut on_frame);
         if let Err(error) = held {
             session.shutdown();
             return Err(error);

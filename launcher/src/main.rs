@@ -92,6 +92,10 @@ fn run(cli: &cli::Cli) -> Result<bool, error::LauncherError> {
         if !cli.headless || cli.dump_layout.is_some() || cli.stats_json.is_some() {
             return Err(error::LauncherError::ManyPages);
         }
+        #[cfg(feature = "vm")]
+        if cli.scripts.debug_port.is_some() {
+            return Err(error::LauncherError::DebugManyPages);
+        }
         supervise::install_signal_cleanup()?;
         return headless::run_many(
             &cli.pages,
@@ -140,6 +144,13 @@ fn session_options(cli: &cli::Cli) -> session::SessionOptions {
         options.crash.reports = crash::reports_dir(cli.crash.crash_reports.as_deref());
         options.crash.explicit = cli.crash.crash_reports.is_some();
         options.crash.test = cli.crash.crash_test;
+    }
+    #[cfg(feature = "vm")]
+    {
+        options.scripts = armature_api::messages::ScriptOptions {
+            debug_port: cli.scripts.debug_port,
+            timeout_ms: (cli.scripts.script_timeout * 1000.0).round() as u64,
+        };
     }
     #[cfg(feature = "capture")]
     {

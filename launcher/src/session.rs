@@ -49,6 +49,8 @@ pub struct SessionOptions {
     pub crash: CrashSettings,
     /// Captures: of the whole run, on SIGUSR2, and of each stream for crash reports.
     pub capture: CaptureSettings,
+    /// How content processes run page scripts (`--debug-port`, `--script-timeout`).
+    pub scripts: armature_api::messages::ScriptOptions,
 }
 
 /// What a session captures.
@@ -103,6 +105,7 @@ impl SessionOptions {
             #[cfg(feature = "crash")]
             crash: CrashSettings { reports: crate::crash::reports_dir(None), explicit: false, test: None },
             capture: CaptureSettings::default(),
+            scripts: armature_api::messages::ScriptOptions::default(),
         }
     }
 }
@@ -329,6 +332,10 @@ impl Session {
     /// Handles what captures say and SIGUSR2; any other event is given back.
     fn capture_event(&mut self, event: Event) -> Option<Event> {
         match event {
+            Event::Content(_, ContentToLauncher::DebuggerListening { addr }) => {
+                eprintln!("armature: debugger (DAP) listening on {addr}; see docs/guides/debugger.md");
+                None
+            }
             Event::CaptureSignal => {
                 match next_numbered_dir(&self.options.capture.signal_dir) {
                     Ok(dir) => {
@@ -505,7 +512,12 @@ impl Session {
                         flight.loaded = Some((title, display_items, timings));
                     }
                 }
-                Event::Content(_, ContentToLauncher::LayoutDump(_)) => {}
+                Event::Content(
+                    _,
+                    ContentToLauncher::LayoutDump(_)
+                    | ContentToLauncher::DebuggerListening { .. }
+                    | ContentToLauncher::DebuggerDetached,
+                ) => {}
                 Event::Content(id, ContentToLauncher::Failed { message }) => {
                     if let Some((flight, result)) = page_error(id, message, &mut in_flight) {
                         finish(&mut results, flight, result);
@@ -583,6 +595,11 @@ impl Session {
             let Some(event) = self.capture_event(event) else { continue };
             match event {
                 Event::Gpu(_, GpuToLauncher::Frame(frame)) => on_frame(frame)?,
+                Event::Content(_, ContentToLauncher::DebuggerDetached)
+                    if self.options.scripts.debug_port.is_some() =>
+                {
+                    return Ok(());
+                }
                 Event::Gpu(generation, GpuToLauncher::Fatal { message })
                     if generation == self.gpu_generation =>
                 {
@@ -964,8 +981,14 @@ impl Session {
         let gpu_end = connect_to_gpu(gpu, id, content.pid, window, recording)?;
         // Content resolves the page itself; give it an absolute path so its cwd never matters.
         let page = std::path::absolute(&job.page).unwrap_or_else(|_| job.page.clone());
-        let start =
-            LauncherToContent::Start { content: id, page, viewport: job.viewport, gpu: gpu_end, recording };
+        let start = LauncherToContent::Start {
+            content: id,
+            page,
+            viewport: job.viewport,
+            gpu: gpu_end,
+            recording,
+            scripts: self.options.scripts,
+        };
         // A content process that died already (a crash at startup) breaks this pipe; its
         // `ContentClosed` event follows and is handled as the crash it is.
         if let Err(error) = content.sender.send(start) {

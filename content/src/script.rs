@@ -137,10 +137,11 @@ impl PageScripts {
         Some(PageScripts { group, events: receiver, canvases, timeout })
     }
 
-    /// Waits for the scripts' first tasks (at most the script budget plus a little, since a
-    /// runaway script is stopped at the budget). `false` if they did not settle.
+    /// Waits for the scripts' first tasks so what they draw is in the first frame, at most
+    /// [`SETTLE_LIMIT`] (or the budget, if shorter): a long-running script must not keep the
+    /// page from rendering. `false` if they did not settle.
     pub fn settle(&self) -> bool {
-        self.group.wait_idle(self.timeout + Duration::from_millis(500))
+        self.group.wait_idle(self.timeout.min(SETTLE_LIMIT))
     }
 
     /// The events VM threads send.
@@ -196,6 +197,9 @@ fn color(rgba: u32) -> ColorF {
     let [r, g, b, a] = rgba.to_be_bytes();
     ColorF::new(f32::from(r) / 255.0, f32::from(g) / 255.0, f32::from(b) / 255.0, f32::from(a) / 255.0)
 }
+
+/// Longest wait for scripts before the first frame.
+pub const SETTLE_LIMIT: Duration = Duration::from_secs(2);
 
 /// Largest script file read.
 const MAX_SCRIPT: u64 = 64 * 1024 * 1024;

@@ -250,6 +250,8 @@ enum Gpu {
 /// A GPU process and the content processes it serves.
 pub struct Session {
     options: SessionOptions,
+    /// The page's script debugger has come and gone (it may before the first frame).
+    debugger_detached: bool,
     gpu: Gpu,
     /// Which GPU process this is: 1 for the first, +1 per relaunch.
     gpu_generation: u32,
@@ -278,6 +280,7 @@ impl Session {
     pub fn start(options: SessionOptions) -> Result<Session, LauncherError> {
         let (events_sender, events) = crossbeam_channel::unbounded();
         let mut session = Session {
+            debugger_detached: false,
             options,
             gpu: Gpu::Gone,
             gpu_generation: 0,
@@ -334,6 +337,10 @@ impl Session {
         match event {
             Event::Content(_, ContentToLauncher::DebuggerListening { addr }) => {
                 eprintln!("armature: debugger (DAP) listening on {addr}; see docs/guides/debugger.md");
+                None
+            }
+            Event::Content(_, ContentToLauncher::DebuggerDetached) => {
+                self.debugger_detached = true;
                 None
             }
             Event::CaptureSignal => {
@@ -591,7 +598,12 @@ impl Session {
         on_frame: &mut dyn FnMut(FramePixels) -> Result<(), LauncherError>,
     ) -> Result<(), LauncherError> {
         let deadline = Instant::now() + limit;
-        while let Ok(event) = self.events.recv_deadline(deadline) {
+        let debugging = self.options.scripts.debug_port.is_some();
+        loop {
+            if debugging && self.debugger_detached {
+                return Ok(());
+            }
+            let Ok(event) = self.events.recv_deadline(deadline) else { break };
             let Some(event) = self.capture_event(event) else { continue };
             match event {
                 Event::Gpu(_, GpuToLauncher::Frame(frame)) => on_frame(frame)?,

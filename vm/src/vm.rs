@@ -511,6 +511,10 @@ fn call(store: &mut Store<VmData>, loaded: &[Loaded], index: usize, export: &str
     };
     if let Err(error) = result {
         let data = store.data();
+        if data.shared.closing.load(Ordering::SeqCst) {
+            // Interrupted because the page is going away: not the script's fault.
+            return;
+        }
         let error = if data.timed_out && error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
             ScriptError::Timeout {
                 script: script.name.clone(),

@@ -351,7 +351,7 @@ fn stress_ten_thousand_stop_inspect_step_resume_cycles() {
                 let vm = vms[i % vms.len()];
                 tasks.send(vm, Task::Message { from: VmId(0), value: 20_000 });
                 i += 1;
-                std::thread::sleep(Duration::from_micros(50));
+                std::thread::sleep(Duration::from_micros(500));
             }
         })
     };
@@ -373,6 +373,9 @@ fn stress_ten_thousand_stop_inspect_step_resume_cycles() {
         assert!(manager.step(vm));
         assert_eq!(next_stop(&world).reason, StopReason::Step(vm), "cycle {cycle}");
         manager.resume();
+        if cycle % 1000 == 0 {
+            eprintln!("{cycle} cycles");
+        }
     }
     stop_churn.store(true, Ordering::SeqCst);
     churn.join().unwrap();

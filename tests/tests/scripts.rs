@@ -1,0 +1,255 @@
+//! Page scripts end to end: worker VMs drawing canvases, bad scripts reported by name while
+//! the page renders, and a Debug Adapter Protocol session over TCP with the real binary.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use armature_tests::{armature, assert_pixel, has_feature, page, render, render_ok, stderr};
+use serde_json::{Value, json};
+
+#[test]
+fn without_the_feature_there_is_no_debug_port() {
+    if has_feature("vm") {
+        return;
+    }
+    let help = armature().arg("--help").output().expect("help");
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("--debug-port"));
+}
+
+#[test]
+fn two_worker_vms_draw_their_canvases_into_the_first_frame() {
+    if !has_feature("vm") {
+        return;
+    }
+    let image = render_ok(&page("workers.html"), &["--window-size", "500x300"]);
+    // Canvas 0 (worker 1): a blue square at (10, 30) inside the canvas at about (26, 146).
+    assert_pixel(&image, 26 + 10 + 30, 146 + 30 + 30, [0x20, 0x60, 0xc0, 255], 2);
+    // Canvas 1 (worker 2): a red bar at (70, 10).
+    assert_pixel(&image, 252 + 70 + 30, 146 + 10 + 20, [0xd0, 0x40, 0x20, 255], 2);
+}
+
+#[test]
+fn bad_scripts_are_reported_by_name_and_the_page_still_renders() {
+    if !has_feature("vm") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("garbage.wasm"), b"\0asm\x01\0\0\0\x99").expect("write");
+    let html = r#"<html><body><canvas width="50" height="50"></canvas>
+      <script type="text/wat">(module (func (export "main") (i32.add)))</script>
+      <script type="application/wasm" src="garbage.wasm"></script>
+      <script type="application/wasm" src="missing.wasm"></script>
+      <script type="text/wat" worker>(module (func $boom (export "main") unreachable))</script>
+      <script type="text/wat" worker>(module (func (export "main") (loop $l (br $l))))</script>
+      <script type="text/wat">(module
+        (import "armature" "fill_color" (func $fill (param i32 i32)))
+        (import "armature" "fill_rect" (func $rect (param i32 f32 f32 f32 f32)))
+        (func (export "main") (call $fill (i32.const 0) (i32.const 0x00ff00ff))
+          (call $rect (i32.const 0) (f32.const 0) (f32.const 0) (f32.const 50) (f32.const 50))))</script>
+      </body></html>"#;
+    let path = dir.path().join("bad-scripts.html");
+    std::fs::write(&path, html).expect("write");
+    let (output, image) = render(&path, &["--script-timeout", "0.5", "--window-size", "200x100"]);
+    let log = stderr(&output);
+    assert!(output.status.success(), "{log}");
+    assert!(log.contains("script 'inline script 1' does not compile"), "{log}");
+    assert!(log.contains("script 'garbage.wasm' does not compile"), "{log}");
+    assert!(log.contains("cannot read script 'missing.wasm'"), "{log}");
+    assert!(log.contains("script 'inline script 2' trapped in main") && log.contains("unreachable"), "{log}");
+    assert!(log.contains("script 'inline script 3' ran main for more than 0.5 s"), "{log}");
+    // The good script after them still drew.
+    assert_pixel(&image.expect("png"), 20, 20, [0, 255, 0, 255], 0);
+}
+
+#[test]
+fn the_debugger_listens_on_loopback_only() {
+    if !has_feature("vm") {
+        return;
+    }
+    let output = armature()
+        .args(["--headless", "--debug-port", "0.0.0.0:9229"])
+        .arg(page("workers.html"))
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("127.0.0.1 only"), "{}", stderr(&output));
+}
+
+/// A DAP client over TCP, reading events and responses in order.
+struct Dap {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    seq: i64,
+    /// Messages read while looking for another (an event may overtake a response).
+    backlog: Vec<Value>,
+}
+
+impl Dap {
+    fn request(&mut self, command: &str, arguments: Value) -> Value {
+        self.seq += 1;
+        let body = json!({ "seq": self.seq, "type": "request", "command": command, "arguments": arguments })
+            .to_string();
+        write!(self.writer, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("send");
+        let seq = self.seq;
+        let response = self.next(|message| message["type"] == "response" && message["request_seq"] == seq);
+        assert_eq!(response["success"], true, "{command}: {response}");
+        response
+    }
+
+    fn event(&mut self, name: &str) -> Value {
+        self.next(|message| message["type"] == "event" && message["event"] == name)
+    }
+
+    fn next(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
+        if let Some(index) = self.backlog.iter().position(&wanted) {
+            return self.backlog.remove(index);
+        }
+        loop {
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                assert!(self.reader.read_line(&mut line).expect("read") > 0, "the server closed");
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some(value) = line.strip_prefix("Content-Length: ") {
+                    length = value.parse().expect("length");
+                }
+            }
+            let mut body = vec![0; length];
+            self.reader.read_exact(&mut body).expect("body");
+            let message: Value = serde_json::from_slice(&body).expect("json");
+            if wanted(&message) {
+                return message;
+            }
+            self.backlog.push(message);
+        }
+    }
+}
+
+/// Starts a page with two spinning workers and an idle main VM under `--debug-port 0`;
+/// returns the child and the port it printed.
+fn debugged_page(dir: &std::path::Path) -> (Child, u16) {
+    let spin = r#"<script type="text/wat" worker>(module
+        (func $spin (export "main") (local $i i32)
+          (loop $again (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $again))))</script>"#;
+    let html = format!(
+        "<html><body><p>debug me</p>{spin}{spin}<script type=\"text/wat\">(module)</script></body></html>"
+    );
+    let path = dir.join("debug.html");
+    std::fs::write(&path, html).expect("write");
+    let mut child = armature()
+        .args(["--headless", "--debug-port", "0", "--script-timeout", "600", "--screenshot"])
+        .arg(dir.join("out.png"))
+        .arg(&path)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let port = loop {
+        let line = lines.next().expect("the debugger's address").expect("line");
+        if let Some(rest) = line.split("listening on 127.0.0.1:").nth(1) {
+            break rest.split(|c: char| !c.is_ascii_digit()).next().expect("port").parse().expect("port");
+        }
+    };
+    // Keep draining stderr so the child never blocks on it.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, port)
+}
+
+#[test]
+fn a_dap_client_pauses_inspects_steps_and_resumes_the_real_binary() {
+    if !has_feature("vm") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut child, port) = debugged_page(dir.path());
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let mut dap = Dap {
+        reader: BufReader::new(stream.try_clone().expect("clone")),
+        writer: stream,
+        seq: 0,
+        backlog: Vec::new(),
+    };
+
+    let capabilities = dap.request("initialize", json!({ "adapterID": "armature" }));
+    assert_eq!(capabilities["body"]["supportsInstructionBreakpoints"], true);
+    dap.event("initialized");
+    dap.request("attach", json!({}));
+    dap.request("configurationDone", json!({}));
+
+    let threads = dap.request("threads", json!({}));
+    let names: Vec<&str> = threads["body"]["threads"]
+        .as_array()
+        .expect("threads")
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["main", "worker 1 (inline script 1)", "worker 2 (inline script 2)"]);
+
+    dap.request("pause", json!({ "threadId": 2 }));
+    let stopped = dap.event("stopped");
+    assert_eq!(stopped["body"]["allThreadsStopped"], true, "{stopped}");
+    assert_eq!(stopped["body"]["reason"], "pause");
+
+    // Worker 1 is inside `spin`; the idle main VM has no frames.
+    let trace = dap.request("stackTrace", json!({ "threadId": 2 }));
+    let frame = &trace["body"]["stackFrames"][0];
+    assert_eq!(frame["name"], "spin", "{trace}");
+    assert!(frame["instructionPointerReference"].as_str().is_some_and(|ip| ip.starts_with("0x")), "{trace}");
+    let main = dap.request("stackTrace", json!({ "threadId": 1 }));
+    assert_eq!(main["body"]["totalFrames"], 0, "{main}");
+
+    let scopes = dap.request("scopes", json!({ "frameId": frame["id"] }));
+    let reference = &scopes["body"]["scopes"][0]["variablesReference"];
+    let variables = dap.request("variables", json!({ "variablesReference": reference }));
+    let local = &variables["body"]["variables"][0];
+    assert_eq!(
+        (local["name"].as_str(), local["type"].as_str()),
+        (Some("local0"), Some("i32")),
+        "{variables}"
+    );
+    let before: i64 = local["value"].as_str().expect("value").parse().expect("i32");
+
+    // A step moves worker 1 only; worker 2 stays where it was.
+    let other_before = dap.request("stackTrace", json!({ "threadId": 3 }))["body"]["stackFrames"][0].clone();
+    dap.request("next", json!({ "threadId": 2 }));
+    let stepped = dap.event("stopped");
+    assert_eq!(
+        (stepped["body"]["reason"].as_str(), stepped["body"]["threadId"].as_i64()),
+        (Some("step"), Some(2))
+    );
+    assert_eq!(stepped["body"]["allThreadsStopped"], true);
+    let other_after = dap.request("stackTrace", json!({ "threadId": 3 }))["body"]["stackFrames"][0].clone();
+    assert_eq!(other_before, other_after, "the other worker did not move");
+    let after = dap.request("stackTrace", json!({ "threadId": 2 }));
+    let moved = after["body"]["stackFrames"][0]["instructionPointerReference"]
+        != frame["instructionPointerReference"];
+    let variables = dap.request("variables", json!({ "variablesReference": reference }));
+    let now: i64 = variables["body"]["variables"][0]["value"].as_str().expect("value").parse().expect("i32");
+    assert!(moved || now != before, "one instruction advanced: {after} {variables}");
+
+    dap.request("continue", json!({ "threadId": 2 }));
+    let continued = dap.event("continued");
+    assert_eq!(continued["body"]["allThreadsContinued"], true);
+    dap.request("disconnect", json!({}));
+    let status = wait_exit(&mut child, Duration::from_secs(30));
+    assert_eq!(status, Some(0), "the run ends when the debugger disconnects");
+    assert!(dir.path().join("out.png").exists());
+}
+
+fn wait_exit(child: &mut Child, timeout: Duration) -> Option<i32> {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}

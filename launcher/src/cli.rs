@@ -106,7 +106,7 @@ pub struct ScriptArgs {
 fn parse_debug_port(text: &str) -> Result<u16, String> {
     let port = match text.rsplit_once(':') {
         None => text,
-        Some((host, port)) if matches!(host, "127.0.0.1" | "localhost" | "[::1]") => port,
+        Some(("127.0.0.1" | "localhost" | "[::1]", port)) => port,
         Some((host, _)) => {
             return Err(format!("the debugger listens on 127.0.0.1 only, not on '{host}'; pass a port"));
         }

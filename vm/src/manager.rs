@@ -101,8 +101,6 @@ pub enum HookPoint {
 pub trait StopSignal: Send + Sync {
     /// Wake active VMs (bump the engine's epoch) and dispatch an entry task to idle ones.
     fn signal(&self, targets: &[VmId]);
-    /// Wake active VMs again (epoch bump only): idle ones already have their entry task.
-    fn nudge(&self);
 }
 
 /// A request served by a VM while it waits at its stop point (it owns its store).
@@ -190,10 +188,8 @@ struct World {
     generation: u64,
     reason: StopReason,
     stopped: usize,
-    /// The generation whose callback ran (exactly once per generation and step).
+    /// The generation whose callback ran (exactly once per generation).
     announced: u64,
-    /// Steps completed, so a step's arrival is announced once.
-    steps: u64,
     slots: Vec<Slot>,
     next_id: u32,
 }
@@ -250,7 +246,6 @@ impl<S: SyncFamily> VmManager<S> {
                 reason: StopReason::Pause,
                 stopped: 0,
                 announced: 0,
-                steps: 0,
                 slots: Vec::new(),
                 next_id: 0,
             }),
@@ -356,17 +351,6 @@ impl<S: SyncFamily> VmManager<S> {
         true
     }
 
-    /// Re-sends the stop signal to every VM that has not arrived: the engine-wide epoch
-    /// bump can be absorbed by a VM that was between its last check and a new deadline.
-    pub fn resignal(&self) {
-        if matches!(self.mode(), Mode::Stopping | Mode::RunOne(_)) {
-            let signal = S::lock(&self.signal).clone();
-            if let Some(signal) = signal {
-                signal.nudge();
-            }
-        }
-    }
-
     /// The stop point: every VM stops here and nowhere else. Returns at once in `RunAll`.
     /// Otherwise the VM records itself stopped, is counted (once per generation), announces
     /// the stop if it is the last, serves inspections, and waits until it may run.
@@ -394,7 +378,6 @@ impl<S: SyncFamily> VmManager<S> {
             let announce = if stepping {
                 // The step is done: the world is stopped again, announced once per step.
                 world.mode = Mode::Stopped;
-                world.steps += 1;
                 Some(world.event())
             } else {
                 world.settle()

@@ -128,12 +128,6 @@ impl StopSignal for Signal {
         }
         let _ = shared.wake_ticker.try_send(());
     }
-
-    fn nudge(&self) {
-        if let Some(shared) = self.0.upgrade() {
-            shared.engine.increment_epoch();
-        }
-    }
 }
 
 /// Every VM of a process.
@@ -318,11 +312,10 @@ fn ticker(shared: &Shared, woken: &Receiver<()>) {
     }
 }
 
-/// A loaded script: its instance and module.
+/// A loaded script: its name and instance.
 struct Loaded {
     name: String,
     instance: Instance,
-    module: Module,
 }
 
 /// The store's data: what host calls and the epoch callback need.
@@ -482,7 +475,7 @@ fn load(store: &mut Store<VmData>, linker: &Linker<VmData>, loaded: &mut Vec<Loa
             return;
         }
     };
-    loaded.push(Loaded { name: script.name, instance, module });
+    loaded.push(Loaded { name: script.name, instance });
     call(store, loaded, loaded.len() - 1, "main", &[]);
 }
 
@@ -501,7 +494,6 @@ fn begin(store: &mut Store<VmData>, script: &str, export: &str, index: usize) {
 fn call(store: &mut Store<VmData>, loaded: &[Loaded], index: usize, export: &str, args: &[Val]) {
     let Some(script) = loaded.get(index) else { return };
     let Some(func) = script.instance.get_func(&mut *store, export) else { return };
-    let _ = &script.module;
     begin(store, &script.name, export, index);
     let mut results = vec![Val::I32(0); func.ty(&*store).results().len()];
     let result = if store.data().shared.config.debug {
@@ -746,27 +738,21 @@ fn host_linker(engine: &Engine) -> Linker<VmData> {
     define(linker.func_wrap(HOST_MODULE, "line_width", |c: Caller<'_, VmData>, canvas: i32, width: f32| {
         draw(&c, canvas, |canvas| CanvasCall::LineWidth { canvas, width })
     }));
-    define(linker.func_wrap(
-        HOST_MODULE,
-        "fill_rect",
-        |c: Caller<'_, VmData>, canvas: i32, x: f32, y: f32, w: f32, h: f32| {
-            draw(&c, canvas, |canvas| CanvasCall::FillRect { canvas, rect: [x, y, w, h] })
-        },
-    ));
-    define(linker.func_wrap(
-        HOST_MODULE,
-        "stroke_rect",
-        |c: Caller<'_, VmData>, canvas: i32, x: f32, y: f32, w: f32, h: f32| {
-            draw(&c, canvas, |canvas| CanvasCall::StrokeRect { canvas, rect: [x, y, w, h] })
-        },
-    ));
-    define(linker.func_wrap(
-        HOST_MODULE,
-        "clear_rect",
-        |c: Caller<'_, VmData>, canvas: i32, x: f32, y: f32, w: f32, h: f32| {
-            draw(&c, canvas, |canvas| CanvasCall::ClearRect { canvas, rect: [x, y, w, h] })
-        },
-    ));
+    // The three rect calls differ only in the call they make.
+    let rect_calls: [(&str, RectCall); 3] = [
+        ("fill_rect", |canvas, rect| CanvasCall::FillRect { canvas, rect }),
+        ("stroke_rect", |canvas, rect| CanvasCall::StrokeRect { canvas, rect }),
+        ("clear_rect", |canvas, rect| CanvasCall::ClearRect { canvas, rect }),
+    ];
+    for (name, make) in rect_calls {
+        define(linker.func_wrap(
+            HOST_MODULE,
+            name,
+            move |c: Caller<'_, VmData>, canvas: i32, x: f32, y: f32, w: f32, h: f32| {
+                draw(&c, canvas, |canvas| make(canvas, [x, y, w, h]))
+            },
+        ));
+    }
     define(linker.func_wrap(
         HOST_MODULE,
         "fill_text",
@@ -793,6 +779,9 @@ fn host_linker(engine: &Engine) -> Linker<VmData> {
     }));
     linker
 }
+
+/// Makes a rect call from a canvas index and `[x, y, w, h]`.
+type RectCall = fn(u32, [f32; 4]) -> CanvasCall;
 
 /// Checks the canvas index, then hands the call to the host.
 fn draw(

@@ -58,6 +58,21 @@ impl Inspect for Nothing {
     }
 }
 
+/// A manager whose callback counts announcements (and checks how many VMs each one saw
+/// stopped, where given).
+fn counted_manager(stopped: Option<usize>) -> (Arc<VmManager<LoomSync>>, Arc<AtomicUsize>) {
+    let manager = Arc::new(VmManager::<LoomSync>::new());
+    let announced = Arc::new(AtomicUsize::new(0));
+    let seen = announced.clone();
+    manager.set_callback(Box::new(move |event| {
+        if let Some(stopped) = stopped {
+            assert_eq!(event.stopped, stopped, "announced before everyone stopped");
+        }
+        seen.fetch_add(1, Ordering::SeqCst);
+    }));
+    (manager, announced)
+}
+
 /// A VM: the stop signal reaches it (an epoch check or a stop task; modelled as waiting for
 /// the mode to leave `RunAll`, since loom cannot explore a spinning check), then it arrives.
 fn vm_thread(manager: Arc<VmManager<LoomSync>>, vm: armature_vm::VmId, site: StopSite) {
@@ -70,13 +85,7 @@ fn stop_announce_resume() {
     let mut model = loom::model::Builder::new();
     model.preemption_bound = Some(3);
     model.check(|| {
-        let manager = Arc::new(VmManager::<LoomSync>::new());
-        let announced = Arc::new(AtomicUsize::new(0));
-        let seen = announced.clone();
-        manager.set_callback(Box::new(move |event| {
-            assert_eq!(event.stopped, 2, "announced before everyone stopped");
-            seen.fetch_add(1, Ordering::SeqCst);
-        }));
+        let (manager, announced) = counted_manager(Some(2));
         let a = manager.register("active");
         let b = manager.register("idle");
         let threads = [(a, StopSite::Trap), (b, StopSite::Entry)].map(|(vm, site)| {
@@ -104,12 +113,7 @@ fn step_one_while_the_other_stays_stopped() {
     let mut model = loom::model::Builder::new();
     model.preemption_bound = Some(2);
     model.check(|| {
-        let manager = Arc::new(VmManager::<LoomSync>::new());
-        let announced = Arc::new(AtomicUsize::new(0));
-        let seen = announced.clone();
-        manager.set_callback(Box::new(move |_| {
-            seen.fetch_add(1, Ordering::SeqCst);
-        }));
+        let (manager, announced) = counted_manager(None);
         let a = manager.register("a");
         let b = manager.register("b");
         manager.request_stop(StopReason::Pause);
@@ -146,13 +150,7 @@ fn resume_racing_a_stop_keeps_the_count_exact() {
     let mut model = loom::model::Builder::new();
     model.preemption_bound = Some(3);
     model.check(|| {
-        let manager = Arc::new(VmManager::<LoomSync>::new());
-        let announced = Arc::new(AtomicUsize::new(0));
-        let seen = announced.clone();
-        manager.set_callback(Box::new(move |event| {
-            assert_eq!(event.stopped, 1);
-            seen.fetch_add(1, Ordering::SeqCst);
-        }));
+        let (manager, announced) = counted_manager(Some(1));
         let a = manager.register("a");
         let first = manager.request_stop(StopReason::Pause);
         let vm = {

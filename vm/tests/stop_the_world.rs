@@ -90,6 +90,20 @@ fn world(active: usize, idle: usize) -> (World, Vec<VmId>, Vec<VmId>) {
     (world, active, idle)
 }
 
+/// Holds `vm` the first time it reaches `point`, until `release` is sent; `held` turns true
+/// when it is held.
+fn hold_once(world: &World, point: HookPoint, vm: VmId) -> (Sender<()>, Arc<AtomicBool>) {
+    let (release, released) = crossbeam_channel::bounded::<()>(0);
+    let held = Arc::new(AtomicBool::new(false));
+    let flag = held.clone();
+    world.group.manager().set_hook(Arc::new(move |at, which| {
+        if at == point && which == vm && !flag.swap(true, Ordering::SeqCst) {
+            let _ = released.recv();
+        }
+    }));
+    (release, held)
+}
+
 fn state(snapshot: &[armature_vm::manager::VmSnapshot], vm: VmId) -> VmState {
     snapshot.iter().find(|slot| slot.id == vm).map(|slot| slot.state).unwrap()
 }
@@ -158,14 +172,7 @@ fn jsc_scenario_two_idle_three_active_all_stop_and_all_resume() {
 fn race1_an_idle_vm_whose_stop_task_has_not_run_is_not_marked_stopped() {
     let (world, _active, idle) = world(3, 2);
     let late = idle[1];
-    let (release, released) = crossbeam_channel::bounded::<()>(0);
-    let held = Arc::new(AtomicBool::new(false));
-    let flag = held.clone();
-    world.group.manager().set_hook(Arc::new(move |point, vm| {
-        if point == HookPoint::BeforeEntry && vm == late && !flag.swap(true, Ordering::SeqCst) {
-            let _ = released.recv();
-        }
-    }));
+    let (release, _held) = hold_once(&world, HookPoint::BeforeEntry, late);
     world.group.manager().request_stop(StopReason::Pause);
     wait_until("four VMs stopped", || {
         world
@@ -197,14 +204,7 @@ fn race1_an_idle_vm_whose_stop_task_has_not_run_is_not_marked_stopped() {
 fn race2_the_stop_task_just_enters_and_the_entry_path_notices_the_stop() {
     let (world, _active, idle) = world(1, 1);
     let vm = idle[0];
-    let (release, released) = crossbeam_channel::bounded::<()>(0);
-    let held = Arc::new(AtomicBool::new(false));
-    let flag = held.clone();
-    world.group.manager().set_hook(Arc::new(move |point, at| {
-        if point == HookPoint::BeforeEntry && at == vm && !flag.swap(true, Ordering::SeqCst) {
-            let _ = released.recv();
-        }
-    }));
+    let (release, held) = hold_once(&world, HookPoint::BeforeEntry, vm);
     // The script task is received; the VM is held before entering it; then the stop comes.
     world.group.run_script(vm, script("late.wat", WORKER));
     wait_until("the VM holding its script task", || held.load(Ordering::SeqCst));
@@ -231,14 +231,7 @@ fn race2_the_stop_task_just_enters_and_the_entry_path_notices_the_stop() {
 fn race3_a_vm_that_loses_the_race_with_a_resume_is_not_counted() {
     let (world, active, _idle) = world(3, 2);
     let slow = active[0];
-    let (release, released) = crossbeam_channel::bounded::<()>(0);
-    let held = Arc::new(AtomicBool::new(false));
-    let flag = held.clone();
-    world.group.manager().set_hook(Arc::new(move |point, vm| {
-        if point == HookPoint::BeforeCount && vm == slow && !flag.swap(true, Ordering::SeqCst) {
-            let _ = released.recv();
-        }
-    }));
+    let (release, held) = hold_once(&world, HookPoint::BeforeCount, slow);
     let first = world.group.manager().request_stop(StopReason::Pause);
     wait_until("the slow VM held before counting", || held.load(Ordering::SeqCst));
     wait_until("the others stopped", || {

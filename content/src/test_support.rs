@@ -26,8 +26,8 @@ pub const CANVAS_ENV: &str = "ARMATURE_TEST_CANVAS";
 /// The hostile-stream switch.
 pub const HOSTILE_ENV: &str = "ARMATURE_TEST_HOSTILE_STREAM";
 /// The broken streams `ARMATURE_TEST_HOSTILE_STREAM` can write.
-pub const HOSTILE_KINDS: [&str; 7] =
-    ["unknown-id", "foreign-id", "offset", "size", "truncated", "garbage", "huge-buffer"];
+pub const HOSTILE_KINDS: [&str; 8] =
+    ["unknown-id", "foreign-id", "offset", "size", "truncated", "garbage", "canvas-garbage", "huge-buffer"];
 
 /// The colour of stress cell `index`: distinct for the first 4096.
 pub fn stress_color(index: u32) -> [u8; 3] {
@@ -191,6 +191,14 @@ fn hostile(gpu: &mut RemoteRenderingBackendProxy, kind: &str, page: &LaidOutPage
             let garbage: Vec<u8> =
                 (0..64u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 0x80).collect();
             writer.write(RecordKind::Inline, &garbage, &mut || true).map_err(|error| error.to_string())?;
+            writer.flush();
+        }
+        "canvas-garbage" => {
+            // A canvas record (fixed layout) whose op says FillRect but carries one operand.
+            let writer = gpu.raw_stream().raw_writer();
+            let record: Vec<u8> =
+                [8u32, namespace.0, 0, 0].iter().flat_map(|word| word.to_le_bytes()).collect();
+            writer.write(RecordKind::Canvas, &record, &mut || true).map_err(|error| error.to_string())?;
             writer.flush();
         }
         other => return Err(format!("unknown {HOSTILE_ENV} kind '{other}' (one of {HOSTILE_KINDS:?})")),

@@ -13,11 +13,15 @@ use armature_api::{
     CanvasItem, ColorF, FontKey, GlyphInstance, IdNamespace, ImageBufferId, LayoutPoint, LayoutRect,
     LayoutSize,
 };
+use armature_stream::ring::RecordKind;
+use armature_stream::wire::Encoder;
 use armature_stream::{StreamClient, StreamServer};
 use ipc_channel::ipc;
 
 const ITEMS: usize = 200_000;
 const RUNS: usize = 5;
+/// Payload bytes `warm` sends before the clock starts.
+const WARM_BYTES: u64 = 2 * armature_stream::DEFAULT_CAPACITY as u64;
 
 /// A canvas frame's mix: state changes, rects, and text runs of a dozen glyphs.
 fn items() -> Vec<ContentToGpu> {
@@ -63,28 +67,39 @@ fn ends() -> (StreamClientEnd, StreamServerEnd) {
 }
 
 /// Encoding and decoding alone, one thread, no ring: what the stream adds to the transport.
-fn codec(items: &[ContentToGpu]) -> (Duration, Duration) {
-    let mut scratch = Vec::new();
+fn codec(items: &[ContentToGpu], records: &[(RecordKind, Vec<u8>)]) -> (Duration, Duration) {
+    let mut encoder = Encoder::default();
     let started = Instant::now();
     for item in items {
-        std::hint::black_box(armature_stream::wire::encode(item, &mut scratch).expect("encodes"));
+        std::hint::black_box(encoder.encode(item).expect("encodes"));
     }
     let encoded = started.elapsed();
-    let records: Vec<Vec<u8>> =
-        items.iter().map(|item| postcard::to_stdvec(item).expect("encodes")).collect();
     let started = Instant::now();
-    for record in &records {
-        std::hint::black_box(armature_stream::wire::decode(record).expect("decodes"));
+    for (kind, record) in records {
+        std::hint::black_box(armature_stream::wire::decode_record(*kind, record).expect("decodes"));
     }
     (encoded, started.elapsed())
 }
 
-fn raw_ring(records: &[Vec<u8>]) -> Duration {
-    use armature_stream::ring::{RecordKind, RingReader, RingWriter};
+/// The records the stream writes for `items`, encoded once.
+fn records(items: &[ContentToGpu]) -> Vec<(RecordKind, Vec<u8>)> {
+    let mut encoder = Encoder::default();
+    items
+        .iter()
+        .map(|item| {
+            let (kind, bytes) = encoder.encode(item).expect("encodes");
+            (kind, bytes.to_vec())
+        })
+        .collect()
+}
+
+fn raw_ring(records: &[(RecordKind, Vec<u8>)]) -> Duration {
+    use armature_stream::ring::{RingReader, RingWriter};
     use armature_stream::shm::SharedRing;
     let memory = armature_stream::create_ring_memory(armature_stream::DEFAULT_CAPACITY).expect("ring");
     let mut writer = RingWriter::new(SharedRing::map(memory.clone()).expect("map"));
     let mut reader = RingReader::new(SharedRing::map(memory).expect("map"));
+    warm(&mut writer, &mut reader);
     let count = records.len();
     let started = Instant::now();
     let thread = std::thread::spawn(move || {
@@ -93,18 +108,36 @@ fn raw_ring(records: &[Vec<u8>]) -> Duration {
             std::hint::black_box(reader.read(&mut payload, &mut || true).expect("well-formed"));
         }
     });
-    for record in records {
-        writer.write(RecordKind::Inline, record, &mut || true).expect("room");
+    for (kind, record) in records {
+        writer.write(*kind, record, &mut || true).expect("room");
     }
     writer.flush();
     thread.join().expect("reader");
     started.elapsed()
 }
 
+/// Takes a fresh ring twice around, from one thread, so neither side's first touch of a
+/// page (a fault in each process's mapping) is timed: a content process's ring lives as
+/// long as its page, and those faults are paid once.
+fn warm<M: armature_stream::ring::RingMemory>(
+    writer: &mut armature_stream::ring::RingWriter<M>,
+    reader: &mut armature_stream::ring::RingReader<M>,
+) {
+    let filler = vec![0u8; 4096];
+    let mut payload = Vec::new();
+    let laps = 2 * armature_stream::DEFAULT_CAPACITY / filler.len();
+    for _ in 0..laps {
+        writer.write(RecordKind::Inline, &filler, &mut || true).expect("room");
+        writer.flush();
+        reader.try_read(&mut payload).expect("well-formed");
+    }
+}
+
 fn stream(items: &[ContentToGpu]) -> (Duration, u64, u64) {
     let (client_end, server_end) = ends();
     let mut client = StreamClient::connect(client_end).expect("client");
     let (mut server, _replies) = StreamServer::accept(server_end).expect("server");
+    warm(client.raw_writer(), server.raw_reader());
     let count = items.len();
     let items = items.to_vec();
     let started = Instant::now();
@@ -120,7 +153,7 @@ fn stream(items: &[ContentToGpu]) -> (Duration, u64, u64) {
     }
     client.flush();
     let stats = reader.join().expect("reader");
-    (started.elapsed(), stats.bytes, stats.sleeps + client.stats().0.sleeps)
+    (started.elapsed(), stats.bytes - WARM_BYTES, stats.sleeps + client.stats().0.sleeps)
 }
 
 fn ipc_per_item(items: &[ContentToGpu]) -> Duration {
@@ -143,7 +176,8 @@ fn ipc_per_item(items: &[ContentToGpu]) -> Duration {
 fn memcpy(bytes: u64) -> Duration {
     // The same number of bytes, copied through a buffer the size of the ring.
     let source = vec![7u8; bytes as usize];
-    let mut ring = vec![0u8; armature_stream::DEFAULT_CAPACITY];
+    // Touched before timing, as the rings are (see `warm`).
+    let mut ring = vec![1u8; armature_stream::DEFAULT_CAPACITY];
     let started = Instant::now();
     for chunk in source.chunks(ring.len()) {
         ring[..chunk.len()].copy_from_slice(chunk);
@@ -169,10 +203,9 @@ fn main() {
         sleeps += slept;
     }
     let stream_time = median(stream_times);
-    let records: Vec<Vec<u8>> =
-        items.iter().map(|item| postcard::to_stdvec(item).expect("encodes")).collect();
+    let records = records(&items);
     let ring_time = median((0..RUNS).map(|_| raw_ring(&records)).collect());
-    let (encode_time, decode_time) = codec(&items);
+    let (encode_time, decode_time) = codec(&items, &records);
     let memcpy_time = median((0..RUNS).map(|_| memcpy(bytes)).collect());
     let ipc_time = median((0..RUNS).map(|_| ipc_per_item(&items)).collect());
     let rate = |time: Duration| bytes as f64 / time.as_secs_f64() / 1e6;

@@ -35,7 +35,7 @@ pub struct StreamClient {
     /// Replies read while waiting for space, not yet handed out.
     received: VecDeque<GpuToContent>,
     sequence: u64,
-    scratch: Vec<u8>,
+    encoder: wire::Encoder,
     gone: bool,
     out_of_line_items: u64,
 }
@@ -63,7 +63,7 @@ impl StreamClient {
             replies,
             received: VecDeque::new(),
             sequence: 0,
-            scratch: Vec::with_capacity(4096),
+            encoder: wire::Encoder::default(),
             gone: false,
             out_of_line_items: 0,
         })
@@ -78,14 +78,18 @@ impl StreamClient {
         if wire::has_attachments(&command) {
             return self.send_out_of_line(|sequence| OutOfLineItem::Message { sequence, command });
         }
-        let encoded = wire::encode(&command, &mut self.scratch)
-            .map_err(|error| ClientError::Encode(error.to_string()))?;
+        let (kind, encoded) =
+            self.encoder.encode(&command).map_err(|error| ClientError::Encode(error.to_string()))?;
         if encoded.len() > self.writer.max_payload() {
-            let bytes = IpcSharedMemory::from_bytes(encoded);
+            // Out of line, items travel in postcard whatever their inline kind (a huge
+            // text run is rare; one encoding there keeps the marker protocol simple).
+            let bytes =
+                postcard::to_stdvec(&command).map_err(|error| ClientError::Encode(error.to_string()))?;
+            let bytes = IpcSharedMemory::from_bytes(&bytes);
             return self.send_out_of_line(|sequence| OutOfLineItem::Encoded { sequence, bytes });
         }
         let (replies, received) = (&self.replies, &mut self.received);
-        let written = self.writer.write(RecordKind::Inline, encoded, &mut || gpu_alive(replies, received));
+        let written = self.writer.write(kind, encoded, &mut || gpu_alive(replies, received));
         self.written(written)
     }
 

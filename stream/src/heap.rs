@@ -88,8 +88,8 @@ pub fn decode_ring(input: &[u8]) -> Result<usize, crate::StreamViolation> {
     let mut payload = Vec::new();
     let mut items = 0;
     while let Some(kind) = reader.try_read(&mut payload)? {
-        if kind == crate::ring::RecordKind::Inline {
-            crate::wire::decode(&payload)?;
+        if matches!(kind, crate::ring::RecordKind::Inline | crate::ring::RecordKind::Canvas) {
+            crate::wire::decode_record(kind, &payload)?;
             items += 1;
         }
     }
@@ -140,6 +140,14 @@ mod tests {
         let mut garbage = header(8, 1);
         garbage.extend_from_slice(&[0xff; 8]);
         assert!(matches!(with(16, &garbage), Err(crate::StreamViolation::Wire(_))));
+        let mut canvas = header(12, 4);
+        for word in [77u32, 1, 0, 0] {
+            canvas.extend_from_slice(&word.to_le_bytes());
+        }
+        assert_eq!(
+            with(24, &canvas),
+            Err(crate::StreamViolation::Wire(crate::wire::WireError::UnknownCanvasOp(77)))
+        );
         assert_eq!(with(0, &[]), Ok(0));
     }
 }

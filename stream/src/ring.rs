@@ -30,6 +30,8 @@ use std::time::Duration;
 pub const RECORD_HEADER: usize = 8;
 /// Records start at multiples of this.
 pub const RECORD_ALIGN: usize = 8;
+/// How far ahead of its position the reader prefetches (a few records of a busy stream).
+const PREFETCH_AHEAD: u64 = 512;
 /// The server state: reading, or about to sleep on its word.
 pub const AWAKE: u32 = 0;
 /// The server state: asleep until the client publishes and wakes it.
@@ -44,8 +46,10 @@ pub const WAIT_SLICE: Duration = Duration::from_millis(50);
 /// What a record holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordKind {
-    /// An item, encoded in the payload.
+    /// An item, encoded in the payload with postcard.
     Inline,
+    /// A canvas drawing item, in the fixed layout of `wire::canvas`.
+    Canvas,
     /// An item that travels out of line; the payload is its sequence number (u64 LE).
     OutOfLine,
     /// Nothing more fits before the end of the data: the next record is at its start.
@@ -58,6 +62,7 @@ impl RecordKind {
             RecordKind::Inline => 1,
             RecordKind::OutOfLine => 2,
             RecordKind::Wrap => 3,
+            RecordKind::Canvas => 4,
         }
     }
 
@@ -66,6 +71,7 @@ impl RecordKind {
             1 => Some(RecordKind::Inline),
             2 => Some(RecordKind::OutOfLine),
             3 => Some(RecordKind::Wrap),
+            4 => Some(RecordKind::Canvas),
             _ => None,
         }
     }
@@ -113,6 +119,12 @@ pub trait RingMemory: Send + Sync {
     fn fence(&self) {
         std::sync::atomic::fence(SeqCst);
     }
+    /// A hint that the data at `at` (below `capacity()`) will be read soon: the reader asks
+    /// for lines the writer filled on another core a few records ahead, so their transfer
+    /// overlaps its decoding. Optional; the default does nothing.
+    fn prefetch(&self, at: usize) {
+        let _ = at;
+    }
     /// Copies `bytes` into the data at `at`.
     ///
     /// # Safety
@@ -132,6 +144,13 @@ pub trait RingMemory: Send + Sync {
 /// half of it, so a record always fits once the ring drains, wherever the end falls.
 pub fn max_record(capacity: usize) -> usize {
     capacity / 2
+}
+
+/// Where stream offset `offset` falls in the data: `offset % capacity`, as a mask (the
+/// capacity is a power of two; a 64-bit division would cost more than the rest of a write).
+fn place(offset: u64, capacity: usize) -> usize {
+    debug_assert!(capacity.is_power_of_two());
+    (offset & (capacity as u64 - 1)) as usize
 }
 
 fn aligned(len: u64) -> u64 {
@@ -277,7 +296,7 @@ impl<M: RingMemory> RingWriter<M> {
         if size > max_record(capacity) {
             return Err(WriteError::TooLarge { size, max: max_record(capacity) });
         }
-        let at = (self.position % capacity as u64) as usize;
+        let at = place(self.position, capacity);
         let to_end = capacity - at;
         let padding = if size > to_end { to_end } else { 0 };
         self.wait_for_space((padding + size) as u64, peer_alive)?;
@@ -287,7 +306,7 @@ impl<M: RingMemory> RingWriter<M> {
             unsafe { self.memory.write(at, &header(RecordKind::Wrap, 0)) };
             self.position += padding as u64;
         }
-        let at = (self.position % capacity as u64) as usize;
+        let at = place(self.position, capacity);
         let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
         // SAFETY: `at + size <= capacity` (it fits before the end, or starts at 0 after a
         // wrap) and the space is free, as above.
@@ -322,7 +341,7 @@ impl<M: RingMemory> RingWriter<M> {
     #[doc(hidden)]
     pub fn write_raw(&mut self, bytes: &[u8]) {
         let capacity = self.memory.capacity();
-        let at = (self.position % capacity as u64) as usize;
+        let at = place(self.position, capacity);
         let len = bytes.len().min(capacity - at);
         // SAFETY: clamped to the data area; the ring is ours to corrupt in a hostile test.
         unsafe { self.memory.write(at, &bytes[..len]) };
@@ -453,10 +472,13 @@ impl<M: RingMemory> RingReader<M> {
     fn next_record(&mut self, payload: &mut Vec<u8>) -> Result<Option<RecordKind>, RingViolation> {
         let capacity = self.memory.capacity();
         let available = self.limit - self.position;
-        let at = (self.position % capacity as u64) as usize;
+        let at = place(self.position, capacity);
         let to_end = (capacity - at) as u64;
         if available < RECORD_HEADER as u64 {
             return Err(RingViolation::Truncated { needed: RECORD_HEADER as u64, published: available });
+        }
+        if available > PREFETCH_AHEAD {
+            self.memory.prefetch(place(self.position + PREFETCH_AHEAD, capacity));
         }
         let mut bytes = [0u8; RECORD_HEADER];
         // SAFETY: `at + 8 <= capacity` (`at` is 8-aligned: offsets are checked aligned) and

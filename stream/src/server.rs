@@ -94,7 +94,7 @@ impl StreamServer {
             return Ok(None);
         };
         match kind {
-            RecordKind::Inline => Ok(Some(wire::decode(&self.payload)?)),
+            RecordKind::Inline | RecordKind::Canvas => Ok(Some(wire::decode_record(kind, &self.payload)?)),
             RecordKind::OutOfLine => self.out_of_line_item().map(Some),
             // The reader consumes wraps itself.
             RecordKind::Wrap => Ok(None),
@@ -104,7 +104,9 @@ impl StreamServer {
     /// The next item if one is published, without waiting (`Ok(None)`: nothing yet).
     pub fn try_next(&mut self) -> Result<Option<ContentToGpu>, StreamViolation> {
         match self.reader.try_read(&mut self.payload)? {
-            Some(RecordKind::Inline) => Ok(Some(wire::decode(&self.payload)?)),
+            Some(kind @ (RecordKind::Inline | RecordKind::Canvas)) => {
+                Ok(Some(wire::decode_record(kind, &self.payload)?))
+            }
             Some(RecordKind::OutOfLine) => self.out_of_line_item().map(Some),
             Some(RecordKind::Wrap) | None => Ok(None),
         }
@@ -144,6 +146,12 @@ impl StreamServer {
     /// The ring's counters.
     pub fn stats(&self) -> RingStats {
         self.reader.stats()
+    }
+
+    /// Benchmark support: the raw ring reader.
+    #[doc(hidden)]
+    pub fn raw_reader(&mut self) -> &mut RingReader<SharedRing> {
+        &mut self.reader
     }
 }
 

@@ -152,6 +152,19 @@ impl RingMemory for SharedRing {
         self.capacity
     }
 
+    fn prefetch(&self, at: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let at = at.min(self.capacity - 1);
+            let line = self.base.as_ptr().wrapping_add(RING_HEADER + at);
+            // SAFETY: SSE is part of x86_64's baseline; a prefetch is a hint that never
+            // faults or reads into the program, and `line` is inside the mapping anyway.
+            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.cast()) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = at;
+    }
+
     unsafe fn write(&self, at: usize, bytes: &[u8]) {
         debug_assert!(at + bytes.len() <= self.capacity);
         // SAFETY: the caller keeps `at..at + len` inside the data area and owns the range.

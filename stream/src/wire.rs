@@ -1,10 +1,16 @@
-//! Items on the wire: postcard (the compact serde format ipc-channel uses itself) for inline
-//! records, and the rules for what may go inline. Decoding is the GPU process's first
-//! contact with untrusted bytes: it is bounded by the input (postcard never preallocates
-//! more than the bytes can hold) and refuses trailing garbage.
+//! Items on the wire, and the rules for what may go inline. Two encodings, told apart by the
+//! record's kind: canvas drawing, the bulk of a busy stream, in [`canvas`]'s fixed layout;
+//! everything else (resources, display lists, presents) in postcard, the compact serde
+//! format ipc-channel uses itself. Decoding is the GPU process's first contact with
+//! untrusted bytes: it is bounded by the input (postcard never preallocates more than the
+//! bytes can hold; the canvas layout checks lengths first) and refuses trailing garbage.
+
+pub mod canvas;
 
 use armature_api::ResourceUpdate;
 use armature_api::messages::ContentToGpu;
+
+use crate::ring::RecordKind;
 
 /// The largest out-of-line encoded item the server accepts.
 pub const MAX_OUT_OF_LINE: usize = 256 << 20;
@@ -21,9 +27,57 @@ pub enum WireError {
     /// An item that must travel out of line (it carries shared memory) came inline.
     #[error("an image upload came inline; it must travel out of line")]
     AttachmentInline,
+    /// A canvas record names an operation there is none of.
+    #[error("unknown canvas operation {0}")]
+    UnknownCanvasOp(u32),
+    /// A canvas record's length does not fit its operation.
+    #[error("canvas record of {len} bytes does not fit operation {op}")]
+    CanvasLength {
+        /// The operation.
+        op: u32,
+        /// The record's payload length.
+        len: usize,
+    },
+    /// A canvas record ends before its operation and buffer.
+    #[error("canvas record shorter than its header")]
+    CanvasTruncated,
+    /// A canvas `DrawImage` names a kind of source there is none of.
+    #[error("unknown canvas image source kind {0}")]
+    UnknownImageSource(u32),
 }
 
-/// Encodes an item for an inline record, using `scratch` (kept at least 64 KiB long, so
+/// Encodes items for inline records, reusing its buffers from item to item.
+#[derive(Default)]
+pub struct Encoder {
+    /// Postcard's slab (see [`encode`]).
+    slab: Vec<u8>,
+    /// The current canvas record.
+    canvas: Vec<u8>,
+}
+
+impl Encoder {
+    /// Encodes an item for an inline record of the kind it returns: canvas drawing in the
+    /// fixed layout, anything else in postcard.
+    pub fn encode(&mut self, command: &ContentToGpu) -> Result<(RecordKind, &[u8]), WireError> {
+        match command {
+            ContentToGpu::DrawToImageBuffer { buffer, item } => {
+                canvas::encode(*buffer, item, &mut self.canvas);
+                Ok((RecordKind::Canvas, self.canvas.as_slice()))
+            }
+            _ => Ok((RecordKind::Inline, encode(command, &mut self.slab)?)),
+        }
+    }
+}
+
+/// Decodes an inline record of `kind` (`Inline` or `Canvas`).
+pub fn decode_record(kind: RecordKind, bytes: &[u8]) -> Result<ContentToGpu, WireError> {
+    match kind {
+        RecordKind::Canvas => canvas::decode(bytes),
+        _ => decode(bytes),
+    }
+}
+
+/// Encodes an item in postcard, using `scratch` (kept at least 64 KiB long, so
 /// small items are written straight into it by postcard's slice flavour, the fast one; a
 /// larger item grows it). Returns the encoded bytes.
 pub fn encode<'a>(command: &ContentToGpu, scratch: &'a mut Vec<u8>) -> Result<&'a [u8], WireError> {
@@ -46,7 +100,7 @@ pub fn encode<'a>(command: &ContentToGpu, scratch: &'a mut Vec<u8>) -> Result<&'
     Ok(&scratch[..len])
 }
 
-/// Decodes an inline (or out-of-line encoded) item.
+/// Decodes a postcard item (an `Inline` record, or an out-of-line encoded item).
 pub fn decode(bytes: &[u8]) -> Result<ContentToGpu, WireError> {
     let (command, rest) = postcard::take_from_bytes::<ContentToGpu>(bytes)
         .map_err(|error| WireError::Undecodable(error.to_string()))?;

@@ -244,6 +244,7 @@ fn hostile_streams_terminate_their_content_process_and_the_gpu_process_serves_on
         ("size", "takes at most"),
         ("truncated", "truncated item"),
         ("garbage", "undecodable item"),
+        ("canvas-garbage", "canvas record of 16 bytes does not fit operation 8"),
         ("huge-buffer", "each side must be 1..=8192"),
     ];
     assert_eq!(reasons.len(), HOSTILE_KINDS.len());

@@ -1,0 +1,333 @@
+//! Canvas drawing items in a fixed layout (WebKit's stream encoder: plain little-endian
+//! words, no varints, no tags to walk), the stream's hot path. A serde round trip costs an
+//! allocation and a walk per field; these are a handful of loads, and the decoder checks each
+//! record's length against its op before reading anything.
+//!
+//! ```text
+//! op u32 | buffer namespace u32 | buffer index u32 | operands (per op, below)
+//! ```
+//! | op | operands |
+//! |---|---|
+//! | 1 SetFillColor, 2 SetStrokeColor | r g b a: f32 ×4 |
+//! | 3 SetLineWidth | f32 |
+//! | 4 Save, 5 Restore | — |
+//! | 6 Translate, 7 Scale | x y: f32 ×2 |
+//! | 8 FillRect, 9 StrokeRect, 10 ClearRect | x y width height: f32 ×4 |
+//! | 11 FillText | font namespace u32, font index u32, size f32, origin x y f32 ×2, then glyphs: (index u32, x f32, y f32) × n |
+//! | 12 DrawImage | source kind u32 (1 image, 2 buffer), namespace u32, index u32, rect f32 ×4 |
+//!
+//! Values are not judged here (a NaN width is the renderer's business, an unknown buffer the
+//! backend's); only the shape of the bytes is.
+
+use armature_api::messages::ContentToGpu;
+use armature_api::{
+    CanvasImageSource, CanvasItem, ColorF, FontKey, GlyphInstance, IdNamespace, ImageBufferId, ImageKey,
+    LayoutPoint, LayoutRect, LayoutSize,
+};
+
+use super::WireError;
+
+/// Bytes before the operands: op, buffer namespace, buffer index.
+const HEAD: usize = 12;
+/// Bytes of one glyph: index, x, y.
+const GLYPH: usize = 12;
+/// Bytes of `FillText`'s operands before its glyphs.
+const TEXT_HEAD: usize = 20;
+
+const SET_FILL_COLOR: u32 = 1;
+const SET_STROKE_COLOR: u32 = 2;
+const SET_LINE_WIDTH: u32 = 3;
+const SAVE: u32 = 4;
+const RESTORE: u32 = 5;
+const TRANSLATE: u32 = 6;
+const SCALE: u32 = 7;
+const FILL_RECT: u32 = 8;
+const STROKE_RECT: u32 = 9;
+const CLEAR_RECT: u32 = 10;
+const FILL_TEXT: u32 = 11;
+const DRAW_IMAGE: u32 = 12;
+
+const SOURCE_IMAGE: u32 = 1;
+const SOURCE_BUFFER: u32 = 2;
+
+/// Appends `buffer`'s `item` to `out` (cleared first).
+pub fn encode(buffer: ImageBufferId, item: &CanvasItem, out: &mut Vec<u8>) {
+    out.clear();
+    let mut words = Words(out);
+    let op = match item {
+        CanvasItem::SetFillColor(_) => SET_FILL_COLOR,
+        CanvasItem::SetStrokeColor(_) => SET_STROKE_COLOR,
+        CanvasItem::SetLineWidth(_) => SET_LINE_WIDTH,
+        CanvasItem::Save => SAVE,
+        CanvasItem::Restore => RESTORE,
+        CanvasItem::Translate { .. } => TRANSLATE,
+        CanvasItem::Scale { .. } => SCALE,
+        CanvasItem::FillRect(_) => FILL_RECT,
+        CanvasItem::StrokeRect(_) => STROKE_RECT,
+        CanvasItem::ClearRect(_) => CLEAR_RECT,
+        CanvasItem::FillText { .. } => FILL_TEXT,
+        CanvasItem::DrawImage { .. } => DRAW_IMAGE,
+    };
+    words.u32s(&[op, buffer.0.0, buffer.1]);
+    match item {
+        CanvasItem::SetFillColor(color) | CanvasItem::SetStrokeColor(color) => {
+            words.f32s(&[color.r, color.g, color.b, color.a]);
+        }
+        CanvasItem::SetLineWidth(width) => words.f32s(&[*width]),
+        CanvasItem::Save | CanvasItem::Restore => {}
+        CanvasItem::Translate { x, y } | CanvasItem::Scale { x, y } => words.f32s(&[*x, *y]),
+        CanvasItem::FillRect(rect) | CanvasItem::StrokeRect(rect) | CanvasItem::ClearRect(rect) => {
+            words.rect(rect);
+        }
+        CanvasItem::FillText { font, size, origin, glyphs } => {
+            words.0.reserve(TEXT_HEAD + glyphs.len() * GLYPH);
+            words.u32s(&[font.0.0, font.1]);
+            words.f32s(&[*size, origin.x, origin.y]);
+            for glyph in glyphs {
+                words.u32s(&[glyph.index]);
+                words.f32s(&[glyph.point.x, glyph.point.y]);
+            }
+        }
+        CanvasItem::DrawImage { source, rect } => {
+            let (kind, namespace, index) = match source {
+                CanvasImageSource::Image(ImageKey(namespace, index)) => (SOURCE_IMAGE, namespace, index),
+                CanvasImageSource::Buffer(ImageBufferId(namespace, index)) => {
+                    (SOURCE_BUFFER, namespace, index)
+                }
+            };
+            words.u32s(&[kind, namespace.0, *index]);
+            words.rect(rect);
+        }
+    }
+}
+
+/// Decodes one record written by [`encode`]; any other shape is a [`WireError`].
+pub fn decode(bytes: &[u8]) -> Result<ContentToGpu, WireError> {
+    let mut fields = Fields(bytes);
+    let [op, namespace, index] = fields.u32s()?;
+    let buffer = ImageBufferId(IdNamespace(namespace), index);
+    // Exact operand lengths first, so a short or padded record is named as such.
+    let expected = match op {
+        SET_FILL_COLOR | SET_STROKE_COLOR => Some(16),
+        SET_LINE_WIDTH => Some(4),
+        SAVE | RESTORE => Some(0),
+        TRANSLATE | SCALE => Some(8),
+        FILL_RECT | STROKE_RECT | CLEAR_RECT => Some(16),
+        DRAW_IMAGE => Some(28),
+        FILL_TEXT => None,
+        _ => return Err(WireError::UnknownCanvasOp(op)),
+    };
+    let operands = bytes.len() - HEAD;
+    let well_sized = match expected {
+        Some(len) => operands == len,
+        None => operands >= TEXT_HEAD && (operands - TEXT_HEAD).is_multiple_of(GLYPH),
+    };
+    if !well_sized {
+        return Err(WireError::CanvasLength { op, len: bytes.len() });
+    }
+    let item = match op {
+        SET_FILL_COLOR => CanvasItem::SetFillColor(fields.color()?),
+        SET_STROKE_COLOR => CanvasItem::SetStrokeColor(fields.color()?),
+        SET_LINE_WIDTH => CanvasItem::SetLineWidth(fields.f32()?),
+        SAVE => CanvasItem::Save,
+        RESTORE => CanvasItem::Restore,
+        TRANSLATE => {
+            let [x, y] = fields.f32s()?;
+            CanvasItem::Translate { x, y }
+        }
+        SCALE => {
+            let [x, y] = fields.f32s()?;
+            CanvasItem::Scale { x, y }
+        }
+        FILL_RECT => CanvasItem::FillRect(fields.rect()?),
+        STROKE_RECT => CanvasItem::StrokeRect(fields.rect()?),
+        CLEAR_RECT => CanvasItem::ClearRect(fields.rect()?),
+        FILL_TEXT => {
+            let [font_namespace, font_index] = fields.u32s()?;
+            let [size, x, y] = fields.f32s()?;
+            let glyphs = fields
+                .0
+                .chunks_exact(GLYPH)
+                .map(|glyph| GlyphInstance {
+                    index: word(glyph, 0),
+                    point: LayoutPoint::new(f32::from_bits(word(glyph, 4)), f32::from_bits(word(glyph, 8))),
+                })
+                .collect();
+            CanvasItem::FillText {
+                font: FontKey(IdNamespace(font_namespace), font_index),
+                size,
+                origin: LayoutPoint::new(x, y),
+                glyphs,
+            }
+        }
+        DRAW_IMAGE => {
+            let [kind, namespace, index] = fields.u32s()?;
+            let source = match kind {
+                SOURCE_IMAGE => CanvasImageSource::Image(ImageKey(IdNamespace(namespace), index)),
+                SOURCE_BUFFER => CanvasImageSource::Buffer(ImageBufferId(IdNamespace(namespace), index)),
+                _ => return Err(WireError::UnknownImageSource(kind)),
+            };
+            CanvasItem::DrawImage { source, rect: fields.rect()? }
+        }
+        _ => return Err(WireError::UnknownCanvasOp(op)),
+    };
+    Ok(ContentToGpu::DrawToImageBuffer { buffer, item })
+}
+
+/// The little-endian word at `at` of a glyph (`at + 4 <= 12`, so it cannot fail).
+fn word(glyph: &[u8], at: usize) -> u32 {
+    let mut bytes = [0; 4];
+    bytes.copy_from_slice(&glyph[at..at + 4]);
+    u32::from_le_bytes(bytes)
+}
+
+/// Appends little-endian words.
+struct Words<'a>(&'a mut Vec<u8>);
+
+impl Words<'_> {
+    fn u32s(&mut self, values: &[u32]) {
+        for value in values {
+            self.0.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+
+    fn f32s(&mut self, values: &[f32]) {
+        for value in values {
+            self.0.extend_from_slice(&value.to_bits().to_le_bytes());
+        }
+    }
+
+    fn rect(&mut self, rect: &LayoutRect) {
+        self.f32s(&[rect.origin.x, rect.origin.y, rect.size.width, rect.size.height]);
+    }
+}
+
+/// Reads little-endian words off the front of untrusted bytes.
+struct Fields<'a>(&'a [u8]);
+
+impl Fields<'_> {
+    fn u32s<const N: usize>(&mut self) -> Result<[u32; N], WireError> {
+        let mut values = [0; N];
+        for value in &mut values {
+            let (bytes, rest) = self.0.split_first_chunk::<4>().ok_or(WireError::CanvasTruncated)?;
+            *value = u32::from_le_bytes(*bytes);
+            self.0 = rest;
+        }
+        Ok(values)
+    }
+
+    fn f32s<const N: usize>(&mut self) -> Result<[f32; N], WireError> {
+        Ok(self.u32s::<N>()?.map(f32::from_bits))
+    }
+
+    fn f32(&mut self) -> Result<f32, WireError> {
+        let [value] = self.f32s()?;
+        Ok(value)
+    }
+
+    fn color(&mut self) -> Result<ColorF, WireError> {
+        let [r, g, b, a] = self.f32s()?;
+        Ok(ColorF { r, g, b, a })
+    }
+
+    fn rect(&mut self) -> Result<LayoutRect, WireError> {
+        let [x, y, width, height] = self.f32s()?;
+        Ok(LayoutRect::new(LayoutPoint::new(x, y), LayoutSize::new(width, height)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buffer() -> ImageBufferId {
+        ImageBufferId(IdNamespace(3), 7)
+    }
+
+    fn every_item() -> Vec<CanvasItem> {
+        let rect = LayoutRect::new(LayoutPoint::new(1.5, -2.0), LayoutSize::new(30.0, 40.25));
+        vec![
+            CanvasItem::SetFillColor(ColorF { r: 0.1, g: 0.2, b: 0.3, a: 0.4 }),
+            CanvasItem::SetStrokeColor(ColorF { r: 1.0, g: 0.0, b: 0.5, a: 1.0 }),
+            CanvasItem::SetLineWidth(2.5),
+            CanvasItem::Save,
+            CanvasItem::Restore,
+            CanvasItem::Translate { x: 3.0, y: -4.0 },
+            CanvasItem::Scale { x: 2.0, y: 0.5 },
+            CanvasItem::FillRect(rect),
+            CanvasItem::StrokeRect(rect),
+            CanvasItem::ClearRect(rect),
+            CanvasItem::FillText {
+                font: FontKey(IdNamespace(3), 1),
+                size: 16.0,
+                origin: LayoutPoint::new(5.0, 20.0),
+                glyphs: (0..5)
+                    .map(|index| GlyphInstance {
+                        index: 40 + index,
+                        point: LayoutPoint::new(index as f32 * 9.0, 0.0),
+                    })
+                    .collect(),
+            },
+            CanvasItem::FillText {
+                font: FontKey(IdNamespace(3), 1),
+                size: 12.0,
+                origin: LayoutPoint::new(0.0, 0.0),
+                glyphs: Vec::new(),
+            },
+            CanvasItem::DrawImage { source: CanvasImageSource::Image(ImageKey(IdNamespace(3), 2)), rect },
+            CanvasItem::DrawImage {
+                source: CanvasImageSource::Buffer(ImageBufferId(IdNamespace(3), 9)),
+                rect,
+            },
+        ]
+    }
+
+    #[test]
+    fn every_item_round_trips() {
+        let mut bytes = Vec::new();
+        for item in every_item() {
+            encode(buffer(), &item, &mut bytes);
+            let Ok(ContentToGpu::DrawToImageBuffer { buffer: decoded_buffer, item: decoded }) =
+                decode(&bytes)
+            else {
+                panic!("{item:?} does not decode to a canvas item");
+            };
+            assert_eq!((decoded_buffer, decoded), (buffer(), item));
+        }
+    }
+
+    #[test]
+    fn every_cut_and_extension_is_refused_by_name() {
+        let mut bytes = Vec::new();
+        for item in every_item() {
+            encode(buffer(), &item, &mut bytes);
+            for len in 0..bytes.len() {
+                let cut = decode(&bytes[..len]);
+                // A text record cut at a glyph boundary is a shorter text run, still well formed.
+                let text_boundary = matches!(item, CanvasItem::FillText { .. })
+                    && len >= HEAD + TEXT_HEAD
+                    && (len - HEAD - TEXT_HEAD).is_multiple_of(GLYPH);
+                if !text_boundary {
+                    assert!(
+                        matches!(cut, Err(WireError::CanvasLength { .. } | WireError::CanvasTruncated)),
+                        "{item:?} cut to {len} bytes: {cut:?}"
+                    );
+                }
+            }
+            let mut longer = bytes.clone();
+            longer.extend_from_slice(&[0; 4]);
+            assert!(matches!(decode(&longer), Err(WireError::CanvasLength { .. })), "{item:?} padded");
+        }
+    }
+
+    #[test]
+    fn unknown_ops_and_sources_are_named() {
+        let words = |values: &[u32]| values.iter().flat_map(|value| value.to_le_bytes()).collect::<Vec<u8>>();
+        assert_eq!(decode(&words(&[0, 1, 1])).err(), Some(WireError::UnknownCanvasOp(0)));
+        assert_eq!(decode(&words(&[99, 1, 1])).err(), Some(WireError::UnknownCanvasOp(99)));
+        assert_eq!(
+            decode(&words(&[DRAW_IMAGE, 1, 1, 5, 1, 1, 0, 0, 0, 0])).err(),
+            Some(WireError::UnknownImageSource(5))
+        );
+    }
+}

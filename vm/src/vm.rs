@@ -92,6 +92,9 @@ struct Shared {
     breakpoints: Mutex<Vec<u32>>,
     breakpoints_generation: AtomicU64,
     closing: AtomicBool,
+    /// Set once every VM thread is joined: the ticker must outlive them, since a VM
+    /// spinning in wasm leaves only at an epoch check, and only a bump makes one fire.
+    ticker_done: AtomicBool,
     wake_ticker: Sender<()>,
 }
 
@@ -160,6 +163,7 @@ impl VmGroup {
             breakpoints: Mutex::new(Vec::new()),
             breakpoints_generation: AtomicU64::new(0),
             closing: AtomicBool::new(false),
+            ticker_done: AtomicBool::new(false),
             wake_ticker,
         });
         manager.set_signal(Arc::new(Signal(Arc::downgrade(&shared))));
@@ -294,9 +298,11 @@ impl Drop for VmGroup {
         for id in ids {
             self.shared.send(id, Task::Exit);
         }
+        let _ = self.shared.wake_ticker.try_send(());
         for thread in self.threads.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).drain(..) {
             let _ = thread.join();
         }
+        self.shared.ticker_done.store(true, Ordering::SeqCst);
         let _ = self.shared.wake_ticker.try_send(());
         if let Some(ticker) = self.ticker.take() {
             let _ = ticker.join();
@@ -305,8 +311,11 @@ impl Drop for VmGroup {
 }
 
 fn ticker(shared: &Shared, woken: &Receiver<()>) {
-    while !shared.closing.load(Ordering::SeqCst) {
-        let fast = matches!(shared.manager.mode(), Mode::Stopping | Mode::RunOne(_));
+    while !shared.ticker_done.load(Ordering::SeqCst) {
+        // Fast while stopping (a bump can be absorbed) and while closing (spinning VMs
+        // leave at their next check).
+        let fast = shared.closing.load(Ordering::SeqCst)
+            || matches!(shared.manager.mode(), Mode::Stopping | Mode::RunOne(_));
         let _ = woken.recv_timeout(if fast { FAST_TICK } else { TICK });
         shared.engine.increment_epoch();
     }

@@ -108,6 +108,11 @@ fn state(snapshot: &[armature_vm::manager::VmSnapshot], vm: VmId) -> VmState {
     snapshot.iter().find(|slot| slot.id == vm).map(|slot| slot.state).unwrap()
 }
 
+/// How many VMs are stopped now.
+fn stopped_count(world: &World) -> usize {
+    world.group.manager().snapshot().iter().filter(|slot| matches!(slot.state, VmState::Stopped(_))).count()
+}
+
 fn wait_until(what: &str, done: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done() {
@@ -174,16 +179,7 @@ fn race1_an_idle_vm_whose_stop_task_has_not_run_is_not_marked_stopped() {
     let late = idle[1];
     let (release, _held) = hold_once(&world, HookPoint::BeforeEntry, late);
     world.group.manager().request_stop(StopReason::Pause);
-    wait_until("four VMs stopped", || {
-        world
-            .group
-            .manager()
-            .snapshot()
-            .iter()
-            .filter(|slot| matches!(slot.state, VmState::Stopped(_)))
-            .count()
-            == 4
-    });
+    wait_until("four VMs stopped", || stopped_count(&world) == 4);
     std::thread::sleep(Duration::from_millis(20));
     assert_eq!(world.calls.load(Ordering::SeqCst), 0, "no callback before the last VM stops");
     assert_eq!(world.group.manager().mode(), Mode::Stopping);
@@ -234,16 +230,7 @@ fn race3_a_vm_that_loses_the_race_with_a_resume_is_not_counted() {
     let (release, held) = hold_once(&world, HookPoint::BeforeCount, slow);
     let first = world.group.manager().request_stop(StopReason::Pause);
     wait_until("the slow VM held before counting", || held.load(Ordering::SeqCst));
-    wait_until("the others stopped", || {
-        world
-            .group
-            .manager()
-            .snapshot()
-            .iter()
-            .filter(|slot| matches!(slot.state, VmState::Stopped(_)))
-            .count()
-            == 4
-    });
+    wait_until("the others stopped", || stopped_count(&world) == 4);
     world.group.manager().resume(); // cancels the stop in progress
     release.send(()).unwrap();
     wait_until("every VM running", || {

@@ -3,6 +3,11 @@
 //! against a plain memcpy of the same bytes and against one ipc-channel message per item;
 //! and the ring alone (the same records, already encoded), to separate the transport from
 //! the encoding.
+//!
+//! The client builds each item as it sends it, as the content process's canvas API does
+//! when a script draws (the item goes from registers into the ring). A pre-built array of
+//! 200,000 items would be 20 MB the sender must first read back from memory, a cost of the
+//! benchmark, not of the stream.
 //! Prints a table; run with `cargo bench -p armature-stream --bench throughput`.
 
 use std::sync::atomic::AtomicBool;
@@ -14,7 +19,7 @@ use armature_api::{
     LayoutSize,
 };
 use armature_stream::ring::RecordKind;
-use armature_stream::wire::Encoder;
+use armature_stream::wire::canvas;
 use armature_stream::{StreamClient, StreamServer};
 use ipc_channel::ipc;
 
@@ -23,37 +28,67 @@ const RUNS: usize = 5;
 /// Payload bytes `warm` sends before the clock starts.
 const WARM_BYTES: u64 = 2 * armature_stream::DEFAULT_CAPACITY as u64;
 
-/// A canvas frame's mix: state changes, rects, and text runs of a dozen glyphs.
-fn items() -> Vec<ContentToGpu> {
+/// A text run of `GLYPHS` glyphs (the item-size sweep).
+fn text_run<const GLYPHS: u32>(index: usize) -> ContentToGpu {
+    let item = CanvasItem::FillText {
+        font: FontKey(IdNamespace(1), 0),
+        size: 16.0,
+        origin: LayoutPoint::new(index as f32, 30.0),
+        glyphs: (0..GLYPHS)
+            .map(|glyph| GlyphInstance {
+                index: 40 + glyph,
+                point: LayoutPoint::new(glyph as f32 * 9.5, 0.0),
+            })
+            .collect(),
+    };
+    ContentToGpu::DrawToImageBuffer { buffer: ImageBufferId(IdNamespace(1), 0), item }
+}
+
+/// The stream and memcpy for text runs of `GLYPHS` glyphs, about 13 MB of them.
+fn sweep_row<const GLYPHS: u32>() {
+    let record = 32 + 12 * GLYPHS as usize;
+    let count = 13_000_000 / record;
+    let mut bytes = 0;
+    let time = median(
+        (0..RUNS)
+            .map(|_| {
+                let (time, payload, _) = stream_of(count, text_run::<GLYPHS>);
+                bytes = payload;
+                time
+            })
+            .collect(),
+    );
+    let memcpy_time = median((0..RUNS).map(|_| memcpy(bytes)).collect());
+    println!(
+        "| {GLYPHS} | {record} | {count} | {:.0} | {:.0} | {:.2}× |",
+        bytes as f64 / time.as_secs_f64() / 1e6,
+        bytes as f64 / memcpy_time.as_secs_f64() / 1e6,
+        memcpy_time.as_secs_f64() / time.as_secs_f64()
+    );
+}
+
+/// Item `index` of a canvas frame's mix: state changes, rects, and text runs of a dozen
+/// glyphs.
+fn item(index: usize) -> ContentToGpu {
     let buffer = ImageBufferId(IdNamespace(1), 0);
-    (0..ITEMS)
-        .map(|index| {
-            let at = index as f32;
-            let item = match index % 4 {
-                0 => CanvasItem::SetFillColor(ColorF::new(at / 1e6, 0.5, 0.25, 1.0)),
-                1 => CanvasItem::FillRect(LayoutRect::new(
-                    LayoutPoint::new(at, 2.0),
-                    LayoutSize::new(10.0, 20.0),
-                )),
-                2 => CanvasItem::StrokeRect(LayoutRect::new(
-                    LayoutPoint::new(1.0, at),
-                    LayoutSize::new(5.0, 6.0),
-                )),
-                _ => CanvasItem::FillText {
-                    font: FontKey(IdNamespace(1), 0),
-                    size: 16.0,
-                    origin: LayoutPoint::new(at, 30.0),
-                    glyphs: (0..12)
-                        .map(|glyph| GlyphInstance {
-                            index: 40 + glyph,
-                            point: LayoutPoint::new(glyph as f32 * 9.5, 0.0),
-                        })
-                        .collect(),
-                },
-            };
-            ContentToGpu::DrawToImageBuffer { buffer, item }
-        })
-        .collect()
+    let at = index as f32;
+    let item = match index % 4 {
+        0 => CanvasItem::SetFillColor(ColorF::new(at / 1e6, 0.5, 0.25, 1.0)),
+        1 => CanvasItem::FillRect(LayoutRect::new(LayoutPoint::new(at, 2.0), LayoutSize::new(10.0, 20.0))),
+        2 => CanvasItem::StrokeRect(LayoutRect::new(LayoutPoint::new(1.0, at), LayoutSize::new(5.0, 6.0))),
+        _ => CanvasItem::FillText {
+            font: FontKey(IdNamespace(1), 0),
+            size: 16.0,
+            origin: LayoutPoint::new(at, 30.0),
+            glyphs: (0..12)
+                .map(|glyph| GlyphInstance {
+                    index: 40 + glyph,
+                    point: LayoutPoint::new(glyph as f32 * 9.5, 0.0),
+                })
+                .collect(),
+        },
+    };
+    ContentToGpu::DrawToImageBuffer { buffer, item }
 }
 
 fn ends() -> (StreamClientEnd, StreamServerEnd) {
@@ -66,41 +101,71 @@ fn ends() -> (StreamClientEnd, StreamServerEnd) {
     )
 }
 
-/// Encoding and decoding alone, one thread, no ring: what the stream adds to the transport.
-fn codec(items: &[ContentToGpu], records: &[(RecordKind, Vec<u8>)]) -> (Duration, Duration) {
-    let mut encoder = Encoder::default();
+/// Items `0..ITEMS`, encoded once, back to back (the ring-alone and decode-alone rows).
+struct Records {
+    bytes: Vec<u8>,
+    /// Each record's kind and its range in `bytes`.
+    spans: Vec<(RecordKind, std::ops::Range<usize>)>,
+}
+
+impl Records {
+    fn new() -> Records {
+        let mut bytes = Vec::new();
+        let mut spans = Vec::new();
+        let mut scratch = Vec::new();
+        for index in 0..ITEMS {
+            let (kind, record) = encode(&item(index), &mut scratch);
+            spans.push((kind, bytes.len()..bytes.len() + record.len()));
+            bytes.extend_from_slice(record);
+        }
+        Records { bytes, spans }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (RecordKind, &[u8])> {
+        self.spans.iter().map(|(kind, span)| (*kind, &self.bytes[span.clone()]))
+    }
+}
+
+/// An item as the stream client encodes it.
+fn encode<'a>(command: &ContentToGpu, scratch: &'a mut Vec<u8>) -> (RecordKind, &'a [u8]) {
+    match command {
+        ContentToGpu::DrawToImageBuffer { buffer, item } => {
+            canvas::encode(*buffer, item, scratch);
+            (RecordKind::Canvas, scratch.as_slice())
+        }
+        _ => (RecordKind::Inline, armature_stream::wire::encode(command, scratch).expect("encodes")),
+    }
+}
+
+/// Building the items alone (the sender's own work, part of every path below), then
+/// building and encoding them, then decoding the records: one thread, no ring.
+fn codec(records: &Records) -> (Duration, Duration, Duration) {
     let started = Instant::now();
-    for item in items {
-        std::hint::black_box(encoder.encode(item).expect("encodes"));
+    for index in 0..ITEMS {
+        std::hint::black_box(item(index));
+    }
+    let built = started.elapsed();
+    let mut scratch = Vec::new();
+    let started = Instant::now();
+    for index in 0..ITEMS {
+        std::hint::black_box(encode(&item(index), &mut scratch));
     }
     let encoded = started.elapsed();
     let started = Instant::now();
-    for (kind, record) in records {
-        std::hint::black_box(armature_stream::wire::decode_record(*kind, record).expect("decodes"));
+    for (kind, record) in records.iter() {
+        std::hint::black_box(armature_stream::wire::decode_record(kind, record).expect("decodes"));
     }
-    (encoded, started.elapsed())
+    (built, encoded, started.elapsed())
 }
 
-/// The records the stream writes for `items`, encoded once.
-fn records(items: &[ContentToGpu]) -> Vec<(RecordKind, Vec<u8>)> {
-    let mut encoder = Encoder::default();
-    items
-        .iter()
-        .map(|item| {
-            let (kind, bytes) = encoder.encode(item).expect("encodes");
-            (kind, bytes.to_vec())
-        })
-        .collect()
-}
-
-fn raw_ring(records: &[(RecordKind, Vec<u8>)]) -> Duration {
+fn raw_ring(records: &Records) -> Duration {
     use armature_stream::ring::{RingReader, RingWriter};
     use armature_stream::shm::SharedRing;
     let memory = armature_stream::create_ring_memory(armature_stream::DEFAULT_CAPACITY).expect("ring");
     let mut writer = RingWriter::new(SharedRing::map(memory.clone()).expect("map"));
     let mut reader = RingReader::new(SharedRing::map(memory).expect("map"));
     warm(&mut writer, &mut reader);
-    let count = records.len();
+    let count = records.spans.len();
     let started = Instant::now();
     let thread = std::thread::spawn(move || {
         let mut payload = Vec::with_capacity(4096);
@@ -108,8 +173,8 @@ fn raw_ring(records: &[(RecordKind, Vec<u8>)]) -> Duration {
             std::hint::black_box(reader.read(&mut payload, &mut || true).expect("well-formed"));
         }
     });
-    for (kind, record) in records {
-        writer.write(*kind, record, &mut || true).expect("room");
+    for (kind, record) in records.iter() {
+        writer.write(kind, record, &mut || true).expect("room");
     }
     writer.flush();
     thread.join().expect("reader");
@@ -133,13 +198,12 @@ fn warm<M: armature_stream::ring::RingMemory>(
     }
 }
 
-fn stream(items: &[ContentToGpu]) -> (Duration, u64, u64) {
+/// The stream of `count` items built by `build` (see [`item`]).
+fn stream_of(count: usize, build: fn(usize) -> ContentToGpu) -> (Duration, u64, u64) {
     let (client_end, server_end) = ends();
     let mut client = StreamClient::connect(client_end).expect("client");
     let (mut server, _replies) = StreamServer::accept(server_end).expect("server");
     warm(client.raw_writer(), server.raw_reader());
-    let count = items.len();
-    let items = items.to_vec();
     let started = Instant::now();
     let reader = std::thread::spawn(move || {
         let stop = AtomicBool::new(false);
@@ -148,26 +212,24 @@ fn stream(items: &[ContentToGpu]) -> (Duration, u64, u64) {
         }
         server.stats()
     });
-    for item in items {
-        client.send(item).expect("send");
+    for index in 0..count {
+        client.send(build(index)).expect("send");
     }
     client.flush();
     let stats = reader.join().expect("reader");
     (started.elapsed(), stats.bytes - WARM_BYTES, stats.sleeps + client.stats().0.sleeps)
 }
 
-fn ipc_per_item(items: &[ContentToGpu]) -> Duration {
+fn ipc_per_item() -> Duration {
     let (sender, receiver) = ipc::channel::<ContentToGpu>().expect("channel");
-    let count = items.len();
-    let items = items.to_vec();
     let started = Instant::now();
     let reader = std::thread::spawn(move || {
-        for _ in 0..count {
+        for _ in 0..ITEMS {
             std::hint::black_box(receiver.recv().expect("an item"));
         }
     });
-    for item in items {
-        sender.send(item).expect("send");
+    for index in 0..ITEMS {
+        sender.send(item(index)).expect("send");
     }
     reader.join().expect("reader");
     started.elapsed()
@@ -192,22 +254,24 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let items = items();
     let mut stream_times = Vec::new();
     let mut bytes = 0;
     let mut sleeps = 0;
     for _ in 0..RUNS {
-        let (time, payload, slept) = stream(&items);
+        let (time, payload, slept) = stream_of(ITEMS, item);
         stream_times.push(time);
         bytes = payload;
         sleeps += slept;
     }
     let stream_time = median(stream_times);
-    let records = records(&items);
+    let records = Records::new();
     let ring_time = median((0..RUNS).map(|_| raw_ring(&records)).collect());
-    let (encode_time, decode_time) = codec(&items, &records);
+    let codec_times: Vec<_> = (0..RUNS).map(|_| codec(&records)).collect();
+    let build_time = median(codec_times.iter().map(|times| times.0).collect());
+    let encode_time = median(codec_times.iter().map(|times| times.1).collect());
+    let decode_time = median(codec_times.iter().map(|times| times.2).collect());
     let memcpy_time = median((0..RUNS).map(|_| memcpy(bytes)).collect());
-    let ipc_time = median((0..RUNS).map(|_| ipc_per_item(&items)).collect());
+    let ipc_time = median((0..RUNS).map(|_| ipc_per_item()).collect());
     let rate = |time: Duration| bytes as f64 / time.as_secs_f64() / 1e6;
     println!(
         "{ITEMS} canvas items, {bytes} bytes encoded ({:.1} bytes/item), medians of {RUNS} runs",
@@ -218,9 +282,10 @@ fn main() {
     for (name, time) in [
         ("memcpy (same bytes)", memcpy_time),
         ("ring alone (same records, pre-encoded)", ring_time),
-        ("encode alone (client side, one thread)", encode_time),
+        ("build items alone (sender, one thread)", build_time),
+        ("build + encode (sender, one thread)", encode_time),
         ("decode alone (server side, one thread)", decode_time),
-        ("stream (encode + ring + decode)", stream_time),
+        ("stream (build + encode + ring + decode)", stream_time),
         ("ipc-channel, one message per item", ipc_time),
     ] {
         println!(
@@ -237,4 +302,11 @@ fn main() {
         ipc_time.as_secs_f64() / stream_time.as_secs_f64(),
         sleeps
     );
+    println!();
+    println!("item-size sweep: text runs only, about 13 MB per run, medians of {RUNS} runs");
+    println!("| glyphs per run | bytes per record | items | stream MB/s | memcpy MB/s | stream ÷ memcpy |");
+    println!("|---|---|---|---|---|---|");
+    sweep_row::<12>();
+    sweep_row::<100>();
+    sweep_row::<1000>();
 }

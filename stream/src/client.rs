@@ -8,7 +8,7 @@ use ipc_channel::ipc::{IpcSender, IpcSharedMemory};
 
 use crate::ring::{RecordKind, RingStats, RingWriter, WriteError};
 use crate::shm::{RingSetupError, SharedRing};
-use crate::wire;
+use crate::wire::{self, canvas};
 
 /// Why the client could not send.
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +35,8 @@ pub struct StreamClient {
     /// Replies read while waiting for space, not yet handed out.
     received: VecDeque<GpuToContent>,
     sequence: u64,
-    encoder: wire::Encoder,
+    /// Postcard's slab, reused from item to item (see [`wire::encode`]).
+    slab: Vec<u8>,
     gone: bool,
     out_of_line_items: u64,
 }
@@ -63,7 +64,7 @@ impl StreamClient {
             replies,
             received: VecDeque::new(),
             sequence: 0,
-            encoder: wire::Encoder::default(),
+            slab: Vec::new(),
             gone: false,
             out_of_line_items: 0,
         })
@@ -78,19 +79,37 @@ impl StreamClient {
         if wire::has_attachments(&command) {
             return self.send_out_of_line(|sequence| OutOfLineItem::Message { sequence, command });
         }
-        let (kind, encoded) =
-            self.encoder.encode(&command).map_err(|error| ClientError::Encode(error.to_string()))?;
-        if encoded.len() > self.writer.max_payload() {
-            // Out of line, items travel in postcard whatever their inline kind (a huge
-            // text run is rare; one encoding there keeps the marker protocol simple).
-            let bytes =
-                postcard::to_stdvec(&command).map_err(|error| ClientError::Encode(error.to_string()))?;
-            let bytes = IpcSharedMemory::from_bytes(&bytes);
-            return self.send_out_of_line(|sequence| OutOfLineItem::Encoded { sequence, bytes });
-        }
+        let max = self.writer.max_payload();
         let (replies, received) = (&self.replies, &mut self.received);
-        let written = self.writer.write(kind, encoded, &mut || gpu_alive(replies, received));
+        let written = match &command {
+            // Canvas drawing, the bulk of a busy stream: encoded in place in the ring.
+            ContentToGpu::DrawToImageBuffer { buffer, item } if canvas::encoded_len(item) <= max => {
+                self.writer.write_with(
+                    RecordKind::Canvas,
+                    canvas::encoded_len(item),
+                    |out| canvas::encode_into(*buffer, item, out),
+                    &mut || gpu_alive(replies, received),
+                )
+            }
+            ContentToGpu::DrawToImageBuffer { .. } => return self.send_encoded_out_of_line(&command),
+            _ => {
+                let encoded = wire::encode(&command, &mut self.slab)
+                    .map_err(|error| ClientError::Encode(error.to_string()))?;
+                if encoded.len() > max {
+                    return self.send_encoded_out_of_line(&command);
+                }
+                self.writer.write(RecordKind::Inline, encoded, &mut || gpu_alive(replies, received))
+            }
+        };
         self.written(written)
+    }
+
+    /// Sends an item too large for the ring out of line, in postcard whatever its inline
+    /// encoding (a huge text run is rare; one encoding there keeps the marker protocol simple).
+    fn send_encoded_out_of_line(&mut self, command: &ContentToGpu) -> Result<(), ClientError> {
+        let bytes = postcard::to_stdvec(command).map_err(|error| ClientError::Encode(error.to_string()))?;
+        let bytes = IpcSharedMemory::from_bytes(&bytes);
+        self.send_out_of_line(|sequence| OutOfLineItem::Encoded { sequence, bytes })
     }
 
     /// Sends the item beside the ring first, then its marker: when the server reads the

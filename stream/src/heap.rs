@@ -65,6 +65,14 @@ impl RingMemory for &HeapRing {
         }
     }
 
+    unsafe fn write_with(&self, at: usize, len: usize, fill: &mut dyn FnMut(&mut [u8])) {
+        let cells = &self.data[at..at + len];
+        // SAFETY: `UnsafeCell<u8>` has `u8`'s layout and lets us write through a shared
+        // reference; the caller owns the range (ring protocol), so nothing else touches it.
+        let out = unsafe { std::slice::from_raw_parts_mut(UnsafeCell::raw_get(cells.as_ptr()), len) };
+        fill(out);
+    }
+
     unsafe fn read(&self, at: usize, out: &mut [u8]) {
         for (offset, byte) in out.iter_mut().enumerate() {
             // SAFETY: the range was published to the caller; `at + offset < capacity`.
@@ -109,7 +117,13 @@ mod tests {
         let mut payload = Vec::new();
         for round in 0..100u8 {
             let bytes = vec![round; usize::from(round % 20)];
-            writer.write(RecordKind::Inline, &bytes, &mut || true).expect("room");
+            // Every other record is filled in place, over whatever stale bytes it lands on.
+            if round % 2 == 0 {
+                writer.write(RecordKind::Inline, &bytes, &mut || true).expect("room");
+            } else {
+                let fill = |out: &mut [u8]| out.copy_from_slice(&bytes);
+                writer.write_with(RecordKind::Inline, bytes.len(), fill, &mut || true).expect("room");
+            }
             writer.flush();
             assert_eq!(reader.try_read(&mut payload), Ok(Some(RecordKind::Inline)));
             assert_eq!(payload, bytes);

@@ -131,6 +131,18 @@ pub trait RingMemory: Send + Sync {
     /// `at + bytes.len() <= capacity()`, and the range is the writer's: free space it has
     /// not published.
     unsafe fn write(&self, at: usize, bytes: &[u8]);
+    /// Lets `fill` write `len` bytes at `at` in place (the writer encodes straight into the
+    /// ring, skipping a scratch buffer and a copy). The default fills a scratch buffer and
+    /// [`write`](Self::write)s it, for memories that cannot lend a slice (loom's cells).
+    ///
+    /// # Safety
+    /// As for [`write`](Self::write), with `len` for `bytes.len()`.
+    unsafe fn write_with(&self, at: usize, len: usize, fill: &mut dyn FnMut(&mut [u8])) {
+        let mut scratch = vec![0; len];
+        fill(&mut scratch);
+        // SAFETY: the caller's promise for `write_with` is the one `write` needs.
+        unsafe { self.write(at, &scratch) };
+    }
     /// Copies data at `at` into `out`.
     ///
     /// # Safety
@@ -291,8 +303,48 @@ impl<M: RingMemory> RingWriter<M> {
         payload: &[u8],
         peer_alive: &mut dyn FnMut() -> bool,
     ) -> Result<(), WriteError> {
+        let at = self.reserve(kind, payload.len(), peer_alive)?;
+        // SAFETY: `reserve` gave us `at..at + payload.len()`: inside the ring, and free.
+        unsafe { self.memory.write(at, payload) };
+        self.commit(payload.len());
+        Ok(())
+    }
+
+    /// Writes one record of `len` bytes that `fill` encodes in place, in the ring itself.
+    /// `fill` must write all `len` bytes (the slice holds stale data); waiting and
+    /// publishing are as for [`write`](Self::write).
+    pub fn write_with(
+        &mut self,
+        kind: RecordKind,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]),
+        peer_alive: &mut dyn FnMut() -> bool,
+    ) -> Result<(), WriteError> {
+        let at = self.reserve(kind, len, peer_alive)?;
+        let mut fill = Some(fill);
+        // SAFETY: `reserve` gave us `at..at + len`: inside the ring, and free.
+        unsafe {
+            self.memory.write_with(at, len, &mut |out| {
+                if let Some(fill) = fill.take() {
+                    fill(out);
+                }
+            })
+        };
+        self.commit(len);
+        Ok(())
+    }
+
+    /// Waits for room for a record of `len` payload bytes (and a wrap before it, if it
+    /// would run past the end), writes the wrap and the record's header, and returns where
+    /// the payload goes: `at..at + len` is inside the ring and free.
+    fn reserve(
+        &mut self,
+        kind: RecordKind,
+        len: usize,
+        peer_alive: &mut dyn FnMut() -> bool,
+    ) -> Result<usize, WriteError> {
         let capacity = self.memory.capacity();
-        let size = aligned((RECORD_HEADER + payload.len()) as u64) as usize;
+        let size = aligned((RECORD_HEADER + len) as u64) as usize;
         if size > max_record(capacity) {
             return Err(WriteError::TooLarge { size, max: max_record(capacity) });
         }
@@ -307,20 +359,23 @@ impl<M: RingMemory> RingWriter<M> {
             self.position += padding as u64;
         }
         let at = place(self.position, capacity);
-        let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+        // `size <= capacity / 2`, so the length fits a u32 for any ring that can be mapped.
+        let header_len = u32::try_from(len).unwrap_or(u32::MAX);
         // SAFETY: `at + size <= capacity` (it fits before the end, or starts at 0 after a
         // wrap) and the space is free, as above.
-        unsafe {
-            self.memory.write(at, &header(kind, len));
-            self.memory.write(at + RECORD_HEADER, payload);
-        }
-        self.position += size as u64;
+        unsafe { self.memory.write(at, &header(kind, header_len)) };
+        Ok(at + RECORD_HEADER)
+    }
+
+    /// Moves past the record `reserve` placed (its payload now written), publishing once an
+    /// eighth of the ring is unpublished.
+    fn commit(&mut self, len: usize) {
+        self.position += aligned((RECORD_HEADER + len) as u64);
         self.stats.records += 1;
-        self.stats.bytes += payload.len() as u64;
-        if self.position - self.published >= (capacity / 8) as u64 {
+        self.stats.bytes += len as u64;
+        if self.position - self.published >= (self.memory.capacity() / 8) as u64 {
             self.publish();
         }
-        Ok(())
     }
 
     /// Publishes everything written, waking the server if it sleeps.

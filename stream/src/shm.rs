@@ -177,6 +177,15 @@ impl RingMemory for SharedRing {
         }
     }
 
+    unsafe fn write_with(&self, at: usize, len: usize, fill: &mut dyn FnMut(&mut [u8])) {
+        debug_assert!(at + len <= self.capacity);
+        // SAFETY: the caller keeps `at..at + len` inside the data area and owns the range: the
+        // server does not touch unpublished space (a hostile one that does only spoils what
+        // it will read), and nothing here reads the slice back.
+        let out = unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr().add(RING_HEADER + at), len) };
+        fill(out);
+    }
+
     unsafe fn read(&self, at: usize, out: &mut [u8]) {
         debug_assert!(at + out.len() <= self.capacity);
         // SAFETY: the caller keeps the range inside the data area; it was published to us.

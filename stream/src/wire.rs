@@ -46,29 +46,6 @@ pub enum WireError {
     UnknownImageSource(u32),
 }
 
-/// Encodes items for inline records, reusing its buffers from item to item.
-#[derive(Default)]
-pub struct Encoder {
-    /// Postcard's slab (see [`encode`]).
-    slab: Vec<u8>,
-    /// The current canvas record.
-    canvas: Vec<u8>,
-}
-
-impl Encoder {
-    /// Encodes an item for an inline record of the kind it returns: canvas drawing in the
-    /// fixed layout, anything else in postcard.
-    pub fn encode(&mut self, command: &ContentToGpu) -> Result<(RecordKind, &[u8]), WireError> {
-        match command {
-            ContentToGpu::DrawToImageBuffer { buffer, item } => {
-                canvas::encode(*buffer, item, &mut self.canvas);
-                Ok((RecordKind::Canvas, self.canvas.as_slice()))
-            }
-            _ => Ok((RecordKind::Inline, encode(command, &mut self.slab)?)),
-        }
-    }
-}
-
 /// Decodes an inline record of `kind` (`Inline` or `Canvas`).
 pub fn decode_record(kind: RecordKind, bytes: &[u8]) -> Result<ContentToGpu, WireError> {
     match kind {

@@ -50,9 +50,33 @@ const DRAW_IMAGE: u32 = 12;
 const SOURCE_IMAGE: u32 = 1;
 const SOURCE_BUFFER: u32 = 2;
 
-/// Appends `buffer`'s `item` to `out` (cleared first).
+/// The length of `item`'s record: what [`encode_into`] needs.
+pub fn encoded_len(item: &CanvasItem) -> usize {
+    HEAD + match item {
+        CanvasItem::SetFillColor(_) | CanvasItem::SetStrokeColor(_) => 16,
+        CanvasItem::SetLineWidth(_) => 4,
+        CanvasItem::Save | CanvasItem::Restore => 0,
+        CanvasItem::Translate { .. } | CanvasItem::Scale { .. } => 8,
+        CanvasItem::FillRect(_) | CanvasItem::StrokeRect(_) | CanvasItem::ClearRect(_) => 16,
+        CanvasItem::FillText { glyphs, .. } => TEXT_HEAD + glyphs.len() * GLYPH,
+        CanvasItem::DrawImage { .. } => 28,
+    }
+}
+
+/// Replaces `out` with `buffer`'s `item`.
 pub fn encode(buffer: ImageBufferId, item: &CanvasItem, out: &mut Vec<u8>) {
     out.clear();
+    out.resize(encoded_len(item), 0);
+    encode_into(buffer, item, out);
+}
+
+/// Writes `buffer`'s `item` into `out`, which is [`encoded_len`] bytes long: the stream
+/// client encodes straight into the ring this way.
+///
+/// # Panics
+/// If `out` has another length (the caller's bug; the bytes are ours, not a peer's).
+pub fn encode_into(buffer: ImageBufferId, item: &CanvasItem, out: &mut [u8]) {
+    assert_eq!(out.len(), encoded_len(item), "a canvas record's buffer must be encoded_len long");
     let mut words = Words(out);
     let op = match item {
         CanvasItem::SetFillColor(_) => SET_FILL_COLOR,
@@ -80,7 +104,6 @@ pub fn encode(buffer: ImageBufferId, item: &CanvasItem, out: &mut Vec<u8>) {
             words.rect(rect);
         }
         CanvasItem::FillText { font, size, origin, glyphs } => {
-            words.0.reserve(TEXT_HEAD + glyphs.len() * GLYPH);
             words.u32s(&[font.0.0, font.1]);
             words.f32s(&[*size, origin.x, origin.y]);
             for glyph in glyphs {
@@ -182,18 +205,23 @@ fn word(glyph: &[u8], at: usize) -> u32 {
 }
 
 /// Appends little-endian words.
-struct Words<'a>(&'a mut Vec<u8>);
+/// The unwritten rest of a record being encoded.
+struct Words<'a>(&'a mut [u8]);
 
 impl Words<'_> {
     fn u32s(&mut self, values: &[u32]) {
         for value in values {
-            self.0.extend_from_slice(&value.to_le_bytes());
+            let (word, rest) = std::mem::take(&mut self.0)
+                .split_first_chunk_mut::<4>()
+                .expect("encode_into checked the record's length");
+            *word = value.to_le_bytes();
+            self.0 = rest;
         }
     }
 
     fn f32s(&mut self, values: &[f32]) {
         for value in values {
-            self.0.extend_from_slice(&value.to_bits().to_le_bytes());
+            self.u32s(&[value.to_bits()]);
         }
     }
 

@@ -248,6 +248,63 @@ fn memcpy(bytes: u64) -> Duration {
     started.elapsed()
 }
 
+/// The floor under any ring between two cores: one thread copies `bytes` into a ring the
+/// stream's size in 16 KiB blocks, another copies each block out as soon as it is
+/// published (bare atomics, spinning, no records, no checks, no encoding). What this
+/// reaches against `memcpy` bounds what the stream can.
+fn cross_core_copy(bytes: u64) -> Duration {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    const BLOCK: usize = 16 * 1024;
+    let capacity = armature_stream::DEFAULT_CAPACITY;
+    let blocks = (bytes as usize).div_ceil(BLOCK) as u64;
+    struct Ring {
+        data: Vec<std::cell::UnsafeCell<u8>>,
+        written: AtomicU64,
+        read: AtomicU64,
+    }
+    // SAFETY: each block is written by one thread before `written` publishes it and read by
+    // the other before `read` frees it: never both at once.
+    unsafe impl Sync for Ring {}
+    let ring = Arc::new(Ring {
+        data: (0..capacity).map(|_| std::cell::UnsafeCell::new(1)).collect(),
+        written: AtomicU64::new(0),
+        read: AtomicU64::new(0),
+    });
+    let slots = (capacity / BLOCK) as u64;
+    let source = vec![7u8; BLOCK];
+    let started = Instant::now();
+    let reader = {
+        let ring = ring.clone();
+        std::thread::spawn(move || {
+            let mut out = vec![0u8; BLOCK];
+            let base = std::cell::UnsafeCell::raw_get(ring.data.as_ptr());
+            for block in 0..blocks {
+                while ring.written.load(Ordering::Acquire) <= block {
+                    std::hint::spin_loop();
+                }
+                let at = (block % slots) as usize * BLOCK;
+                // SAFETY: the block is published and inside the ring (see `Ring`).
+                unsafe { std::ptr::copy_nonoverlapping(base.add(at), out.as_mut_ptr(), BLOCK) };
+                std::hint::black_box(&out);
+                ring.read.store(block + 1, Ordering::Release);
+            }
+        })
+    };
+    let base = std::cell::UnsafeCell::raw_get(ring.data.as_ptr());
+    for block in 0..blocks {
+        while block - ring.read.load(Ordering::Acquire) >= slots {
+            std::hint::spin_loop();
+        }
+        let at = (block % slots) as usize * BLOCK;
+        // SAFETY: the reader has freed this block and it is inside the ring (see `Ring`).
+        unsafe { std::ptr::copy_nonoverlapping(source.as_ptr(), base.add(at), BLOCK) };
+        ring.written.store(block + 1, Ordering::Release);
+    }
+    reader.join().expect("reader");
+    started.elapsed()
+}
+
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
@@ -271,6 +328,7 @@ fn main() {
     let encode_time = median(codec_times.iter().map(|times| times.1).collect());
     let decode_time = median(codec_times.iter().map(|times| times.2).collect());
     let memcpy_time = median((0..RUNS).map(|_| memcpy(bytes)).collect());
+    let floor_time = median((0..RUNS).map(|_| cross_core_copy(bytes)).collect());
     let ipc_time = median((0..RUNS).map(|_| ipc_per_item()).collect());
     let rate = |time: Duration| bytes as f64 / time.as_secs_f64() / 1e6;
     println!(
@@ -281,6 +339,7 @@ fn main() {
     println!("|---|---|---|---|");
     for (name, time) in [
         ("memcpy (same bytes)", memcpy_time),
+        ("cross-core copy floor (16 KiB blocks, no records)", floor_time),
         ("ring alone (same records, pre-encoded)", ring_time),
         ("build items alone (sender, one thread)", build_time),
         ("build + encode (sender, one thread)", encode_time),
@@ -296,7 +355,8 @@ fn main() {
         );
     }
     println!(
-        "ring alone: {:.2}× memcpy; stream: {:.2}× memcpy, {:.1}× ipc-channel per item; {} sleeps in all runs",
+        "cross-core floor: {:.2}× memcpy; ring alone: {:.2}× memcpy; stream: {:.2}× memcpy, {:.1}× ipc-channel per item; {} sleeps in all runs",
+        memcpy_time.as_secs_f64() / floor_time.as_secs_f64(),
         memcpy_time.as_secs_f64() / ring_time.as_secs_f64(),
         memcpy_time.as_secs_f64() / stream_time.as_secs_f64(),
         ipc_time.as_secs_f64() / stream_time.as_secs_f64(),

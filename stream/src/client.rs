@@ -83,15 +83,18 @@ impl StreamClient {
         let (replies, received) = (&self.replies, &mut self.received);
         let written = match &command {
             // Canvas drawing, the bulk of a busy stream: encoded in place in the ring.
-            ContentToGpu::DrawToImageBuffer { buffer, item } if canvas::encoded_len(item) <= max => {
+            ContentToGpu::DrawToImageBuffer { buffer, item } => {
+                let len = canvas::encoded_len(item);
+                if len > max {
+                    return self.send_encoded_out_of_line(&command);
+                }
                 self.writer.write_with(
                     RecordKind::Canvas,
-                    canvas::encoded_len(item),
+                    len,
                     |out| canvas::encode_into(*buffer, item, out),
                     &mut || gpu_alive(replies, received),
                 )
             }
-            ContentToGpu::DrawToImageBuffer { .. } => return self.send_encoded_out_of_line(&command),
             _ => {
                 let encoded = wire::encode(&command, &mut self.slab)
                     .map_err(|error| ClientError::Encode(error.to_string()))?;

@@ -53,13 +53,40 @@ const SOURCE_BUFFER: u32 = 2;
 /// The length of `item`'s record: what [`encode_into`] needs.
 pub fn encoded_len(item: &CanvasItem) -> usize {
     HEAD + match item {
-        CanvasItem::SetFillColor(_) | CanvasItem::SetStrokeColor(_) => 16,
-        CanvasItem::SetLineWidth(_) => 4,
-        CanvasItem::Save | CanvasItem::Restore => 0,
-        CanvasItem::Translate { .. } | CanvasItem::Scale { .. } => 8,
-        CanvasItem::FillRect(_) | CanvasItem::StrokeRect(_) | CanvasItem::ClearRect(_) => 16,
         CanvasItem::FillText { glyphs, .. } => TEXT_HEAD + glyphs.len() * GLYPH,
-        CanvasItem::DrawImage { .. } => 28,
+        _ => fixed_operands(op(item)).unwrap_or(0),
+    }
+}
+
+/// `item`'s operation.
+fn op(item: &CanvasItem) -> u32 {
+    match item {
+        CanvasItem::SetFillColor(_) => SET_FILL_COLOR,
+        CanvasItem::SetStrokeColor(_) => SET_STROKE_COLOR,
+        CanvasItem::SetLineWidth(_) => SET_LINE_WIDTH,
+        CanvasItem::Save => SAVE,
+        CanvasItem::Restore => RESTORE,
+        CanvasItem::Translate { .. } => TRANSLATE,
+        CanvasItem::Scale { .. } => SCALE,
+        CanvasItem::FillRect(_) => FILL_RECT,
+        CanvasItem::StrokeRect(_) => STROKE_RECT,
+        CanvasItem::ClearRect(_) => CLEAR_RECT,
+        CanvasItem::FillText { .. } => FILL_TEXT,
+        CanvasItem::DrawImage { .. } => DRAW_IMAGE,
+    }
+}
+
+/// The operand bytes of a fixed-size operation; `None` for `FillText` (it grows with its
+/// glyphs) and for numbers that are no operation.
+fn fixed_operands(op: u32) -> Option<usize> {
+    match op {
+        SET_FILL_COLOR | SET_STROKE_COLOR => Some(16),
+        SET_LINE_WIDTH => Some(4),
+        SAVE | RESTORE => Some(0),
+        TRANSLATE | SCALE => Some(8),
+        FILL_RECT | STROKE_RECT | CLEAR_RECT => Some(16),
+        DRAW_IMAGE => Some(28),
+        _ => None,
     }
 }
 
@@ -76,23 +103,8 @@ pub fn encode(buffer: ImageBufferId, item: &CanvasItem, out: &mut Vec<u8>) {
 /// # Panics
 /// If `out` has another length (the caller's bug; the bytes are ours, not a peer's).
 pub fn encode_into(buffer: ImageBufferId, item: &CanvasItem, out: &mut [u8]) {
-    assert_eq!(out.len(), encoded_len(item), "a canvas record's buffer must be encoded_len long");
     let mut words = Words(out);
-    let op = match item {
-        CanvasItem::SetFillColor(_) => SET_FILL_COLOR,
-        CanvasItem::SetStrokeColor(_) => SET_STROKE_COLOR,
-        CanvasItem::SetLineWidth(_) => SET_LINE_WIDTH,
-        CanvasItem::Save => SAVE,
-        CanvasItem::Restore => RESTORE,
-        CanvasItem::Translate { .. } => TRANSLATE,
-        CanvasItem::Scale { .. } => SCALE,
-        CanvasItem::FillRect(_) => FILL_RECT,
-        CanvasItem::StrokeRect(_) => STROKE_RECT,
-        CanvasItem::ClearRect(_) => CLEAR_RECT,
-        CanvasItem::FillText { .. } => FILL_TEXT,
-        CanvasItem::DrawImage { .. } => DRAW_IMAGE,
-    };
-    words.u32s(&[op, buffer.0.0, buffer.1]);
+    words.u32s(&[op(item), buffer.0.0, buffer.1]);
     match item {
         CanvasItem::SetFillColor(color) | CanvasItem::SetStrokeColor(color) => {
             words.f32s(&[color.r, color.g, color.b, color.a]);
@@ -122,6 +134,7 @@ pub fn encode_into(buffer: ImageBufferId, item: &CanvasItem, out: &mut [u8]) {
             words.rect(rect);
         }
     }
+    assert!(words.0.is_empty(), "a canvas record's buffer must be encoded_len long");
 }
 
 /// Decodes one record written by [`encode`]; any other shape is a [`WireError`].
@@ -130,15 +143,10 @@ pub fn decode(bytes: &[u8]) -> Result<ContentToGpu, WireError> {
     let [op, namespace, index] = fields.u32s()?;
     let buffer = ImageBufferId(IdNamespace(namespace), index);
     // Exact operand lengths first, so a short or padded record is named as such.
-    let expected = match op {
-        SET_FILL_COLOR | SET_STROKE_COLOR => Some(16),
-        SET_LINE_WIDTH => Some(4),
-        SAVE | RESTORE => Some(0),
-        TRANSLATE | SCALE => Some(8),
-        FILL_RECT | STROKE_RECT | CLEAR_RECT => Some(16),
-        DRAW_IMAGE => Some(28),
-        FILL_TEXT => None,
-        _ => return Err(WireError::UnknownCanvasOp(op)),
+    let expected = match (op, fixed_operands(op)) {
+        (FILL_TEXT, _) => None,
+        (_, Some(len)) => Some(len),
+        (_, None) => return Err(WireError::UnknownCanvasOp(op)),
     };
     let operands = bytes.len() - HEAD;
     let well_sized = match expected {
@@ -204,7 +212,6 @@ fn word(glyph: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(bytes)
 }
 
-/// Appends little-endian words.
 /// The unwritten rest of a record being encoded.
 struct Words<'a>(&'a mut [u8]);
 
@@ -213,7 +220,7 @@ impl Words<'_> {
         for value in values {
             let (word, rest) = std::mem::take(&mut self.0)
                 .split_first_chunk_mut::<4>()
-                .expect("encode_into checked the record's length");
+                .expect("a canvas record's buffer must be encoded_len long");
             *word = value.to_le_bytes();
             self.0 = rest;
         }

@@ -1,14 +1,17 @@
 //! Stream throughput (issue 5): canvas items through the shared-memory ring (a client thread
-//! encoding and writing, a server thread reading and decoding, as the two processes do),
-//! against a plain memcpy of the same bytes and against one ipc-channel message per item;
-//! and the ring alone (the same records, already encoded), to separate the transport from
-//! the encoding.
+//! encoding and writing, a server thread reading and decoding them into owned items, as the
+//! two processes do), against a plain memcpy of the same bytes and against one ipc-channel
+//! message per item. Rows that time the stages alone (the ring with pre-encoded records,
+//! encoding, decoding) and a cross-core copy floor show where the time goes.
 //!
-//! The client builds each item as it sends it, as the content process's canvas API does
-//! when a script draws (the item goes from registers into the ring). A pre-built array of
-//! 200,000 items would be 20 MB the sender must first read back from memory, a cost of the
-//! benchmark, not of the stream.
-//! Prints a table; run with `cargo bench -p armature-stream --bench throughput`.
+//! What the stream row times is the stream's own work: from items the client holds to items
+//! the server owns. The client holds 200,000 different items of a canvas frame's mix and
+//! sends each by reference through `StreamClient::draw`, as the canvas API hands over each
+//! item it has made. Making items is the caller's work: "build items alone" times it, and a
+//! second stream row includes it (each item built as it is sent, as when a script draws).
+//! memcpy copies the same items' encoded bytes, all 13 MB of them, into a buffer the ring's
+//! size: both read their source from memory, not from cache.
+//! Prints tables; run with `cargo bench -p armature-stream --bench throughput`.
 
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -18,7 +21,8 @@ use armature_api::{
     CanvasItem, ColorF, FontKey, GlyphInstance, IdNamespace, ImageBufferId, LayoutPoint, LayoutRect,
     LayoutSize,
 };
-use armature_stream::ring::RecordKind;
+use armature_stream::ring::{RecordKind, RingMemory, RingReader, RingWriter};
+use armature_stream::shm::SharedRing;
 use armature_stream::wire::canvas;
 use armature_stream::{StreamClient, StreamServer};
 use ipc_channel::ipc;
@@ -27,10 +31,23 @@ const ITEMS: usize = 200_000;
 const RUNS: usize = 5;
 /// Payload bytes `warm` sends before the clock starts.
 const WARM_BYTES: u64 = 2 * armature_stream::DEFAULT_CAPACITY as u64;
+const BUFFER: ImageBufferId = ImageBufferId(IdNamespace(1), 0);
+
+/// Item `index` of a canvas frame's mix: state changes, rects, and text runs of a dozen
+/// glyphs.
+fn item(index: usize) -> CanvasItem {
+    let at = index as f32;
+    match index % 4 {
+        0 => CanvasItem::SetFillColor(ColorF::new(at / 1e6, 0.5, 0.25, 1.0)),
+        1 => CanvasItem::FillRect(LayoutRect::new(LayoutPoint::new(at, 2.0), LayoutSize::new(10.0, 20.0))),
+        2 => CanvasItem::StrokeRect(LayoutRect::new(LayoutPoint::new(1.0, at), LayoutSize::new(5.0, 6.0))),
+        _ => text_run::<12>(index),
+    }
+}
 
 /// A text run of `GLYPHS` glyphs (the item-size sweep).
-fn text_run<const GLYPHS: u32>(index: usize) -> ContentToGpu {
-    let item = CanvasItem::FillText {
+fn text_run<const GLYPHS: u32>(index: usize) -> CanvasItem {
+    CanvasItem::FillText {
         font: FontKey(IdNamespace(1), 0),
         size: 16.0,
         origin: LayoutPoint::new(index as f32, 30.0),
@@ -40,55 +57,39 @@ fn text_run<const GLYPHS: u32>(index: usize) -> ContentToGpu {
                 point: LayoutPoint::new(glyph as f32 * 9.5, 0.0),
             })
             .collect(),
-    };
-    ContentToGpu::DrawToImageBuffer { buffer: ImageBufferId(IdNamespace(1), 0), item }
+    }
 }
 
-/// The stream and memcpy for text runs of `GLYPHS` glyphs, about 13 MB of them.
-fn sweep_row<const GLYPHS: u32>() {
-    let record = 32 + 12 * GLYPHS as usize;
-    let count = 13_000_000 / record;
-    let mut bytes = 0;
-    let time = median(
-        (0..RUNS)
-            .map(|_| {
-                let (time, payload, _) = stream_of(count, text_run::<GLYPHS>);
-                bytes = payload;
-                time
-            })
-            .collect(),
-    );
-    let memcpy_time = median((0..RUNS).map(|_| memcpy(bytes)).collect());
-    println!(
-        "| {GLYPHS} | {record} | {count} | {:.0} | {:.0} | {:.2}× |",
-        bytes as f64 / time.as_secs_f64() / 1e6,
-        bytes as f64 / memcpy_time.as_secs_f64() / 1e6,
-        memcpy_time.as_secs_f64() / time.as_secs_f64()
-    );
+/// The items a client holds and sends, all different, and their encoded records.
+struct Items {
+    items: Vec<CanvasItem>,
+    /// The records back to back, and each one's range.
+    bytes: Vec<u8>,
+    spans: Vec<std::ops::Range<usize>>,
 }
 
-/// Item `index` of a canvas frame's mix: state changes, rects, and text runs of a dozen
-/// glyphs.
-fn item(index: usize) -> ContentToGpu {
-    let buffer = ImageBufferId(IdNamespace(1), 0);
-    let at = index as f32;
-    let item = match index % 4 {
-        0 => CanvasItem::SetFillColor(ColorF::new(at / 1e6, 0.5, 0.25, 1.0)),
-        1 => CanvasItem::FillRect(LayoutRect::new(LayoutPoint::new(at, 2.0), LayoutSize::new(10.0, 20.0))),
-        2 => CanvasItem::StrokeRect(LayoutRect::new(LayoutPoint::new(1.0, at), LayoutSize::new(5.0, 6.0))),
-        _ => CanvasItem::FillText {
-            font: FontKey(IdNamespace(1), 0),
-            size: 16.0,
-            origin: LayoutPoint::new(at, 30.0),
-            glyphs: (0..12)
-                .map(|glyph| GlyphInstance {
-                    index: 40 + glyph,
-                    point: LayoutPoint::new(glyph as f32 * 9.5, 0.0),
-                })
-                .collect(),
-        },
-    };
-    ContentToGpu::DrawToImageBuffer { buffer, item }
+impl Items {
+    fn new(build: fn(usize) -> CanvasItem, count: usize) -> Items {
+        let (mut items, mut bytes, mut spans, mut scratch) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for index in 0..count {
+            let item = build(index);
+            canvas::encode(BUFFER, &item, &mut scratch);
+            spans.push(bytes.len()..bytes.len() + scratch.len());
+            bytes.extend_from_slice(&scratch);
+            items.push(item);
+        }
+        Items { items, bytes, spans }
+    }
+
+    /// The record of item `index` (of the stream), as the client encodes it.
+    fn record(&self, index: usize) -> &[u8] {
+        &self.bytes[self.spans[index % self.spans.len()].clone()]
+    }
+
+    /// Payload bytes of `count` items.
+    fn payload(&self, count: usize) -> u64 {
+        (0..count).map(|index| self.record(index).len() as u64).sum()
+    }
 }
 
 fn ends() -> (StreamClientEnd, StreamServerEnd) {
@@ -101,80 +102,84 @@ fn ends() -> (StreamClientEnd, StreamServerEnd) {
     )
 }
 
-/// Items `0..ITEMS`, encoded once, back to back (the ring-alone and decode-alone rows).
-struct Records {
-    bytes: Vec<u8>,
-    /// Each record's kind and its range in `bytes`.
-    spans: Vec<(RecordKind, std::ops::Range<usize>)>,
-}
-
-impl Records {
-    fn new() -> Records {
-        let mut bytes = Vec::new();
-        let mut spans = Vec::new();
-        let mut scratch = Vec::new();
-        for index in 0..ITEMS {
-            let (kind, record) = encode(&item(index), &mut scratch);
-            spans.push((kind, bytes.len()..bytes.len() + record.len()));
-            bytes.extend_from_slice(record);
-        }
-        Records { bytes, spans }
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (RecordKind, &[u8])> {
-        self.spans.iter().map(|(kind, span)| (*kind, &self.bytes[span.clone()]))
-    }
-}
-
-/// An item as the stream client encodes it.
-fn encode<'a>(command: &ContentToGpu, scratch: &'a mut Vec<u8>) -> (RecordKind, &'a [u8]) {
-    match command {
-        ContentToGpu::DrawToImageBuffer { buffer, item } => {
-            canvas::encode(*buffer, item, scratch);
-            (RecordKind::Canvas, scratch.as_slice())
-        }
-        _ => (RecordKind::Inline, armature_stream::wire::encode(command, scratch).expect("encodes")),
-    }
-}
-
-/// Building the items alone (the sender's own work, part of every path below), then
-/// building and encoding them, then decoding the records: one thread, no ring.
-fn codec(records: &Records) -> (Duration, Duration, Duration) {
+/// Encoding alone (items by reference into a slab, as into the ring), then decoding the
+/// records into owned items (dropped, as the GPU process drops each once replayed): one
+/// thread, no ring.
+fn codec(set: &Items, count: usize) -> (Duration, Duration) {
+    let mut slab = vec![0u8; armature_stream::DEFAULT_CAPACITY];
+    let mut at = 0;
     let started = Instant::now();
-    for index in 0..ITEMS {
-        std::hint::black_box(item(index));
+    for index in 0..count {
+        let item = &set.items[index % set.items.len()];
+        let len = canvas::encoded_len(item);
+        if at + len > slab.len() {
+            at = 0;
+        }
+        canvas::encode_into(BUFFER, item, &mut slab[at..at + len]);
+        at += len.next_multiple_of(8);
     }
-    let built = started.elapsed();
-    let mut scratch = Vec::new();
-    let started = Instant::now();
-    for index in 0..ITEMS {
-        std::hint::black_box(encode(&item(index), &mut scratch));
-    }
+    std::hint::black_box(&slab);
     let encoded = started.elapsed();
     let started = Instant::now();
-    for (kind, record) in records.iter() {
-        std::hint::black_box(armature_stream::wire::decode_record(kind, record).expect("decodes"));
+    for index in 0..count {
+        std::hint::black_box(canvas::decode(set.record(index)).expect("decodes"));
     }
-    (built, encoded, started.elapsed())
+    (encoded, started.elapsed())
 }
 
-fn raw_ring(records: &Records) -> Duration {
-    use armature_stream::ring::{RingReader, RingWriter};
-    use armature_stream::shm::SharedRing;
+/// Building the items alone, as the stream row "built as sent" does before each send.
+fn build(count: usize) -> Duration {
+    let started = Instant::now();
+    for index in 0..count {
+        std::hint::black_box(item(index));
+    }
+    started.elapsed()
+}
+
+/// The ring alone on one thread, writing a few hundred records and then reading them: each
+/// side's own work per record, without the lines' trips between cores. Returns the writer's
+/// time and the reader's.
+fn ring_one_thread(set: &Items, count: usize) -> (Duration, Duration) {
     let memory = armature_stream::create_ring_memory(armature_stream::DEFAULT_CAPACITY).expect("ring");
     let mut writer = RingWriter::new(SharedRing::map(memory.clone()).expect("map"));
     let mut reader = RingReader::new(SharedRing::map(memory).expect("map"));
     warm(&mut writer, &mut reader);
-    let count = records.spans.len();
+    let (mut writing, mut reading) = (Duration::ZERO, Duration::ZERO);
+    let mut index = 0;
+    while index < count {
+        let started = Instant::now();
+        let first = index;
+        // About one publish span of the mix's records.
+        while index < count && index - first < 250 {
+            writer.write(RecordKind::Canvas, set.record(index), &mut || true).expect("room");
+            index += 1;
+        }
+        writer.flush();
+        writing += started.elapsed();
+        let started = Instant::now();
+        for _ in first..index {
+            std::hint::black_box(reader.read(&mut || true).expect("well-formed"));
+        }
+        reading += started.elapsed();
+    }
+    (writing, reading)
+}
+
+/// The ring alone: `set`'s records, already encoded, written by one thread and read by
+/// another.
+fn raw_ring(set: &Items, count: usize) -> Duration {
+    let memory = armature_stream::create_ring_memory(armature_stream::DEFAULT_CAPACITY).expect("ring");
+    let mut writer = RingWriter::new(SharedRing::map(memory.clone()).expect("map"));
+    let mut reader = RingReader::new(SharedRing::map(memory).expect("map"));
+    warm(&mut writer, &mut reader);
     let started = Instant::now();
     let thread = std::thread::spawn(move || {
-        let mut payload = Vec::with_capacity(4096);
         for _ in 0..count {
-            std::hint::black_box(reader.read(&mut payload, &mut || true).expect("well-formed"));
+            std::hint::black_box(reader.read(&mut || true).expect("well-formed"));
         }
     });
-    for (kind, record) in records.iter() {
-        writer.write(kind, record, &mut || true).expect("room");
+    for index in 0..count {
+        writer.write(RecordKind::Canvas, set.record(index), &mut || true).expect("room");
     }
     writer.flush();
     thread.join().expect("reader");
@@ -184,22 +189,19 @@ fn raw_ring(records: &Records) -> Duration {
 /// Takes a fresh ring twice around, from one thread, so neither side's first touch of a
 /// page (a fault in each process's mapping) is timed: a content process's ring lives as
 /// long as its page, and those faults are paid once.
-fn warm<M: armature_stream::ring::RingMemory>(
-    writer: &mut armature_stream::ring::RingWriter<M>,
-    reader: &mut armature_stream::ring::RingReader<M>,
-) {
+fn warm<M: RingMemory>(writer: &mut RingWriter<M>, reader: &mut RingReader<M>) {
     let filler = vec![0u8; 4096];
-    let mut payload = Vec::new();
     let laps = 2 * armature_stream::DEFAULT_CAPACITY / filler.len();
     for _ in 0..laps {
         writer.write(RecordKind::Inline, &filler, &mut || true).expect("room");
         writer.flush();
-        reader.try_read(&mut payload).expect("well-formed");
+        reader.try_read().expect("well-formed");
     }
 }
 
-/// The stream of `count` items built by `build` (see [`item`]).
-fn stream_of(count: usize, build: fn(usize) -> ContentToGpu) -> (Duration, u64, u64) {
+/// The stream of `count` items: `set`'s, sent by reference, or (`built`) each built as it
+/// is sent. Returns the time, the payload bytes and the sleeps of both sides.
+fn stream_of(set: &Items, count: usize, built: Option<fn(usize) -> CanvasItem>) -> (Duration, u64, u64) {
     let (client_end, server_end) = ends();
     let mut client = StreamClient::connect(client_end).expect("client");
     let (mut server, _replies) = StreamServer::accept(server_end).expect("server");
@@ -212,38 +214,52 @@ fn stream_of(count: usize, build: fn(usize) -> ContentToGpu) -> (Duration, u64, 
         }
         server.stats()
     });
-    for index in 0..count {
-        client.send(build(index)).expect("send");
+    match built {
+        Some(build) => {
+            for index in 0..count {
+                client.draw(BUFFER, &build(index)).expect("send");
+            }
+        }
+        None => {
+            for index in 0..count {
+                client.draw(BUFFER, &set.items[index % set.items.len()]).expect("send");
+            }
+        }
     }
     client.flush();
     let stats = reader.join().expect("reader");
     (started.elapsed(), stats.bytes - WARM_BYTES, stats.sleeps + client.stats().0.sleeps)
 }
 
-fn ipc_per_item() -> Duration {
+fn ipc_per_item(count: usize) -> Duration {
     let (sender, receiver) = ipc::channel::<ContentToGpu>().expect("channel");
     let started = Instant::now();
     let reader = std::thread::spawn(move || {
-        for _ in 0..ITEMS {
+        for _ in 0..count {
             std::hint::black_box(receiver.recv().expect("an item"));
         }
     });
-    for index in 0..ITEMS {
-        sender.send(item(index)).expect("send");
+    for index in 0..count {
+        sender.send(ContentToGpu::DrawToImageBuffer { buffer: BUFFER, item: item(index) }).expect("send");
     }
     reader.join().expect("reader");
     started.elapsed()
 }
 
-fn memcpy(bytes: u64) -> Duration {
-    // The same number of bytes, copied through a buffer the size of the ring.
-    let source = vec![7u8; bytes as usize];
-    // Touched before timing, as the rings are (see `warm`).
+/// `bytes` of `set`'s records, copied into a buffer the ring's size, round and round
+/// (touched before timing, as the rings are: see `warm`).
+fn memcpy(set: &Items, bytes: u64) -> Duration {
     let mut ring = vec![1u8; armature_stream::DEFAULT_CAPACITY];
+    let source = &set.bytes;
+    let mut left = bytes as usize;
+    let mut at = 0;
     let started = Instant::now();
-    for chunk in source.chunks(ring.len()) {
-        ring[..chunk.len()].copy_from_slice(chunk);
+    while left > 0 {
+        let len = left.min(source.len()).min(ring.len() - at);
+        ring[at..at + len].copy_from_slice(&source[..len]);
         std::hint::black_box(&ring);
+        left -= len;
+        at = (at + len) % ring.len();
     }
     started.elapsed()
 }
@@ -310,26 +326,51 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
+/// The stream and memcpy for text runs of `GLYPHS` glyphs, about 13 MB of them.
+fn sweep_row<const GLYPHS: u32>() {
+    let record = canvas::encoded_len(&text_run::<GLYPHS>(0)) + 8;
+    let count = 13_000_000 / record;
+    let set = Items::new(text_run::<GLYPHS>, count);
+    let bytes = set.payload(count);
+    let time = median((0..RUNS).map(|_| stream_of(&set, count, None).0).collect());
+    let memcpy_time = median((0..RUNS).map(|_| memcpy(&set, bytes)).collect());
+    println!(
+        "| {GLYPHS} | {record} | {count} | {:.0} | {:.0} | {:.2}× |",
+        bytes as f64 / time.as_secs_f64() / 1e6,
+        bytes as f64 / memcpy_time.as_secs_f64() / 1e6,
+        memcpy_time.as_secs_f64() / time.as_secs_f64()
+    );
+}
+
 fn main() {
-    let mut stream_times = Vec::new();
-    let mut bytes = 0;
+    let set = Items::new(item, ITEMS);
+    let bytes = set.payload(ITEMS);
     let mut sleeps = 0;
-    for _ in 0..RUNS {
-        let (time, payload, slept) = stream_of(ITEMS, item);
-        stream_times.push(time);
-        bytes = payload;
-        sleeps += slept;
-    }
-    let stream_time = median(stream_times);
-    let records = Records::new();
-    let ring_time = median((0..RUNS).map(|_| raw_ring(&records)).collect());
-    let codec_times: Vec<_> = (0..RUNS).map(|_| codec(&records)).collect();
-    let build_time = median(codec_times.iter().map(|times| times.0).collect());
-    let encode_time = median(codec_times.iter().map(|times| times.1).collect());
-    let decode_time = median(codec_times.iter().map(|times| times.2).collect());
-    let memcpy_time = median((0..RUNS).map(|_| memcpy(bytes)).collect());
+    let mut stream = |built| {
+        median(
+            (0..RUNS)
+                .map(|_| {
+                    let (time, payload, slept) = stream_of(&set, ITEMS, built);
+                    assert_eq!(payload, bytes, "every item's bytes arrived");
+                    sleeps += slept;
+                    time
+                })
+                .collect(),
+        )
+    };
+    let stream_time = stream(None);
+    let built_time = stream(Some(item));
+    let ring_time = median((0..RUNS).map(|_| raw_ring(&set, ITEMS)).collect());
+    let one_thread: Vec<_> = (0..RUNS).map(|_| ring_one_thread(&set, ITEMS)).collect();
+    let ring_writer_time = median(one_thread.iter().map(|times| times.0).collect());
+    let ring_reader_time = median(one_thread.iter().map(|times| times.1).collect());
+    let codec_times: Vec<_> = (0..RUNS).map(|_| codec(&set, ITEMS)).collect();
+    let encode_time = median(codec_times.iter().map(|times| times.0).collect());
+    let decode_time = median(codec_times.iter().map(|times| times.1).collect());
+    let build_time = median((0..RUNS).map(|_| build(ITEMS)).collect());
+    let memcpy_time = median((0..RUNS).map(|_| memcpy(&set, bytes)).collect());
     let floor_time = median((0..RUNS).map(|_| cross_core_copy(bytes)).collect());
-    let ipc_time = median((0..RUNS).map(|_| ipc_per_item()).collect());
+    let ipc_time = median((0..RUNS).map(|_| ipc_per_item(ITEMS)).collect());
     let rate = |time: Duration| bytes as f64 / time.as_secs_f64() / 1e6;
     println!(
         "{ITEMS} canvas items, {bytes} bytes encoded ({:.1} bytes/item), medians of {RUNS} runs",
@@ -341,10 +382,13 @@ fn main() {
         ("memcpy (same bytes)", memcpy_time),
         ("cross-core copy floor (16 KiB blocks, no records)", floor_time),
         ("ring alone (same records, pre-encoded)", ring_time),
-        ("build items alone (sender, one thread)", build_time),
-        ("build + encode (sender, one thread)", encode_time),
-        ("decode alone (server side, one thread)", decode_time),
-        ("stream (build + encode + ring + decode)", stream_time),
+        ("ring's writer alone (one thread, no cross-core traffic)", ring_writer_time),
+        ("ring's reader alone (one thread, no cross-core traffic)", ring_reader_time),
+        ("encode alone (client side, one thread)", encode_time),
+        ("decode alone (server side, one thread, owned items)", decode_time),
+        ("**stream** (encode + ring + decode)", stream_time),
+        ("build items alone (the caller's work, one thread)", build_time),
+        ("stream, each item built as it is sent", built_time),
         ("ipc-channel, one message per item", ipc_time),
     ] {
         println!(
@@ -354,18 +398,19 @@ fn main() {
             time.as_secs_f64() / stream_time.as_secs_f64()
         );
     }
+    let ratio = |time: Duration| memcpy_time.as_secs_f64() / time.as_secs_f64();
     println!(
-        "cross-core floor: {:.2}× memcpy; ring alone: {:.2}× memcpy; stream: {:.2}× memcpy, {:.1}× ipc-channel per item; {} sleeps in all runs",
-        memcpy_time.as_secs_f64() / floor_time.as_secs_f64(),
-        memcpy_time.as_secs_f64() / ring_time.as_secs_f64(),
-        memcpy_time.as_secs_f64() / stream_time.as_secs_f64(),
+        "stream: {:.2}× memcpy, {:.1}× ipc-channel per item; built as sent: {:.2}× memcpy; ring alone {:.2}×, cross-core floor {:.2}×; {sleeps} sleeps in all stream runs",
+        ratio(stream_time),
         ipc_time.as_secs_f64() / stream_time.as_secs_f64(),
-        sleeps
+        ratio(built_time),
+        ratio(ring_time),
+        ratio(floor_time),
     );
     println!();
     println!("item-size sweep: text runs only, about 13 MB per run, medians of {RUNS} runs");
     println!("| glyphs per run | bytes per record | items | stream MB/s | memcpy MB/s | stream ÷ memcpy |");
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     sweep_row::<12>();
     sweep_row::<100>();
     sweep_row::<1000>();

@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 
 use armature_api::messages::{ContentToGpu, GpuToContent, OutOfLineItem, StreamClientEnd};
+use armature_api::{CanvasItem, ImageBufferId};
 use crossbeam_channel::{Receiver, TryRecvError};
 use ipc_channel::ipc::{IpcSender, IpcSharedMemory};
 
@@ -79,31 +80,38 @@ impl StreamClient {
         if wire::has_attachments(&command) {
             return self.send_out_of_line(|sequence| OutOfLineItem::Message { sequence, command });
         }
-        let max = self.writer.max_payload();
+        if let ContentToGpu::DrawToImageBuffer { buffer, item } = &command {
+            return self.draw(*buffer, item);
+        }
+        let encoded =
+            wire::encode(&command, &mut self.slab).map_err(|error| ClientError::Encode(error.to_string()))?;
+        if encoded.len() > self.writer.max_payload() {
+            return self.send_encoded_out_of_line(&command);
+        }
         let (replies, received) = (&self.replies, &mut self.received);
-        let written = match &command {
-            // Canvas drawing, the bulk of a busy stream: encoded in place in the ring.
-            ContentToGpu::DrawToImageBuffer { buffer, item } => {
-                let len = canvas::encoded_len(item);
-                if len > max {
-                    return self.send_encoded_out_of_line(&command);
-                }
-                self.writer.write_with(
-                    RecordKind::Canvas,
-                    len,
-                    |out| canvas::encode_into(*buffer, item, out),
-                    &mut || gpu_alive(replies, received),
-                )
-            }
-            _ => {
-                let encoded = wire::encode(&command, &mut self.slab)
-                    .map_err(|error| ClientError::Encode(error.to_string()))?;
-                if encoded.len() > max {
-                    return self.send_encoded_out_of_line(&command);
-                }
-                self.writer.write(RecordKind::Inline, encoded, &mut || gpu_alive(replies, received))
-            }
-        };
+        let written = self.writer.write(RecordKind::Inline, encoded, &mut || gpu_alive(replies, received));
+        self.written(written)
+    }
+
+    /// Appends a canvas drawing item for `buffer`, the bulk of a busy stream: encoded from
+    /// the caller's item straight into the ring (only an item too large for the ring is
+    /// copied, to go out of line). As for [`send`](Self::send) otherwise.
+    pub fn draw(&mut self, buffer: ImageBufferId, item: &CanvasItem) -> Result<(), ClientError> {
+        if self.gone {
+            return Err(ClientError::GpuGone);
+        }
+        let len = canvas::encoded_len(item);
+        if len > self.writer.max_payload() {
+            let command = ContentToGpu::DrawToImageBuffer { buffer, item: item.clone() };
+            return self.send_encoded_out_of_line(&command);
+        }
+        let (replies, received) = (&self.replies, &mut self.received);
+        let written = self.writer.write_with(
+            RecordKind::Canvas,
+            len,
+            |out| canvas::encode_into(buffer, item, out),
+            &mut || gpu_alive(replies, received),
+        );
         self.written(written)
     }
 

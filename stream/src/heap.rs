@@ -2,6 +2,7 @@
 //! any process's memory): the fuzzer's input and the unit tests' fixture.
 
 use std::cell::UnsafeCell;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crate::ring::RingMemory;
@@ -65,12 +66,12 @@ impl RingMemory for &HeapRing {
         }
     }
 
-    unsafe fn write_with(&self, at: usize, len: usize, fill: &mut dyn FnMut(&mut [u8])) {
+    unsafe fn lend(&self, at: usize, len: usize) -> Option<NonNull<[u8]>> {
         let cells = &self.data[at..at + len];
-        // SAFETY: `UnsafeCell<u8>` has `u8`'s layout and lets us write through a shared
-        // reference; the caller owns the range (ring protocol), so nothing else touches it.
-        let out = unsafe { std::slice::from_raw_parts_mut(UnsafeCell::raw_get(cells.as_ptr()), len) };
-        fill(out);
+        // `UnsafeCell<u8>` has `u8`'s layout and lets us write through a shared reference; the
+        // caller owns the range (ring protocol), so nothing else touches it.
+        let start = NonNull::new(UnsafeCell::raw_get(cells.as_ptr()))?;
+        Some(NonNull::slice_from_raw_parts(start, len))
     }
 
     unsafe fn read(&self, at: usize, out: &mut [u8]) {
@@ -93,11 +94,10 @@ pub fn decode_ring(input: &[u8]) -> Result<usize, crate::StreamViolation> {
     unsafe { (&ring).write(0, data) };
     ring.client.0.store(u64::from_le_bytes(*offset), Ordering::SeqCst);
     let mut reader = crate::ring::RingReader::new(&ring);
-    let mut payload = Vec::new();
     let mut items = 0;
-    while let Some(kind) = reader.try_read(&mut payload)? {
-        if matches!(kind, crate::ring::RecordKind::Inline | crate::ring::RecordKind::Canvas) {
-            crate::wire::decode_record(kind, &payload)?;
+    while let Some(record) = reader.try_read()? {
+        if matches!(record.kind, crate::ring::RecordKind::Inline | crate::ring::RecordKind::Canvas) {
+            crate::wire::decode_record(record.kind, record.payload)?;
             items += 1;
         }
     }
@@ -107,14 +107,13 @@ pub fn decode_ring(input: &[u8]) -> Result<usize, crate::StreamViolation> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ring::{RecordKind, RingReader, RingViolation, RingWriter};
+    use crate::ring::{READ_SPAN, Record, RecordKind, RingReader, RingViolation, RingWriter};
 
     #[test]
     fn records_round_trip_through_many_wraps_in_order() {
         let ring = HeapRing::new(64);
         let mut writer = RingWriter::new(&ring);
         let mut reader = RingReader::new(&ring);
-        let mut payload = Vec::new();
         for round in 0..100u8 {
             let bytes = vec![round; usize::from(round % 20)];
             // Every other record is filled in place, over whatever stale bytes it lands on.
@@ -125,10 +124,34 @@ mod tests {
                 writer.write_with(RecordKind::Inline, bytes.len(), fill, &mut || true).expect("room");
             }
             writer.flush();
-            assert_eq!(reader.try_read(&mut payload), Ok(Some(RecordKind::Inline)));
-            assert_eq!(payload, bytes);
+            assert_eq!(reader.try_read(), Ok(Some(Record { kind: RecordKind::Inline, payload: &bytes })));
         }
-        assert_eq!(reader.try_read(&mut payload), Ok(None));
+        assert_eq!(reader.try_read(), Ok(None));
+    }
+
+    #[test]
+    fn records_that_cross_a_read_span_arrive_whole() {
+        // Published in one go, so the reader copies READ_SPAN at a time and records of
+        // every size straddle the copies' ends.
+        let ring = HeapRing::new(16 * READ_SPAN);
+        let mut writer = RingWriter::new(&ring);
+        let mut reader = RingReader::new(&ring);
+        let record = |index: usize| vec![index as u8; (index * 997) % 3000];
+        for lap in 0..3 {
+            let mut written = 0;
+            let mut sent = Vec::new();
+            while written < 6 * READ_SPAN {
+                let bytes = record(lap * 1000 + sent.len());
+                writer.write(RecordKind::Inline, &bytes, &mut || true).expect("room");
+                written += bytes.len() + 16;
+                sent.push(bytes);
+            }
+            writer.flush();
+            for bytes in &sent {
+                assert_eq!(reader.try_read(), Ok(Some(Record { kind: RecordKind::Inline, payload: bytes })));
+            }
+            assert_eq!(reader.try_read(), Ok(None), "lap {lap}: nothing more");
+        }
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! the server reads up to that offset and publishes its own, which frees the space.
 //!
 //! Sleeping and waking: a side that runs out of work (the server: nothing published; the
-//! client: no free space) sets its state word (`SLEEPING` / `WAITING`), looks once more,
+//! client: no free space) spins a few microseconds for the other to catch up, then sets
+//! its state word (`SLEEPING` / `WAITING`), looks once more,
 //! and sleeps on the word (a futex in the shared page). The other side, after publishing,
 //! looks at that word and wakes the sleeper only if it sleeps, so a busy stream makes no
 //! system calls. Both "store my word, then load yours" steps have a `SeqCst` fence between
@@ -22,6 +23,7 @@
 //! than its space or than the ring allows, or an unknown kind is a [`RingViolation`], and
 //! the reader never touches memory outside the data area.
 
+use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::time::Duration;
@@ -30,8 +32,11 @@ use std::time::Duration;
 pub const RECORD_HEADER: usize = 8;
 /// Records start at multiples of this.
 pub const RECORD_ALIGN: usize = 8;
-/// How far ahead of its position the reader prefetches (a few records of a busy stream).
-const PREFETCH_AHEAD: u64 = 512;
+/// See [`publish_span`].
+const PUBLISH_SPAN: usize = 16 * 1024;
+/// The most the reader copies out of the shared memory at once (see [`RingReader`]): the
+/// writer's [`PUBLISH_SPAN`], so a busy stream's reader copies what each publish adds.
+pub const READ_SPAN: usize = PUBLISH_SPAN;
 /// The server state: reading, or about to sleep on its word.
 pub const AWAKE: u32 = 0;
 /// The server state: asleep until the client publishes and wakes it.
@@ -57,6 +62,7 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    #[inline]
     fn to_u32(self) -> u32 {
         match self {
             RecordKind::Inline => 1,
@@ -66,6 +72,7 @@ impl RecordKind {
         }
     }
 
+    #[inline]
     fn from_u32(value: u32) -> Option<RecordKind> {
         match value {
             1 => Some(RecordKind::Inline),
@@ -119,11 +126,12 @@ pub trait RingMemory: Send + Sync {
     fn fence(&self) {
         std::sync::atomic::fence(SeqCst);
     }
-    /// A hint that the data at `at` (below `capacity()`) will be read soon: the reader asks
-    /// for lines the writer filled on another core a few records ahead, so their transfer
-    /// overlaps its decoding. Optional; the default does nothing.
-    fn prefetch(&self, at: usize) {
-        let _ = at;
+    /// How many times a side that ran out of work looks again, spinning, before it sleeps on
+    /// its word: a busy peer on another core publishes again within microseconds, and a
+    /// futex sleep and wake cost more than that. The default, 0, never spins (the loom
+    /// model, where spinning only multiplies interleavings).
+    fn spins(&self) -> u32 {
+        0
     }
     /// Copies `bytes` into the data at `at`.
     ///
@@ -131,17 +139,17 @@ pub trait RingMemory: Send + Sync {
     /// `at + bytes.len() <= capacity()`, and the range is the writer's: free space it has
     /// not published.
     unsafe fn write(&self, at: usize, bytes: &[u8]);
-    /// Lets `fill` write `len` bytes at `at` in place (the writer encodes straight into the
-    /// ring, skipping a scratch buffer and a copy). The default fills a scratch buffer and
-    /// [`write`](Self::write)s it, for memories that cannot lend a slice (loom's cells).
+    /// The data's `at..at + len` as bytes the writer may fill in place (it encodes straight
+    /// into the ring, skipping a scratch buffer and a copy); `None`, the default, for
+    /// memories that cannot lend their bytes (loom's cells), where the writer fills a
+    /// scratch buffer and [`write`](Self::write)s it.
     ///
     /// # Safety
-    /// As for [`write`](Self::write), with `len` for `bytes.len()`.
-    unsafe fn write_with(&self, at: usize, len: usize, fill: &mut dyn FnMut(&mut [u8])) {
-        let mut scratch = vec![0; len];
-        fill(&mut scratch);
-        // SAFETY: the caller's promise for `write_with` is the one `write` needs.
-        unsafe { self.write(at, &scratch) };
+    /// As for [`write`](Self::write), with `len` for `bytes.len()`; the caller writes
+    /// through the pointer only, and only until it publishes the range.
+    unsafe fn lend(&self, at: usize, len: usize) -> Option<NonNull<[u8]>> {
+        let _ = (at, len);
+        None
     }
     /// Copies data at `at` into `out`.
     ///
@@ -150,6 +158,17 @@ pub trait RingMemory: Send + Sync {
     /// yet released by the reader. (A hostile writer may still scribble on it: the reader
     /// treats what it copies as untrusted bytes.)
     unsafe fn read(&self, at: usize, out: &mut [u8]);
+    /// Replaces `out` with `len` bytes of data at `at`. The default zeroes `out` and
+    /// [`read`](Self::read)s into it; memories of plain bytes copy into its spare capacity.
+    ///
+    /// # Safety
+    /// As for [`read`](Self::read), with `len` for `out.len()`.
+    unsafe fn read_to_vec(&self, at: usize, len: usize, out: &mut Vec<u8>) {
+        out.clear();
+        out.resize(len, 0);
+        // SAFETY: the caller's promise for `read_to_vec` is the one `read` needs.
+        unsafe { self.read(at, out) };
+    }
 }
 
 /// The largest record (header, payload and padding) a ring of `capacity` takes inline:
@@ -160,11 +179,22 @@ pub fn max_record(capacity: usize) -> usize {
 
 /// Where stream offset `offset` falls in the data: `offset % capacity`, as a mask (the
 /// capacity is a power of two; a 64-bit division would cost more than the rest of a write).
+#[inline]
 fn place(offset: u64, capacity: usize) -> usize {
     debug_assert!(capacity.is_power_of_two());
     (offset & (capacity as u64 - 1)) as usize
 }
 
+/// How many bytes a side moves before it publishes its offset unasked: small enough that
+/// the other side, on another core, works on one span while this side fills the next (a
+/// few hundred records), large enough that the shared line's transfer and the fence are
+/// paid rarely.
+#[inline]
+fn publish_span(capacity: usize) -> u64 {
+    (capacity / 8).min(PUBLISH_SPAN) as u64
+}
+
+#[inline]
 fn aligned(len: u64) -> u64 {
     len.div_ceil(RECORD_ALIGN as u64) * RECORD_ALIGN as u64
 }
@@ -296,7 +326,7 @@ impl<M: RingMemory> RingWriter<M> {
 
     /// Writes one record, waiting while the ring is full; `peer_alive` is asked after each
     /// wait slice. The record is published at the next [`flush`](Self::flush) (or sooner,
-    /// once an eighth of the ring is unpublished, so the reader is never starved).
+    /// once a publish span (16 KiB) is unpublished, so the reader is never starved).
     pub fn write(
         &mut self,
         kind: RecordKind,
@@ -321,15 +351,19 @@ impl<M: RingMemory> RingWriter<M> {
         peer_alive: &mut dyn FnMut() -> bool,
     ) -> Result<(), WriteError> {
         let at = self.reserve(kind, len, peer_alive)?;
-        let mut fill = Some(fill);
         // SAFETY: `reserve` gave us `at..at + len`: inside the ring, and free.
-        unsafe {
-            self.memory.write_with(at, len, &mut |out| {
-                if let Some(fill) = fill.take() {
-                    fill(out);
-                }
-            })
-        };
+        match unsafe { self.memory.lend(at, len) } {
+            // SAFETY: the lent range is ours alone until `commit` publishes it (the server
+            // does not read unpublished space; a hostile one that writes there only spoils
+            // what it will read), and nothing else holds a reference to it.
+            Some(mut out) => fill(unsafe { out.as_mut() }),
+            None => {
+                let mut scratch = vec![0; len];
+                fill(&mut scratch);
+                // SAFETY: as above.
+                unsafe { self.memory.write(at, &scratch) };
+            }
+        }
         self.commit(len);
         Ok(())
     }
@@ -337,7 +371,32 @@ impl<M: RingMemory> RingWriter<M> {
     /// Waits for room for a record of `len` payload bytes (and a wrap before it, if it
     /// would run past the end), writes the wrap and the record's header, and returns where
     /// the payload goes: `at..at + len` is inside the ring and free.
+    #[inline]
     fn reserve(
+        &mut self,
+        kind: RecordKind,
+        len: usize,
+        peer_alive: &mut dyn FnMut() -> bool,
+    ) -> Result<usize, WriteError> {
+        let capacity = self.memory.capacity();
+        let size = aligned((RECORD_HEADER + len) as u64);
+        let at = place(self.position, capacity);
+        // The common case, a record that fits before the end in space already known to be
+        // free, is a few compares and the header's store.
+        if size <= max_record(capacity) as u64
+            && size <= (capacity - at) as u64
+            && self.position + size - self.seen_read <= capacity as u64
+        {
+            // SAFETY: `at + size <= capacity`, and the space is free: the server was past
+            // it when we last looked.
+            unsafe { self.memory.write(at, &header(kind, len)) };
+            return Ok(at + RECORD_HEADER);
+        }
+        self.reserve_slow(kind, len, peer_alive)
+    }
+
+    #[cold]
+    fn reserve_slow(
         &mut self,
         kind: RecordKind,
         len: usize,
@@ -359,21 +418,20 @@ impl<M: RingMemory> RingWriter<M> {
             self.position += padding as u64;
         }
         let at = place(self.position, capacity);
-        // `size <= capacity / 2`, so the length fits a u32 for any ring that can be mapped.
-        let header_len = u32::try_from(len).unwrap_or(u32::MAX);
         // SAFETY: `at + size <= capacity` (it fits before the end, or starts at 0 after a
         // wrap) and the space is free, as above.
-        unsafe { self.memory.write(at, &header(kind, header_len)) };
+        unsafe { self.memory.write(at, &header(kind, len)) };
         Ok(at + RECORD_HEADER)
     }
 
-    /// Moves past the record `reserve` placed (its payload now written), publishing once an
-    /// eighth of the ring is unpublished.
+    /// Moves past the record `reserve` placed (its payload now written), publishing once a
+    /// [`publish_span`] is unpublished.
+    #[inline]
     fn commit(&mut self, len: usize) {
         self.position += aligned((RECORD_HEADER + len) as u64);
         self.stats.records += 1;
         self.stats.bytes += len as u64;
-        if self.position - self.published >= (self.memory.capacity() / 8) as u64 {
+        if self.position - self.published >= publish_span(self.memory.capacity()) {
             self.publish();
         }
     }
@@ -420,6 +478,20 @@ impl<M: RingMemory> RingWriter<M> {
         self.memory.server_offset().load(order).clamp(self.seen_read, self.position)
     }
 
+    /// Spins a while (see [`RingMemory::spins`]) for the server to free room for `needed`
+    /// bytes; `true` once it has.
+    fn spin_for_space(&mut self, needed: u64) -> bool {
+        let capacity = self.memory.capacity() as u64;
+        for _ in 0..self.memory.spins() {
+            std::hint::spin_loop();
+            self.seen_read = self.server_offset(Acquire);
+            if self.position + needed - self.seen_read <= capacity {
+                return true;
+            }
+        }
+        false
+    }
+
     fn wait_for_space(
         &mut self,
         needed: u64,
@@ -436,6 +508,9 @@ impl<M: RingMemory> RingWriter<M> {
             }
             // Full: the server must see all we wrote before we sleep, or it might sleep too.
             self.publish();
+            if self.spin_for_space(needed) {
+                return Ok(());
+            }
             let state = self.memory.client_state();
             state.store(WAITING, Relaxed);
             self.memory.fence();
@@ -454,14 +529,31 @@ impl<M: RingMemory> RingWriter<M> {
     }
 }
 
-fn header(kind: RecordKind, len: u32) -> [u8; RECORD_HEADER] {
-    let mut bytes = [0; RECORD_HEADER];
-    bytes[..4].copy_from_slice(&len.to_le_bytes());
-    bytes[4..].copy_from_slice(&kind.to_u32().to_le_bytes());
-    bytes
+/// A record's header. Callers have checked `len` against [`max_record`] (at most half the
+/// ring), so it fits the u32 for any ring that can be mapped.
+#[inline]
+fn header(kind: RecordKind, len: usize) -> [u8; RECORD_HEADER] {
+    let len = u32::try_from(len).unwrap_or(u32::MAX);
+    (u64::from(len) | u64::from(kind.to_u32()) << 32).to_le_bytes()
+}
+
+/// One record the reader hands out: its kind and payload, in the reader's private copy.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// What the payload holds.
+    pub kind: RecordKind,
+    /// The payload, copied out of the shared memory: the writer cannot change it any more.
+    pub payload: &'a [u8],
 }
 
 /// The server's end: reads records in order, sleeps while the ring is empty.
+///
+/// It copies what the client published out of the shared memory a span at a time (up to
+/// [`READ_SPAN`] bytes, one bulk copy) and parses records from that private copy. Reading
+/// record by record from the shared memory would make each header a dependent load from a
+/// line the other core just wrote (the header says where the next one is), a chain of
+/// cross-core misses; and a private copy is also what makes every check hold: a hostile
+/// client cannot change bytes after they were checked.
 pub struct RingReader<M: RingMemory> {
     memory: M,
     /// The next byte to read (ours; never taken from the shared memory).
@@ -470,13 +562,25 @@ pub struct RingReader<M: RingMemory> {
     published: u64,
     /// The client offset last read and found valid.
     limit: u64,
+    /// A private copy of the data from stream offset `span_start` on (never across the
+    /// ring's end, never past `limit`).
+    span: Vec<u8>,
+    span_start: u64,
     stats: RingStats,
 }
 
 impl<M: RingMemory> RingReader<M> {
     /// The reader of a fresh ring.
     pub fn new(memory: M) -> RingReader<M> {
-        RingReader { memory, position: 0, published: 0, limit: 0, stats: RingStats::default() }
+        RingReader {
+            memory,
+            position: 0,
+            published: 0,
+            limit: 0,
+            span: Vec::new(),
+            span_start: 0,
+            stats: RingStats::default(),
+        }
     }
 
     /// Counters so far.
@@ -484,13 +588,12 @@ impl<M: RingMemory> RingReader<M> {
         self.stats
     }
 
-    /// The next record: its kind, its payload in `payload`. Sleeps while the ring is empty;
-    /// `keep_waiting` is asked after each sleep slice and `Ok(None)` returned once it says no.
+    /// The next record. Sleeps while the ring is empty; `keep_waiting` is asked after each
+    /// sleep slice and `Ok(None)` returned once it says no.
     pub fn read(
         &mut self,
-        payload: &mut Vec<u8>,
         keep_waiting: &mut dyn FnMut() -> bool,
-    ) -> Result<Option<RecordKind>, RingViolation> {
+    ) -> Result<Option<Record<'_>>, RingViolation> {
         loop {
             if self.position == self.limit {
                 self.refresh()?;
@@ -501,14 +604,14 @@ impl<M: RingMemory> RingReader<M> {
                     continue;
                 }
             }
-            if let Some(kind) = self.next_record(payload)? {
-                return Ok(Some(kind));
+            if let Some((kind, payload)) = self.next_record()? {
+                return Ok(Some(Record { kind, payload: &self.span[payload] }));
             }
         }
     }
 
     /// The next record without waiting: `Ok(None)` if nothing is published.
-    pub fn try_read(&mut self, payload: &mut Vec<u8>) -> Result<Option<RecordKind>, RingViolation> {
+    pub fn try_read(&mut self) -> Result<Option<Record<'_>>, RingViolation> {
         loop {
             if self.position == self.limit {
                 self.refresh()?;
@@ -517,14 +620,16 @@ impl<M: RingMemory> RingReader<M> {
                     return Ok(None);
                 }
             }
-            if let Some(kind) = self.next_record(payload)? {
-                return Ok(Some(kind));
+            if let Some((kind, payload)) = self.next_record()? {
+                return Ok(Some(Record { kind, payload: &self.span[payload] }));
             }
         }
     }
 
-    /// Parses the record at `position` (below `limit`); `None` for a wrap.
-    fn next_record(&mut self, payload: &mut Vec<u8>) -> Result<Option<RecordKind>, RingViolation> {
+    /// Parses the record at `position` (below `limit`): its kind and where its payload is in
+    /// `span`; `None` for a wrap.
+    #[inline]
+    fn next_record(&mut self) -> Result<Option<(RecordKind, std::ops::Range<usize>)>, RingViolation> {
         let capacity = self.memory.capacity();
         let available = self.limit - self.position;
         let at = place(self.position, capacity);
@@ -532,15 +637,14 @@ impl<M: RingMemory> RingReader<M> {
         if available < RECORD_HEADER as u64 {
             return Err(RingViolation::Truncated { needed: RECORD_HEADER as u64, published: available });
         }
-        if available > PREFETCH_AHEAD {
-            self.memory.prefetch(place(self.position + PREFETCH_AHEAD, capacity));
-        }
-        let mut bytes = [0u8; RECORD_HEADER];
-        // SAFETY: `at + 8 <= capacity` (`at` is 8-aligned: offsets are checked aligned) and
-        // the bytes are published (`available >= 8`).
-        unsafe { self.memory.read(at, &mut bytes) };
-        let len = u64::from(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]));
-        let raw_kind = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+        // `at` is 8-aligned (offsets are checked aligned) and the capacity a multiple of 8, so
+        // the header fits before the end; `available >= 8` says it is published.
+        let header = self.copied(RECORD_HEADER);
+        let mut bytes = [0; RECORD_HEADER];
+        bytes.copy_from_slice(&self.span[header]);
+        let word = u64::from_le_bytes(bytes);
+        let len = word & u64::from(u32::MAX);
+        let raw_kind = (word >> 32) as u32;
         let Some(kind) = RecordKind::from_u32(raw_kind) else {
             return Err(RingViolation::UnknownKind { kind: raw_kind, offset: self.position });
         };
@@ -562,20 +666,46 @@ impl<M: RingMemory> RingReader<M> {
         if size > available {
             return Err(RingViolation::Truncated { needed: size, published: available });
         }
-        payload.clear();
-        payload.resize(len as usize, 0);
-        // SAFETY: `at + 8 + len <= at + size <= capacity`, all of it published.
-        unsafe { self.memory.read(at + RECORD_HEADER, payload) };
+        // Checked above: the whole record is published and before the end.
+        let record = self.copied(size as usize);
+        let payload = record.start + RECORD_HEADER..record.start + RECORD_HEADER + len as usize;
         self.advance(size);
         self.stats.records += 1;
         self.stats.bytes += len;
-        Ok(Some(kind))
+        Ok(Some((kind, payload)))
+    }
+
+    /// Where `position..position + len` is in `span`, copying a new span from the shared
+    /// memory first if the current one does not hold all of it. The caller has checked that
+    /// the range is published and does not cross the ring's end.
+    #[inline]
+    fn copied(&mut self, len: usize) -> std::ops::Range<usize> {
+        let from = (self.position - self.span_start) as usize;
+        if self.position < self.span_start || from + len > self.span.len() {
+            self.copy_span(len);
+            return 0..len;
+        }
+        from..from + len
+    }
+
+    /// Copies the published data from `position` on into `span`: at least `len` bytes,
+    /// [`READ_SPAN`] if that much is published before the ring's end.
+    #[cold]
+    fn copy_span(&mut self, len: usize) {
+        let capacity = self.memory.capacity();
+        let at = place(self.position, capacity);
+        let published = (self.limit - self.position) as usize;
+        let copy = READ_SPAN.max(len).min(published).min(capacity - at);
+        debug_assert!(copy >= len, "the caller checked that `len` bytes are published before the end");
+        // SAFETY: `at + copy <= capacity`, and all of it was published and not yet released.
+        unsafe { self.memory.read_to_vec(at, copy, &mut self.span) };
+        self.span_start = self.position;
     }
 
     fn advance(&mut self, by: u64) {
         self.position += by;
-        // Free space in large steps: publishing is a shared-cache-line write.
-        if self.position - self.published >= (self.memory.capacity() / 8) as u64 {
+        // Free space in steps: publishing is a shared-cache-line write.
+        if self.position - self.published >= publish_span(self.memory.capacity()) {
             self.publish();
         }
     }
@@ -618,6 +748,12 @@ impl<M: RingMemory> RingReader<M> {
     fn sleep(&mut self) -> bool {
         // The client may be waiting for the space we freed: publish before sleeping.
         self.publish();
+        for _ in 0..self.memory.spins() {
+            std::hint::spin_loop();
+            if self.memory.client_offset().load(Relaxed) != self.position {
+                return true;
+            }
+        }
         let state = self.memory.server_state();
         state.store(SLEEPING, Relaxed);
         self.memory.fence();

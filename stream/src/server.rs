@@ -57,7 +57,6 @@ pub struct StreamServer {
     early: VecDeque<OutOfLineItem>,
     client_gone: bool,
     next_sequence: u64,
-    payload: Vec<u8>,
 }
 
 impl StreamServer {
@@ -75,7 +74,6 @@ impl StreamServer {
             early: VecDeque::new(),
             client_gone: false,
             next_sequence: 0,
-            payload: Vec::new(),
         };
         Ok((server, end.replies))
     }
@@ -90,12 +88,17 @@ impl StreamServer {
             }
             !*client_gone && !stop.load(Ordering::Relaxed)
         };
-        let Some(kind) = self.reader.read(&mut self.payload, &mut keep_waiting)? else {
+        let Some(record) = self.reader.read(&mut keep_waiting)? else {
             return Ok(None);
         };
-        match kind {
-            RecordKind::Inline | RecordKind::Canvas => Ok(Some(wire::decode_record(kind, &self.payload)?)),
-            RecordKind::OutOfLine => self.out_of_line_item().map(Some),
+        match record.kind {
+            RecordKind::Inline | RecordKind::Canvas => {
+                Ok(Some(wire::decode_record(record.kind, record.payload)?))
+            }
+            RecordKind::OutOfLine => {
+                let sequence = marker(record.payload)?;
+                self.out_of_line_item(sequence).map(Some)
+            }
             // The reader consumes wraps itself.
             RecordKind::Wrap => Ok(None),
         }
@@ -103,20 +106,22 @@ impl StreamServer {
 
     /// The next item if one is published, without waiting (`Ok(None)`: nothing yet).
     pub fn try_next(&mut self) -> Result<Option<ContentToGpu>, StreamViolation> {
-        match self.reader.try_read(&mut self.payload)? {
-            Some(kind @ (RecordKind::Inline | RecordKind::Canvas)) => {
-                Ok(Some(wire::decode_record(kind, &self.payload)?))
+        let Some(record) = self.reader.try_read()? else {
+            return Ok(None);
+        };
+        match record.kind {
+            RecordKind::Inline | RecordKind::Canvas => {
+                Ok(Some(wire::decode_record(record.kind, record.payload)?))
             }
-            Some(RecordKind::OutOfLine) => self.out_of_line_item().map(Some),
-            Some(RecordKind::Wrap) | None => Ok(None),
+            RecordKind::OutOfLine => {
+                let sequence = marker(record.payload)?;
+                self.out_of_line_item(sequence).map(Some)
+            }
+            RecordKind::Wrap => Ok(None),
         }
     }
 
-    fn out_of_line_item(&mut self) -> Result<ContentToGpu, StreamViolation> {
-        let sequence = match <[u8; 8]>::try_from(self.payload.as_slice()) {
-            Ok(bytes) => u64::from_le_bytes(bytes),
-            Err(_) => return Err(StreamViolation::BadMarker(self.payload.len())),
-        };
+    fn out_of_line_item(&mut self, sequence: u64) -> Result<ContentToGpu, StreamViolation> {
         if sequence != self.next_sequence {
             return Err(StreamViolation::Sequence { got: sequence, expected: self.next_sequence });
         }
@@ -153,6 +158,13 @@ impl StreamServer {
     pub fn raw_reader(&mut self) -> &mut RingReader<SharedRing> {
         &mut self.reader
     }
+}
+
+/// A marker's sequence number.
+fn marker(payload: &[u8]) -> Result<u64, StreamViolation> {
+    <[u8; 8]>::try_from(payload)
+        .map(u64::from_le_bytes)
+        .map_err(|_| StreamViolation::BadMarker(payload.len()))
 }
 
 /// Moves arrived out-of-line items into `early`; `false` once the client's end is closed.

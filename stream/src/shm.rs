@@ -21,6 +21,9 @@ pub const RING_HEADER: usize = 4 * LINE;
 pub const MIN_CAPACITY: usize = 4096;
 /// The largest data area a ring may have.
 pub const MAX_CAPACITY: usize = 64 << 20;
+/// How many times a side looks again before it sleeps (see `RingMemory::spins`): about
+/// 20 µs of `spin_loop` on current x86.
+const SPINS: u32 = 2000;
 /// The data area the launcher gives each content process (WebKit uses 2 MiB for its
 /// rendering backend's stream).
 pub const DEFAULT_CAPACITY: usize = 2 << 20;
@@ -94,24 +97,29 @@ pub struct SharedOffset(pub(crate) AtomicU64);
 pub struct SharedState(pub(crate) AtomicU32);
 
 impl OffsetWord for SharedOffset {
+    #[inline]
     fn load(&self, order: Ordering) -> u64 {
         self.0.load(order)
     }
 
+    #[inline]
     fn store(&self, value: u64, order: Ordering) {
         self.0.store(value, order)
     }
 }
 
 impl StateWord for SharedState {
+    #[inline]
     fn load(&self, order: Ordering) -> u32 {
         self.0.load(order)
     }
 
+    #[inline]
     fn store(&self, value: u32, order: Ordering) {
         self.0.store(value, order)
     }
 
+    #[inline]
     fn swap(&self, value: u32, order: Ordering) -> u32 {
         self.0.swap(value, order)
     }
@@ -132,39 +140,37 @@ impl RingMemory for SharedRing {
     type Offset = SharedOffset;
     type State = SharedState;
 
+    #[inline]
     fn client_offset(&self) -> &SharedOffset {
         self.word(0)
     }
 
+    #[inline]
     fn server_offset(&self) -> &SharedOffset {
         self.word(1)
     }
 
+    #[inline]
     fn server_state(&self) -> &SharedState {
         self.word(2)
     }
 
+    #[inline]
     fn client_state(&self) -> &SharedState {
         self.word(3)
     }
 
+    #[inline]
     fn capacity(&self) -> usize {
         self.capacity
     }
 
-    fn prefetch(&self, at: usize) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let at = at.min(self.capacity - 1);
-            let line = self.base.as_ptr().wrapping_add(RING_HEADER + at);
-            // SAFETY: SSE is part of x86_64's baseline; a prefetch is a hint that never
-            // faults or reads into the program, and `line` is inside the mapping anyway.
-            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.cast()) };
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = at;
+    #[inline]
+    fn spins(&self) -> u32 {
+        SPINS
     }
 
+    #[inline]
     unsafe fn write(&self, at: usize, bytes: &[u8]) {
         debug_assert!(at + bytes.len() <= self.capacity);
         // SAFETY: the caller keeps `at..at + len` inside the data area and owns the range.
@@ -177,15 +183,28 @@ impl RingMemory for SharedRing {
         }
     }
 
-    unsafe fn write_with(&self, at: usize, len: usize, fill: &mut dyn FnMut(&mut [u8])) {
+    #[inline]
+    unsafe fn lend(&self, at: usize, len: usize) -> Option<NonNull<[u8]>> {
         debug_assert!(at + len <= self.capacity);
-        // SAFETY: the caller keeps `at..at + len` inside the data area and owns the range: the
-        // server does not touch unpublished space (a hostile one that does only spoils what
-        // it will read), and nothing here reads the slice back.
-        let out = unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr().add(RING_HEADER + at), len) };
-        fill(out);
+        // SAFETY: the caller keeps `at..at + len` inside the data area.
+        let start = unsafe { self.base.add(RING_HEADER + at) };
+        Some(NonNull::slice_from_raw_parts(start, len))
     }
 
+    #[inline]
+    unsafe fn read_to_vec(&self, at: usize, len: usize, out: &mut Vec<u8>) {
+        debug_assert!(at + len <= self.capacity);
+        out.clear();
+        out.reserve(len);
+        // SAFETY: the caller keeps the range inside the data area and it was published to us;
+        // `out` has room for `len` bytes, all of which the copy initialises before `set_len`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.base.as_ptr().add(RING_HEADER + at), out.as_mut_ptr(), len);
+            out.set_len(len);
+        }
+    }
+
+    #[inline]
     unsafe fn read(&self, at: usize, out: &mut [u8]) {
         debug_assert!(at + out.len() <= self.capacity);
         // SAFETY: the caller keeps the range inside the data area; it was published to us.

@@ -47,6 +47,7 @@ pub enum WireError {
 }
 
 /// Decodes an inline record of `kind` (`Inline` or `Canvas`).
+#[inline]
 pub fn decode_record(kind: RecordKind, bytes: &[u8]) -> Result<ContentToGpu, WireError> {
     match kind {
         RecordKind::Canvas => canvas::decode(bytes),

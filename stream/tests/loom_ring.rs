@@ -149,11 +149,10 @@ fn model(capacity: usize, records: u8, flush_every: u8) {
             writer.flush();
         });
         let mut reader = RingReader::new(memory);
-        let mut payload = Vec::new();
         for expected in 0..records {
-            let kind = reader.read(&mut payload, &mut || true).expect("a well-formed stream");
-            assert_eq!(kind, Some(RecordKind::Inline));
-            assert_eq!(payload, [expected], "records arrive once, in order");
+            let record = reader.read(&mut || true).expect("a well-formed stream").expect("a record");
+            assert_eq!(record.kind, RecordKind::Inline);
+            assert_eq!(record.payload, [expected], "records arrive once, in order");
         }
         writer.join().unwrap();
     });

@@ -98,29 +98,37 @@ pub fn encode(buffer: ImageBufferId, item: &CanvasItem, out: &mut Vec<u8>) {
 }
 
 /// Writes `buffer`'s `item` into `out`, which is [`encoded_len`] bytes long: the stream
-/// client encodes straight into the ring this way.
+/// client encodes straight into the ring this way. Each operand list is one fixed-size
+/// array and each glyph one 12-byte chunk, so the compiler emits plain stores (this runs
+/// once per drawing call a script makes).
 ///
 /// # Panics
 /// If `out` has another length (the caller's bug; the bytes are ours, not a peer's).
 pub fn encode_into(buffer: ImageBufferId, item: &CanvasItem, out: &mut [u8]) {
-    let mut words = Words(out);
-    words.u32s(&[op(item), buffer.0.0, buffer.1]);
+    const WRONG_LENGTH: &str = "a canvas record's buffer must be encoded_len long";
+    let (head, operands) = out.split_first_chunk_mut::<HEAD>().expect(WRONG_LENGTH);
+    put(head, [op(item), buffer.0.0, buffer.1]);
     match item {
         CanvasItem::SetFillColor(color) | CanvasItem::SetStrokeColor(color) => {
-            words.f32s(&[color.r, color.g, color.b, color.a]);
+            put(operands, [color.r, color.g, color.b, color.a].map(f32::to_bits));
         }
-        CanvasItem::SetLineWidth(width) => words.f32s(&[*width]),
-        CanvasItem::Save | CanvasItem::Restore => {}
-        CanvasItem::Translate { x, y } | CanvasItem::Scale { x, y } => words.f32s(&[*x, *y]),
+        CanvasItem::SetLineWidth(width) => put(operands, [width.to_bits()]),
+        CanvasItem::Save | CanvasItem::Restore => put::<0>(operands, []),
+        CanvasItem::Translate { x, y } | CanvasItem::Scale { x, y } => {
+            put(operands, [x.to_bits(), y.to_bits()]);
+        }
         CanvasItem::FillRect(rect) | CanvasItem::StrokeRect(rect) | CanvasItem::ClearRect(rect) => {
-            words.rect(rect);
+            put(operands, rect_words(rect));
         }
         CanvasItem::FillText { font, size, origin, glyphs } => {
-            words.u32s(&[font.0.0, font.1]);
-            words.f32s(&[*size, origin.x, origin.y]);
-            for glyph in glyphs {
-                words.u32s(&[glyph.index]);
-                words.f32s(&[glyph.point.x, glyph.point.y]);
+            let (text_head, glyph_bytes) = operands.split_first_chunk_mut::<TEXT_HEAD>().expect(WRONG_LENGTH);
+            put(text_head, [font.0.0, font.1, size.to_bits(), origin.x.to_bits(), origin.y.to_bits()]);
+            let (chunks, rest) = glyph_bytes.as_chunks_mut::<GLYPH>();
+            assert!(rest.is_empty() && chunks.len() == glyphs.len(), "{WRONG_LENGTH}");
+            for (chunk, glyph) in chunks.iter_mut().zip(glyphs) {
+                let (index, point) = chunk.split_at_mut(4);
+                index.copy_from_slice(&glyph.index.to_le_bytes());
+                put(point, [glyph.point.x.to_bits(), glyph.point.y.to_bits()]);
             }
         }
         CanvasItem::DrawImage { source, rect } => {
@@ -130,145 +138,118 @@ pub fn encode_into(buffer: ImageBufferId, item: &CanvasItem, out: &mut [u8]) {
                     (SOURCE_BUFFER, namespace, index)
                 }
             };
-            words.u32s(&[kind, namespace.0, *index]);
-            words.rect(rect);
+            let [x, y, width, height] = rect_words(rect);
+            put(operands, [kind, namespace.0, *index, x, y, width, height]);
         }
     }
-    assert!(words.0.is_empty(), "a canvas record's buffer must be encoded_len long");
+}
+
+/// Writes `N` little-endian words over all of `out`.
+///
+/// # Panics
+/// If `out` is not `4 * N` bytes long (the encoder's bug).
+#[inline(always)]
+fn put<const N: usize>(out: &mut [u8], values: [u32; N]) {
+    let (words, rest) = out.as_chunks_mut::<4>();
+    assert!(rest.is_empty() && words.len() == N, "a canvas record's buffer must be encoded_len long");
+    for (word, value) in words.iter_mut().zip(values) {
+        *word = value.to_le_bytes();
+    }
+}
+
+fn rect_words(rect: &LayoutRect) -> [u32; 4] {
+    [rect.origin.x, rect.origin.y, rect.size.width, rect.size.height].map(f32::to_bits)
 }
 
 /// Decodes one record written by [`encode`]; any other shape is a [`WireError`].
+#[inline]
 pub fn decode(bytes: &[u8]) -> Result<ContentToGpu, WireError> {
-    let mut fields = Fields(bytes);
-    let [op, namespace, index] = fields.u32s()?;
+    let (head, operands) = bytes.split_first_chunk::<HEAD>().ok_or(WireError::CanvasTruncated)?;
+    let [op, namespace, index] = words(head)?;
     let buffer = ImageBufferId(IdNamespace(namespace), index);
     // Exact operand lengths first, so a short or padded record is named as such.
-    let expected = match (op, fixed_operands(op)) {
-        (FILL_TEXT, _) => None,
-        (_, Some(len)) => Some(len),
+    let well_sized = match (op, fixed_operands(op)) {
+        (FILL_TEXT, _) => operands.len() >= TEXT_HEAD && (operands.len() - TEXT_HEAD).is_multiple_of(GLYPH),
+        (_, Some(len)) => operands.len() == len,
         (_, None) => return Err(WireError::UnknownCanvasOp(op)),
-    };
-    let operands = bytes.len() - HEAD;
-    let well_sized = match expected {
-        Some(len) => operands == len,
-        None => operands >= TEXT_HEAD && (operands - TEXT_HEAD).is_multiple_of(GLYPH),
     };
     if !well_sized {
         return Err(WireError::CanvasLength { op, len: bytes.len() });
     }
+    let floats = |bytes| Ok::<_, WireError>(words::<4>(bytes)?.map(f32::from_bits));
+    let rect = |[x, y, width, height]: [f32; 4]| {
+        LayoutRect::new(LayoutPoint::new(x, y), LayoutSize::new(width, height))
+    };
     let item = match op {
-        SET_FILL_COLOR => CanvasItem::SetFillColor(fields.color()?),
-        SET_STROKE_COLOR => CanvasItem::SetStrokeColor(fields.color()?),
-        SET_LINE_WIDTH => CanvasItem::SetLineWidth(fields.f32()?),
+        SET_FILL_COLOR | SET_STROKE_COLOR => {
+            let [r, g, b, a] = floats(operands)?;
+            let color = ColorF { r, g, b, a };
+            if op == SET_FILL_COLOR {
+                CanvasItem::SetFillColor(color)
+            } else {
+                CanvasItem::SetStrokeColor(color)
+            }
+        }
+        SET_LINE_WIDTH => {
+            let [width] = words(operands)?;
+            CanvasItem::SetLineWidth(f32::from_bits(width))
+        }
         SAVE => CanvasItem::Save,
         RESTORE => CanvasItem::Restore,
-        TRANSLATE => {
-            let [x, y] = fields.f32s()?;
-            CanvasItem::Translate { x, y }
+        TRANSLATE | SCALE => {
+            let [x, y] = words(operands)?.map(f32::from_bits);
+            if op == TRANSLATE { CanvasItem::Translate { x, y } } else { CanvasItem::Scale { x, y } }
         }
-        SCALE => {
-            let [x, y] = fields.f32s()?;
-            CanvasItem::Scale { x, y }
-        }
-        FILL_RECT => CanvasItem::FillRect(fields.rect()?),
-        STROKE_RECT => CanvasItem::StrokeRect(fields.rect()?),
-        CLEAR_RECT => CanvasItem::ClearRect(fields.rect()?),
+        FILL_RECT => CanvasItem::FillRect(rect(floats(operands)?)),
+        STROKE_RECT => CanvasItem::StrokeRect(rect(floats(operands)?)),
+        CLEAR_RECT => CanvasItem::ClearRect(rect(floats(operands)?)),
         FILL_TEXT => {
-            let [font_namespace, font_index] = fields.u32s()?;
-            let [size, x, y] = fields.f32s()?;
-            let glyphs = fields
+            let (text_head, glyph_bytes) =
+                operands.split_first_chunk::<TEXT_HEAD>().ok_or(WireError::CanvasTruncated)?;
+            let [font_namespace, font_index, size, x, y] = words(text_head)?;
+            // Whole glyphs only: the length check above left no remainder.
+            let glyphs = glyph_bytes
+                .as_chunks::<GLYPH>()
                 .0
-                .chunks_exact(GLYPH)
-                .map(|glyph| GlyphInstance {
-                    index: word(glyph, 0),
-                    point: LayoutPoint::new(f32::from_bits(word(glyph, 4)), f32::from_bits(word(glyph, 8))),
+                .iter()
+                .map(|glyph| {
+                    let [index, x, y] = split_words(glyph);
+                    GlyphInstance { index, point: LayoutPoint::new(f32::from_bits(x), f32::from_bits(y)) }
                 })
                 .collect();
             CanvasItem::FillText {
                 font: FontKey(IdNamespace(font_namespace), font_index),
-                size,
-                origin: LayoutPoint::new(x, y),
+                size: f32::from_bits(size),
+                origin: LayoutPoint::new(f32::from_bits(x), f32::from_bits(y)),
                 glyphs,
             }
         }
         DRAW_IMAGE => {
-            let [kind, namespace, index] = fields.u32s()?;
+            let [kind, namespace, index, x, y, width, height] = words(operands)?;
             let source = match kind {
                 SOURCE_IMAGE => CanvasImageSource::Image(ImageKey(IdNamespace(namespace), index)),
                 SOURCE_BUFFER => CanvasImageSource::Buffer(ImageBufferId(IdNamespace(namespace), index)),
                 _ => return Err(WireError::UnknownImageSource(kind)),
             };
-            CanvasItem::DrawImage { source, rect: fields.rect()? }
+            CanvasItem::DrawImage { source, rect: rect([x, y, width, height].map(f32::from_bits)) }
         }
         _ => return Err(WireError::UnknownCanvasOp(op)),
     };
     Ok(ContentToGpu::DrawToImageBuffer { buffer, item })
 }
 
-/// The little-endian word at `at` of a glyph (`at + 4 <= 12`, so it cannot fail).
-fn word(glyph: &[u8], at: usize) -> u32 {
-    let mut bytes = [0; 4];
-    bytes.copy_from_slice(&glyph[at..at + 4]);
-    u32::from_le_bytes(bytes)
+/// The first `N` little-endian words of untrusted `bytes`.
+#[inline(always)]
+fn words<const N: usize>(bytes: &[u8]) -> Result<[u32; N], WireError> {
+    let words = bytes.as_chunks::<4>().0.get(..N).ok_or(WireError::CanvasTruncated)?;
+    Ok(std::array::from_fn(|at| u32::from_le_bytes(words[at])))
 }
 
-/// The unwritten rest of a record being encoded.
-struct Words<'a>(&'a mut [u8]);
-
-impl Words<'_> {
-    fn u32s(&mut self, values: &[u32]) {
-        for value in values {
-            let (word, rest) = std::mem::take(&mut self.0)
-                .split_first_chunk_mut::<4>()
-                .expect("a canvas record's buffer must be encoded_len long");
-            *word = value.to_le_bytes();
-            self.0 = rest;
-        }
-    }
-
-    fn f32s(&mut self, values: &[f32]) {
-        for value in values {
-            self.u32s(&[value.to_bits()]);
-        }
-    }
-
-    fn rect(&mut self, rect: &LayoutRect) {
-        self.f32s(&[rect.origin.x, rect.origin.y, rect.size.width, rect.size.height]);
-    }
-}
-
-/// Reads little-endian words off the front of untrusted bytes.
-struct Fields<'a>(&'a [u8]);
-
-impl Fields<'_> {
-    fn u32s<const N: usize>(&mut self) -> Result<[u32; N], WireError> {
-        let mut values = [0; N];
-        for value in &mut values {
-            let (bytes, rest) = self.0.split_first_chunk::<4>().ok_or(WireError::CanvasTruncated)?;
-            *value = u32::from_le_bytes(*bytes);
-            self.0 = rest;
-        }
-        Ok(values)
-    }
-
-    fn f32s<const N: usize>(&mut self) -> Result<[f32; N], WireError> {
-        Ok(self.u32s::<N>()?.map(f32::from_bits))
-    }
-
-    fn f32(&mut self) -> Result<f32, WireError> {
-        let [value] = self.f32s()?;
-        Ok(value)
-    }
-
-    fn color(&mut self) -> Result<ColorF, WireError> {
-        let [r, g, b, a] = self.f32s()?;
-        Ok(ColorF { r, g, b, a })
-    }
-
-    fn rect(&mut self) -> Result<LayoutRect, WireError> {
-        let [x, y, width, height] = self.f32s()?;
-        Ok(LayoutRect::new(LayoutPoint::new(x, y), LayoutSize::new(width, height)))
-    }
+/// A glyph's three words (a 12-byte chunk, so this cannot fail).
+#[inline(always)]
+fn split_words(glyph: &[u8; GLYPH]) -> [u32; 3] {
+    let word = |at: usize| u32::from_le_bytes([glyph[at], glyph[at + 1], glyph[at + 2], glyph[at + 3]]);
+    [word(0), word(4), word(8)]
 }
 
 #[cfg(test)]

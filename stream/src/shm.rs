@@ -21,8 +21,9 @@ pub const RING_HEADER: usize = 4 * LINE;
 pub const MIN_CAPACITY: usize = 4096;
 /// The largest data area a ring may have.
 pub const MAX_CAPACITY: usize = 64 << 20;
-/// How many times a side looks again before it sleeps (see `RingMemory::spins`): about
-/// 20 µs of `spin_loop` on current x86.
+/// How many times a side looks again before it sleeps (see `RingMemory::spins`): 2,000
+/// `spin_loop` hints are a few µs to about 100 µs, as x86's `pause` takes 10 to 140 cycles
+/// depending on the core.
 const SPINS: u32 = 2000;
 /// The data area the launcher gives each content process (WebKit uses 2 MiB for its
 /// rendering backend's stream).

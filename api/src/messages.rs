@@ -145,6 +145,13 @@ pub enum GpuToLauncher {
         /// What went wrong.
         message: String,
     },
+    /// A capture has begun: frames presented from now on go into it. (A SIGUSR2 capture
+    /// asks pages to draw again only once this arrives, so the frame it waits for cannot
+    /// reach the GPU process before the request does.)
+    CaptureStarted {
+        /// The capture directory.
+        dir: PathBuf,
+    },
     /// A capture is complete: a next-frame capture after its frame, a crash report's
     /// stream capture once written.
     CaptureDone {

@@ -367,6 +367,7 @@ impl Captures {
                 tracing::info!(target: "armature::gpu", "capturing {} into {}", request.levels, request.dir.display());
                 self.active.push(capture);
                 renderer.keep_frame_details(self.active.iter().any(|capture| capture.wants_details()));
+                let _ = to_launcher.send(GpuToLauncher::CaptureStarted { dir: request.dir });
             }
             Err(error) => {
                 let _ = to_launcher

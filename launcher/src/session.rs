@@ -252,6 +252,9 @@ pub struct Session {
     options: SessionOptions,
     /// The page's script debugger has come and gone (it may before the first frame).
     debugger_detached: bool,
+    /// The SIGUSR2 capture asked of the GPU process and not yet started: pages draw again
+    /// once it has.
+    signal_capture: Option<PathBuf>,
     gpu: Gpu,
     /// Which GPU process this is: 1 for the first, +1 per relaunch.
     gpu_generation: u32,
@@ -281,6 +284,7 @@ impl Session {
         let (events_sender, events) = crossbeam_channel::unbounded();
         let mut session = Session {
             debugger_detached: false,
+            signal_capture: None,
             options,
             gpu: Gpu::Gone,
             gpu_generation: 0,
@@ -356,14 +360,22 @@ impl Session {
                             request.dir.display()
                         );
                         if let Gpu::Connected(gpu) = &self.gpu {
+                            self.signal_capture = Some(request.dir.clone());
                             let _ = gpu.sender.send(LauncherToGpu::StartCapture(request));
-                        }
-                        // Shown pages draw again, so there is a next frame to capture.
-                        for (_, content) in &self.open_pages {
-                            let _ = content.sender.send(LauncherToContent::Redraw);
                         }
                     }
                     Err(error) => eprintln!("armature: warning: SIGUSR2 capture: {error}"),
+                }
+                None
+            }
+            Event::Gpu(_, GpuToLauncher::CaptureStarted { dir }) => {
+                // Shown pages draw again, so there is a next frame to capture; only now, so
+                // that frame cannot overtake the request on its way to the GPU process.
+                if self.signal_capture.as_ref() == Some(&dir) {
+                    self.signal_capture = None;
+                    for (_, content) in &self.open_pages {
+                        let _ = content.sender.send(LauncherToContent::Redraw);
+                    }
                 }
                 None
             }
@@ -545,7 +557,12 @@ impl Session {
                     self.relaunch_gpu(contents)?;
                 }
                 Event::GpuClosed(_) | Event::CaptureSignal => {}
-                Event::Gpu(_, GpuToLauncher::CaptureDone { .. } | GpuToLauncher::CaptureFailed { .. })
+                Event::Gpu(
+                    _,
+                    GpuToLauncher::CaptureStarted { .. }
+                    | GpuToLauncher::CaptureDone { .. }
+                    | GpuToLauncher::CaptureFailed { .. },
+                )
                 | Event::Content(
                     _,
                     ContentToLauncher::CaptureDone { .. } | ContentToLauncher::CaptureFailed { .. },

@@ -380,30 +380,27 @@ impl<M: RingMemory> RingWriter<M> {
     ) -> Result<usize, WriteError> {
         let capacity = self.memory.capacity();
         let size = aligned((RECORD_HEADER + len) as u64);
-        let at = place(self.position, capacity);
         // The common case, a record that fits before the end in space already known to be
         // free, is a few compares and the header's store.
-        if size <= max_record(capacity) as u64
-            && size <= (capacity - at) as u64
-            && self.position + size - self.seen_read <= capacity as u64
-        {
-            // SAFETY: `at + size <= capacity`, and the space is free: the server was past
-            // it when we last looked.
-            unsafe { self.memory.write(at, &header(kind, len)) };
-            return Ok(at + RECORD_HEADER);
+        let fits = size <= max_record(capacity) as u64
+            && size <= (capacity - place(self.position, capacity)) as u64
+            && self.position + size - self.seen_read <= capacity as u64;
+        if !fits {
+            self.make_room(size as usize, peer_alive)?;
         }
-        self.reserve_slow(kind, len, peer_alive)
+        let at = place(self.position, capacity);
+        // SAFETY: `at + size <= capacity` (it fits before the end, or starts at 0 after a
+        // wrap) and the space is free: the server was past it when we last looked.
+        unsafe { self.memory.write(at, &header(kind, len)) };
+        Ok(at + RECORD_HEADER)
     }
 
+    /// Makes room for a record of `size` bytes (header and padding included) at the write
+    /// position: refuses one larger than the ring takes, waits for the server to free
+    /// space, and wraps to the start if the record would run past the end.
     #[cold]
-    fn reserve_slow(
-        &mut self,
-        kind: RecordKind,
-        len: usize,
-        peer_alive: &mut dyn FnMut() -> bool,
-    ) -> Result<usize, WriteError> {
+    fn make_room(&mut self, size: usize, peer_alive: &mut dyn FnMut() -> bool) -> Result<(), WriteError> {
         let capacity = self.memory.capacity();
-        let size = aligned((RECORD_HEADER + len) as u64) as usize;
         if size > max_record(capacity) {
             return Err(WriteError::TooLarge { size, max: max_record(capacity) });
         }
@@ -417,11 +414,7 @@ impl<M: RingMemory> RingWriter<M> {
             unsafe { self.memory.write(at, &header(RecordKind::Wrap, 0)) };
             self.position += padding as u64;
         }
-        let at = place(self.position, capacity);
-        // SAFETY: `at + size <= capacity` (it fits before the end, or starts at 0 after a
-        // wrap) and the space is free, as above.
-        unsafe { self.memory.write(at, &header(kind, len)) };
-        Ok(at + RECORD_HEADER)
+        Ok(())
     }
 
     /// Moves past the record `reserve` placed (its payload now written), publishing once a

@@ -91,6 +91,9 @@ impl StreamServer {
         let Some(record) = self.reader.read(&mut keep_waiting)? else {
             return Ok(None);
         };
+        // Matched here and in `try_next`, not in a shared helper: passing the decoded item
+        // through one more `Option` made the stream bench 40 % slower (more 64-byte moves
+        // through memory on the hottest path).
         match record.kind {
             RecordKind::Inline | RecordKind::Canvas => {
                 Ok(Some(wire::decode_record(record.kind, record.payload)?))

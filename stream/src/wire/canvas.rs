@@ -47,6 +47,9 @@ const CLEAR_RECT: u32 = 10;
 const FILL_TEXT: u32 = 11;
 const DRAW_IMAGE: u32 = 12;
 
+/// The encoder's panic message (its caller sized the buffer wrongly).
+const WRONG_LENGTH: &str = "a canvas record's buffer must be encoded_len long";
+
 const SOURCE_IMAGE: u32 = 1;
 const SOURCE_BUFFER: u32 = 2;
 
@@ -105,7 +108,6 @@ pub fn encode(buffer: ImageBufferId, item: &CanvasItem, out: &mut Vec<u8>) {
 /// # Panics
 /// If `out` has another length (the caller's bug; the bytes are ours, not a peer's).
 pub fn encode_into(buffer: ImageBufferId, item: &CanvasItem, out: &mut [u8]) {
-    const WRONG_LENGTH: &str = "a canvas record's buffer must be encoded_len long";
     let (head, operands) = out.split_first_chunk_mut::<HEAD>().expect(WRONG_LENGTH);
     put(head, [op(item), buffer.0.0, buffer.1]);
     match item {
@@ -126,9 +128,7 @@ pub fn encode_into(buffer: ImageBufferId, item: &CanvasItem, out: &mut [u8]) {
             let (chunks, rest) = glyph_bytes.as_chunks_mut::<GLYPH>();
             assert!(rest.is_empty() && chunks.len() == glyphs.len(), "{WRONG_LENGTH}");
             for (chunk, glyph) in chunks.iter_mut().zip(glyphs) {
-                let (index, point) = chunk.split_at_mut(4);
-                index.copy_from_slice(&glyph.index.to_le_bytes());
-                put(point, [glyph.point.x.to_bits(), glyph.point.y.to_bits()]);
+                put(chunk, [glyph.index, glyph.point.x.to_bits(), glyph.point.y.to_bits()]);
             }
         }
         CanvasItem::DrawImage { source, rect } => {
@@ -151,7 +151,7 @@ pub fn encode_into(buffer: ImageBufferId, item: &CanvasItem, out: &mut [u8]) {
 #[inline(always)]
 fn put<const N: usize>(out: &mut [u8], values: [u32; N]) {
     let (words, rest) = out.as_chunks_mut::<4>();
-    assert!(rest.is_empty() && words.len() == N, "a canvas record's buffer must be encoded_len long");
+    assert!(rest.is_empty() && words.len() == N, "{WRONG_LENGTH}");
     for (word, value) in words.iter_mut().zip(values) {
         *word = value.to_le_bytes();
     }

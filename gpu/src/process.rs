@@ -32,8 +32,9 @@ use crate::backend::RemoteRenderingBackend;
 use crate::device::{DeviceError, GpuDevice};
 use crate::renderer::Renderer;
 
-/// Decoded items a stream thread may queue ahead of the main thread.
-const STREAM_QUEUE: usize = 256;
+/// Batches of decoded items a stream thread may queue ahead of the main thread (each at most
+/// one read span of records, 16 KiB: a few hundred items).
+const STREAM_QUEUE: usize = 16;
 /// Replies that may wait for a content process to read them; more means it stopped reading.
 const REPLY_QUEUE: usize = 16 * 1024;
 
@@ -50,8 +51,9 @@ pub enum GpuProcessError {
 
 /// What a stream thread hands the main thread.
 enum StreamEvent {
-    /// The next item, in stream order.
-    Item(ContentToGpu),
+    /// The next items, in stream order: what the stream thread read at once (one channel
+    /// message per batch, not per item).
+    Items(Vec<ContentToGpu>),
     /// The stream broke a rule; nothing more comes.
     Violation(String),
     /// The content process is gone and everything it sent was read.
@@ -90,18 +92,24 @@ fn read_stream(
     let stopped = stop.clone();
     std::thread::Builder::new()
         .name(format!("stream-{}", content.0))
-        .spawn(move || loop {
-            let event = match server.next(&stopped) {
-                Ok(Some(item)) => StreamEvent::Item(item),
-                Ok(None) => StreamEvent::Closed,
-                Err(violation) => StreamEvent::Violation(violation.to_string()),
-            };
-            let last = !matches!(event, StreamEvent::Item(_));
-            if events.send(event).is_err() || last {
-                let stats = server.stats();
-                tracing::debug!(target: "armature::gpu", "{content} stream ends after {} records ({} bytes, {} sleeps, {} wakeups)", stats.records, stats.bytes, stats.sleeps, stats.wakeups);
-                return;
+        .spawn(move || {
+            loop {
+                let mut items = Vec::new();
+                let read = server.next_batch(&stopped, &mut items);
+                // Items before a violation are the stream's too: they go first.
+                if !items.is_empty() && events.send(StreamEvent::Items(items)).is_err() {
+                    break;
+                }
+                let end = match read {
+                    Ok(true) => continue,
+                    Ok(false) => StreamEvent::Closed,
+                    Err(violation) => StreamEvent::Violation(violation.to_string()),
+                };
+                let _ = events.send(end);
+                break;
             }
+            let stats = server.stats();
+            tracing::debug!(target: "armature::gpu", "{content} stream ends after {} records ({} bytes, {} sleeps, {} wakeups)", stats.records, stats.bytes, stats.sleeps, stats.wakeups);
         })
         .map_err(|error| format!("cannot start its stream thread: {error}"))?;
     let (queued, outgoing) = crossbeam_channel::bounded::<GpuToContent>(REPLY_QUEUE);
@@ -241,15 +249,17 @@ pub fn run(
         let Some((content, event)) = stream_event else { continue };
         let Some(connection) = contents.get_mut(&content) else { continue };
         let outcome = match event {
-            StreamEvent::Item(command) => handle_content_command(
-                connection,
-                command,
-                &mut renderer,
-                &mut window,
-                &mut captures,
-                &to_launcher,
-                &*probe,
-            ),
+            StreamEvent::Items(commands) => commands.into_iter().try_for_each(|command| {
+                handle_content_command(
+                    connection,
+                    command,
+                    &mut renderer,
+                    &mut window,
+                    &mut captures,
+                    &to_launcher,
+                    &*probe,
+                )
+            }),
             StreamEvent::Violation(reason) => Err(reason),
             StreamEvent::Closed => {
                 tracing::debug!(target: "armature::gpu", "{content} disconnected");

@@ -9,6 +9,8 @@
 //! sends each by reference through `StreamClient::draw`, as the canvas API hands over each
 //! item it has made. Making items is the caller's work: "build items alone" times it, and a
 //! second stream row includes it (each item built as it is sent, as when a script draws).
+//! The server reads in batches (`StreamServer::next_batch`), as the GPU process's stream
+//! thread does, and drops them; a row reads one item at a time (`next`) for comparison.
 //! memcpy copies the same items' encoded bytes, all 13 MB of them, into a buffer the ring's
 //! size: both read their source from memory, not from cache.
 //! Prints tables; run with `cargo bench -p armature-stream --bench throughput`.
@@ -198,9 +200,23 @@ fn warm<M: RingMemory>(writer: &mut RingWriter<M>, reader: &mut RingReader<M>) {
     }
 }
 
+/// How the server side of a stream row reads.
+#[derive(Clone, Copy)]
+enum Reading {
+    /// `next_batch`, as the GPU process's stream thread does (it hands each batch on).
+    Batches,
+    /// `next`, one item at a time.
+    OneByOne,
+}
+
 /// The stream of `count` items: `set`'s, sent by reference, or (`built`) each built as it
 /// is sent. Returns the time, the payload bytes and the sleeps of both sides.
-fn stream_of(set: &Items, count: usize, built: Option<fn(usize) -> CanvasItem>) -> (Duration, u64, u64) {
+fn stream_of(
+    set: &Items,
+    count: usize,
+    built: Option<fn(usize) -> CanvasItem>,
+    reading: Reading,
+) -> (Duration, u64, u64) {
     let (client_end, server_end) = ends();
     let mut client = StreamClient::connect(client_end).expect("client");
     let (mut server, _replies) = StreamServer::accept(server_end).expect("server");
@@ -208,8 +224,21 @@ fn stream_of(set: &Items, count: usize, built: Option<fn(usize) -> CanvasItem>) 
     let started = Instant::now();
     let reader = std::thread::spawn(move || {
         let stop = AtomicBool::new(false);
-        for _ in 0..count {
-            std::hint::black_box(server.next(&stop).expect("well-formed").expect("an item"));
+        match reading {
+            Reading::Batches => {
+                let (mut read, mut batch) = (0, Vec::new());
+                while read < count {
+                    // Dropped here: the GPU process's main thread drops each item once replayed.
+                    batch.clear();
+                    assert!(server.next_batch(&stop, &mut batch).expect("well-formed"), "items");
+                    read += std::hint::black_box(&batch).len();
+                }
+            }
+            Reading::OneByOne => {
+                for _ in 0..count {
+                    std::hint::black_box(server.next(&stop).expect("well-formed").expect("an item"));
+                }
+            }
         }
         server.stats()
     });
@@ -331,7 +360,7 @@ fn sweep_row<const GLYPHS: u32>() {
     let count = 13_000_000 / record;
     let set = Items::new(text_run::<GLYPHS>, count);
     let bytes = set.payload(count);
-    let time = median((0..RUNS).map(|_| stream_of(&set, count, None).0).collect());
+    let time = median((0..RUNS).map(|_| stream_of(&set, count, None, Reading::Batches).0).collect());
     let memcpy_time = median((0..RUNS).map(|_| memcpy(&set, bytes)).collect());
     println!(
         "| {GLYPHS} | {record} | {count} | {:.0} | {:.0} | {:.2}× |",
@@ -345,11 +374,11 @@ fn main() {
     let set = Items::new(item, ITEMS);
     let bytes = set.payload(ITEMS);
     let mut sleeps = 0;
-    let mut stream = |built| {
+    let mut stream = |built, reading| {
         median(
             (0..RUNS)
                 .map(|_| {
-                    let (time, payload, slept) = stream_of(&set, ITEMS, built);
+                    let (time, payload, slept) = stream_of(&set, ITEMS, built, reading);
                     assert_eq!(payload, bytes, "every item's bytes arrived");
                     sleeps += slept;
                     time
@@ -357,8 +386,9 @@ fn main() {
                 .collect(),
         )
     };
-    let stream_time = stream(None);
-    let built_time = stream(Some(item));
+    let stream_time = stream(None, Reading::Batches);
+    let one_by_one_time = stream(None, Reading::OneByOne);
+    let built_time = stream(Some(item), Reading::Batches);
     let ring_time = median((0..RUNS).map(|_| raw_ring(&set, ITEMS)).collect());
     let one_thread: Vec<_> = (0..RUNS).map(|_| ring_one_thread(&set, ITEMS)).collect();
     let ring_writer_time = median(one_thread.iter().map(|times| times.0).collect());
@@ -385,7 +415,8 @@ fn main() {
         ("ring's reader alone (one thread, no cross-core traffic)", ring_reader_time),
         ("encode alone (client side, one thread)", encode_time),
         ("decode alone (server side, one thread, owned items)", decode_time),
-        ("**stream** (encode + ring + decode)", stream_time),
+        ("**stream** (encode + ring + decode, read in batches)", stream_time),
+        ("stream, read one item at a time", one_by_one_time),
         ("build items alone (the caller's work, one thread)", build_time),
         ("stream, each item built as it is sent", built_time),
         ("ipc-channel, one message per item", ipc_time),

@@ -94,20 +94,23 @@ pub fn decode_ring(input: &[u8]) -> Result<usize, crate::StreamViolation> {
     unsafe { (&ring).write(0, data) };
     ring.client.0.store(u64::from_le_bytes(*offset), Ordering::SeqCst);
     let mut reader = crate::ring::RingReader::new(&ring);
+    // Batches, as the GPU process reads (`StreamServer::next_batch`), until nothing is left.
     let mut items = 0;
-    while let Some(record) = reader.try_read()? {
-        if matches!(record.kind, crate::ring::RecordKind::Inline | crate::ring::RecordKind::Canvas) {
+    while reader.read_published(|record| {
+        if record.kind != crate::ring::RecordKind::OutOfLine {
             crate::wire::decode_record(record.kind, record.payload)?;
             items += 1;
         }
-    }
+        Ok::<_, crate::StreamViolation>(())
+    })? > 0
+    {}
     Ok(items)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ring::{READ_SPAN, Record, RecordKind, RingReader, RingViolation, RingWriter};
+    use crate::ring::{READ_SPAN, RECORD_HEADER, Record, RecordKind, RingReader, RingViolation, RingWriter};
 
     #[test]
     fn records_round_trip_through_many_wraps_in_order() {
@@ -152,6 +155,88 @@ mod tests {
             }
             assert_eq!(reader.try_read(), Ok(None), "lap {lap}: nothing more");
         }
+    }
+
+    /// Everything `read_published` hands out until it says nothing is published, batch by
+    /// batch, and each batch's payload bytes.
+    fn batches(reader: &mut RingReader<&HeapRing>) -> (Vec<Vec<u8>>, Vec<usize>) {
+        let (mut records, mut sizes) = (Vec::new(), Vec::new());
+        loop {
+            let mut size = 0;
+            let count = reader
+                .read_published(|record| {
+                    size += record.payload.len() + RECORD_HEADER;
+                    records.push(record.payload.to_vec());
+                    Ok::<_, RingViolation>(())
+                })
+                .expect("well-formed");
+            if count == 0 {
+                return (records, sizes);
+            }
+            sizes.push(size);
+        }
+    }
+
+    #[test]
+    fn batches_hand_out_every_record_in_order_about_a_read_span_each() {
+        let ring = HeapRing::new(16 * READ_SPAN);
+        let mut writer = RingWriter::new(&ring);
+        let mut reader = RingReader::new(&ring);
+        let record = |index: usize| vec![index as u8; (index * 389) % 2000];
+        for lap in 0..4 {
+            let mut sent = Vec::new();
+            let mut written = 0;
+            // Laps of 7 read spans, so wraps fall in every place within a batch.
+            while written < 7 * READ_SPAN {
+                let bytes = record(lap * 1000 + sent.len());
+                writer.write(RecordKind::Canvas, &bytes, &mut || true).expect("room");
+                written += bytes.len() + 16;
+                sent.push(bytes);
+            }
+            writer.flush();
+            let (records, sizes) = batches(&mut reader);
+            assert_eq!(records, sent, "lap {lap}: every record, in order");
+            // A batch ends at the first record that reaches past a read span.
+            assert!(sizes.iter().all(|&size| size <= READ_SPAN + 2000 + 2 * RECORD_HEADER), "{sizes:?}");
+            assert!(sizes.len() >= 7, "lap {lap}: batches of a read span, not one: {sizes:?}");
+        }
+    }
+
+    #[test]
+    fn a_wrap_alone_is_no_batch_and_the_record_after_it_is_the_next() {
+        let ring = HeapRing::new(128);
+        let mut writer = RingWriter::new(&ring);
+        let mut reader = RingReader::new(&ring);
+        writer.write(RecordKind::Inline, &[1; 48], &mut || true).expect("room");
+        writer.flush();
+        assert_eq!(batches(&mut reader).0, vec![vec![1; 48]]);
+        // A wrap at 56 published without the record after it (a well-behaved client
+        // publishes both at once): no batch, and the record that follows is not lost.
+        writer.write_raw(&[0, 0, 0, 0, 3, 0, 0, 0]);
+        writer.write_raw(&[0; 64]);
+        writer.flush();
+        assert_eq!(reader.read_published(|_| Ok::<_, RingViolation>(())), Ok(0));
+        writer.write(RecordKind::Inline, &[2; 20], &mut || true).expect("room");
+        writer.flush();
+        assert_eq!(batches(&mut reader).0, vec![vec![2; 20]]);
+    }
+
+    #[test]
+    fn a_violation_ends_a_batch_after_the_records_before_it() {
+        let ring = HeapRing::new(4096);
+        let mut writer = RingWriter::new(&ring);
+        let mut reader = RingReader::new(&ring);
+        writer.write(RecordKind::Inline, &[1; 10], &mut || true).expect("room");
+        writer.write(RecordKind::Inline, &[2; 10], &mut || true).expect("room");
+        writer.write_raw(&[0, 0, 0, 0, 9, 0, 0, 0]);
+        writer.flush();
+        let mut records = Vec::new();
+        let read = reader.read_published(|record| {
+            records.push(record.payload.to_vec());
+            Ok::<_, RingViolation>(())
+        });
+        assert_eq!(read, Err(RingViolation::UnknownKind { kind: 9, offset: 48 }));
+        assert_eq!(records, vec![vec![1; 10], vec![2; 10]]);
     }
 
     #[test]

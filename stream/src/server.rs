@@ -9,7 +9,7 @@ use armature_api::messages::{ContentToGpu, OutOfLineItem, StreamServerEnd};
 use ipc_channel::TryRecvError;
 use ipc_channel::ipc::IpcReceiver;
 
-use crate::ring::{RecordKind, RingReader, RingStats, RingViolation};
+use crate::ring::{Record, RecordKind, RingReader, RingStats, RingViolation};
 use crate::shm::{RingSetupError, SharedRing};
 use crate::wire::{self, MAX_OUT_OF_LINE, WireError};
 
@@ -52,8 +52,13 @@ pub enum StreamViolation {
 /// Reads one content process's stream.
 pub struct StreamServer {
     reader: RingReader<SharedRing>,
-    out_of_line: IpcReceiver<OutOfLineItem>,
-    /// Out-of-line items that arrived before their markers were read.
+    out_of_line: OutOfLine,
+}
+
+/// The channel beside the ring, for items that travel out of line.
+struct OutOfLine {
+    receiver: IpcReceiver<OutOfLineItem>,
+    /// Items that arrived before their markers were read.
     early: VecDeque<OutOfLineItem>,
     client_gone: bool,
     next_sequence: u64,
@@ -70,41 +75,61 @@ impl StreamServer {
     > {
         let server = StreamServer {
             reader: RingReader::new(SharedRing::map(end.ring)?),
-            out_of_line: end.out_of_line,
-            early: VecDeque::new(),
-            client_gone: false,
-            next_sequence: 0,
+            out_of_line: OutOfLine {
+                receiver: end.out_of_line,
+                early: VecDeque::new(),
+                client_gone: false,
+                next_sequence: 0,
+            },
         };
         Ok((server, end.replies))
     }
 
-    /// The next item, waiting for it. `Ok(None)`: the client is gone (or `stop` was set) and
-    /// everything it published has been read.
-    pub fn next(&mut self, stop: &AtomicBool) -> Result<Option<ContentToGpu>, StreamViolation> {
-        let (out_of_line, early, client_gone) = (&self.out_of_line, &mut self.early, &mut self.client_gone);
-        let mut keep_waiting = || {
-            if !*client_gone {
-                *client_gone = !drain(out_of_line, early);
+    /// Appends the next items to `items`: waits until something is published, then decodes
+    /// what is (about one read span, [`READ_SPAN`](crate::ring::READ_SPAN), of records; at
+    /// least one item). The GPU process's stream thread hands each batch to its main thread
+    /// whole. `Ok(false)`: the client is gone (or `stop` was set) and everything it
+    /// published has been read. On a violation the items before it are in `items`.
+    pub fn next_batch(
+        &mut self,
+        stop: &AtomicBool,
+        items: &mut Vec<ContentToGpu>,
+    ) -> Result<bool, StreamViolation> {
+        let (reader, out_of_line) = (&mut self.reader, &mut self.out_of_line);
+        loop {
+            if !reader.wait(&mut || out_of_line.keep_waiting(stop))? {
+                return Ok(false);
             }
-            !*client_gone && !stop.load(Ordering::Relaxed)
-        };
-        let Some(record) = self.reader.read(&mut keep_waiting)? else {
+            // Zero records: the span held only a wrap.
+            let records = reader.read_published(|record| {
+                // Decoded straight into the batch's next slot. `items.push(item)` would
+                // build each item in a temporary with narrow stores and copy it with wide
+                // loads: a failed store-to-load forwarding per record, a quarter of the
+                // reader's time.
+                items.reserve(1);
+                let slot = &mut items.spare_capacity_mut()[0];
+                item(record, out_of_line, |item| slot.write(item))?;
+                // SAFETY: the slot at `len` is initialized: `item` returned `Ok`, and being
+                // generic over what `emit` returns, it can only have made that by calling
+                // `emit`, which wrote the slot.
+                unsafe { items.set_len(items.len() + 1) };
+                Ok::<_, StreamViolation>(())
+            })?;
+            if records > 0 {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// The next item, waiting for it. `Ok(None)`: the client is gone (or `stop` was set) and
+    /// everything it published has been read. (One at a time; a busy reader takes
+    /// [`next_batch`](Self::next_batch).)
+    pub fn next(&mut self, stop: &AtomicBool) -> Result<Option<ContentToGpu>, StreamViolation> {
+        let out_of_line = &mut self.out_of_line;
+        let Some(record) = self.reader.read(&mut || out_of_line.keep_waiting(stop))? else {
             return Ok(None);
         };
-        // Matched here and in `try_next`, not in a shared helper: passing the decoded item
-        // through one more `Option` made the stream bench 40 % slower (more 64-byte moves
-        // through memory on the hottest path).
-        match record.kind {
-            RecordKind::Inline | RecordKind::Canvas => {
-                Ok(Some(wire::decode_record(record.kind, record.payload)?))
-            }
-            RecordKind::OutOfLine => {
-                let sequence = marker(record.payload)?;
-                self.out_of_line_item(sequence).map(Some)
-            }
-            // The reader consumes wraps itself.
-            RecordKind::Wrap => Ok(None),
-        }
+        item(record, out_of_line, Some)
     }
 
     /// The next item if one is published, without waiting (`Ok(None)`: nothing yet).
@@ -112,19 +137,48 @@ impl StreamServer {
         let Some(record) = self.reader.try_read()? else {
             return Ok(None);
         };
-        match record.kind {
-            RecordKind::Inline | RecordKind::Canvas => {
-                Ok(Some(wire::decode_record(record.kind, record.payload)?))
-            }
-            RecordKind::OutOfLine => {
-                let sequence = marker(record.payload)?;
-                self.out_of_line_item(sequence).map(Some)
-            }
-            RecordKind::Wrap => Ok(None),
-        }
+        item(record, &mut self.out_of_line, Some)
     }
 
-    fn out_of_line_item(&mut self, sequence: u64) -> Result<ContentToGpu, StreamViolation> {
+    /// The ring's counters.
+    pub fn stats(&self) -> RingStats {
+        self.reader.stats()
+    }
+
+    /// Benchmark support: the raw ring reader.
+    #[doc(hidden)]
+    pub fn raw_reader(&mut self) -> &mut RingReader<SharedRing> {
+        &mut self.reader
+    }
+}
+
+/// The item a record holds, handed to `emit`: the one place records become items.
+#[inline(always)]
+fn item<R>(
+    record: Record<'_>,
+    out_of_line: &mut OutOfLine,
+    emit: impl FnOnce(ContentToGpu) -> R,
+) -> Result<R, StreamViolation> {
+    Ok(match record.kind {
+        RecordKind::Canvas => wire::canvas::decode_with(record.payload, emit)?,
+        RecordKind::Inline => emit(wire::decode(record.payload)?),
+        RecordKind::OutOfLine => emit(out_of_line.item(marker(record.payload)?)?),
+    })
+}
+
+impl OutOfLine {
+    /// Whether a reader with nothing to read should wait on: not once the client's end is
+    /// closed (the channel tells) or `stop` is set. Takes in items that arrived meanwhile.
+    fn keep_waiting(&mut self, stop: &AtomicBool) -> bool {
+        if !self.client_gone {
+            self.client_gone = !drain(&self.receiver, &mut self.early);
+        }
+        !self.client_gone && !stop.load(Ordering::Relaxed)
+    }
+
+    /// The out-of-line item of the marker numbered `sequence`.
+    #[cold]
+    fn item(&mut self, sequence: u64) -> Result<ContentToGpu, StreamViolation> {
         if sequence != self.next_sequence {
             return Err(StreamViolation::Sequence { got: sequence, expected: self.next_sequence });
         }
@@ -132,7 +186,7 @@ impl StreamServer {
         let item = match self.early.pop_front() {
             Some(item) => item,
             None => self
-                .out_of_line
+                .receiver
                 .try_recv_timeout(OUT_OF_LINE_WAIT)
                 .map_err(|_| StreamViolation::MissingOutOfLine(sequence))?,
         };
@@ -149,17 +203,6 @@ impl StreamServer {
             return Err(StreamViolation::Sequence { got, expected: sequence });
         }
         Ok(command)
-    }
-
-    /// The ring's counters.
-    pub fn stats(&self) -> RingStats {
-        self.reader.stats()
-    }
-
-    /// Benchmark support: the raw ring reader.
-    #[doc(hidden)]
-    pub fn raw_reader(&mut self) -> &mut RingReader<SharedRing> {
-        &mut self.reader
     }
 }
 

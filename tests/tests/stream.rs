@@ -123,23 +123,26 @@ fn a_sleeping_server_is_woken_and_a_full_ring_makes_the_client_wait() {
         .expect("client");
     let (mut server, _replies) = StreamServer::accept(server_end).expect("server");
     const ITEMS: u32 = 2_000;
+    // The server reads in batches, as the GPU process's stream thread does.
     let reader = std::thread::spawn(move || {
         let stop = std::sync::atomic::AtomicBool::new(false);
-        let mut seen = Vec::new();
-        while let Some(item) = server.next(&stop).expect("a well-formed stream") {
-            let ContentToGpu::DrawToImageBuffer {
-                item: armature_api::CanvasItem::FillText { glyphs, .. },
-                ..
-            } = item
-            else {
-                panic!("an unexpected item");
-            };
-            seen.push(glyphs[0].index);
-            if seen.len() == 100 {
-                std::thread::sleep(std::time::Duration::from_millis(300));
+        let (mut seen, mut batch, mut paused) = (Vec::new(), Vec::new(), false);
+        while seen.len() < ITEMS as usize {
+            batch.clear();
+            assert!(server.next_batch(&stop, &mut batch).expect("a well-formed stream"), "more items");
+            for item in batch.drain(..) {
+                let ContentToGpu::DrawToImageBuffer {
+                    item: armature_api::CanvasItem::FillText { glyphs, .. },
+                    ..
+                } = item
+                else {
+                    panic!("an unexpected item");
+                };
+                seen.push(glyphs[0].index);
             }
-            if seen.len() == ITEMS as usize {
-                break;
+            if seen.len() >= 100 && !paused {
+                paused = true;
+                std::thread::sleep(std::time::Duration::from_millis(300));
             }
         }
         (seen, server.stats())

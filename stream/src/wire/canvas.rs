@@ -107,6 +107,7 @@ pub fn encode(buffer: ImageBufferId, item: &CanvasItem, out: &mut Vec<u8>) {
 ///
 /// # Panics
 /// If `out` has another length (the caller's bug; the bytes are ours, not a peer's).
+#[inline]
 pub fn encode_into(buffer: ImageBufferId, item: &CanvasItem, out: &mut [u8]) {
     let (head, operands) = out.split_first_chunk_mut::<HEAD>().expect(WRONG_LENGTH);
     put(head, [op(item), buffer.0.0, buffer.1]);
@@ -162,8 +163,16 @@ fn rect_words(rect: &LayoutRect) -> [u32; 4] {
 }
 
 /// Decodes one record written by [`encode`]; any other shape is a [`WireError`].
-#[inline]
 pub fn decode(bytes: &[u8]) -> Result<ContentToGpu, WireError> {
+    decode_with(bytes, |item| item)
+}
+
+/// Decodes one record written by [`encode`] and hands the item to `emit` (a batch's
+/// `Vec::push`): each operation builds its item where `emit` puts it, not in a temporary
+/// that is then copied (a 64-byte copy through the stack that stalled the stream's reader
+/// on every record).
+#[inline(always)]
+pub fn decode_with<R>(bytes: &[u8], emit: impl FnOnce(ContentToGpu) -> R) -> Result<R, WireError> {
     let (head, operands) = bytes.split_first_chunk::<HEAD>().ok_or(WireError::CanvasTruncated)?;
     let [op, namespace, index] = words(head)?;
     let buffer = ImageBufferId(IdNamespace(namespace), index);
@@ -180,29 +189,34 @@ pub fn decode(bytes: &[u8]) -> Result<ContentToGpu, WireError> {
     let rect = |[x, y, width, height]: [f32; 4]| {
         LayoutRect::new(LayoutPoint::new(x, y), LayoutSize::new(width, height))
     };
-    let item = match op {
+    let emit = |item| Ok(emit(ContentToGpu::DrawToImageBuffer { buffer, item }));
+    match op {
         SET_FILL_COLOR | SET_STROKE_COLOR => {
             let [r, g, b, a] = floats(operands)?;
             let color = ColorF { r, g, b, a };
             if op == SET_FILL_COLOR {
-                CanvasItem::SetFillColor(color)
+                emit(CanvasItem::SetFillColor(color))
             } else {
-                CanvasItem::SetStrokeColor(color)
+                emit(CanvasItem::SetStrokeColor(color))
             }
         }
         SET_LINE_WIDTH => {
             let [width] = words(operands)?;
-            CanvasItem::SetLineWidth(f32::from_bits(width))
+            emit(CanvasItem::SetLineWidth(f32::from_bits(width)))
         }
-        SAVE => CanvasItem::Save,
-        RESTORE => CanvasItem::Restore,
+        SAVE => emit(CanvasItem::Save),
+        RESTORE => emit(CanvasItem::Restore),
         TRANSLATE | SCALE => {
             let [x, y] = words(operands)?.map(f32::from_bits);
-            if op == TRANSLATE { CanvasItem::Translate { x, y } } else { CanvasItem::Scale { x, y } }
+            if op == TRANSLATE {
+                emit(CanvasItem::Translate { x, y })
+            } else {
+                emit(CanvasItem::Scale { x, y })
+            }
         }
-        FILL_RECT => CanvasItem::FillRect(rect(floats(operands)?)),
-        STROKE_RECT => CanvasItem::StrokeRect(rect(floats(operands)?)),
-        CLEAR_RECT => CanvasItem::ClearRect(rect(floats(operands)?)),
+        FILL_RECT => emit(CanvasItem::FillRect(rect(floats(operands)?))),
+        STROKE_RECT => emit(CanvasItem::StrokeRect(rect(floats(operands)?))),
+        CLEAR_RECT => emit(CanvasItem::ClearRect(rect(floats(operands)?))),
         FILL_TEXT => {
             let (text_head, glyph_bytes) =
                 operands.split_first_chunk::<TEXT_HEAD>().ok_or(WireError::CanvasTruncated)?;
@@ -217,12 +231,12 @@ pub fn decode(bytes: &[u8]) -> Result<ContentToGpu, WireError> {
                     GlyphInstance { index, point: LayoutPoint::new(f32::from_bits(x), f32::from_bits(y)) }
                 })
                 .collect();
-            CanvasItem::FillText {
+            emit(CanvasItem::FillText {
                 font: FontKey(IdNamespace(font_namespace), font_index),
                 size: f32::from_bits(size),
                 origin: LayoutPoint::new(f32::from_bits(x), f32::from_bits(y)),
                 glyphs,
-            }
+            })
         }
         DRAW_IMAGE => {
             let [kind, namespace, index, x, y, width, height] = words(operands)?;
@@ -231,11 +245,10 @@ pub fn decode(bytes: &[u8]) -> Result<ContentToGpu, WireError> {
                 SOURCE_BUFFER => CanvasImageSource::Buffer(ImageBufferId(IdNamespace(namespace), index)),
                 _ => return Err(WireError::UnknownImageSource(kind)),
             };
-            CanvasItem::DrawImage { source, rect: rect([x, y, width, height].map(f32::from_bits)) }
+            emit(CanvasItem::DrawImage { source, rect: rect([x, y, width, height].map(f32::from_bits)) })
         }
-        _ => return Err(WireError::UnknownCanvasOp(op)),
-    };
-    Ok(ContentToGpu::DrawToImageBuffer { buffer, item })
+        _ => Err(WireError::UnknownCanvasOp(op)),
+    }
 }
 
 /// The first `N` little-endian words of untrusted `bytes`.

@@ -29,6 +29,10 @@ use armature_stream::wire::canvas;
 use armature_stream::{StreamClient, StreamServer};
 use ipc_channel::ipc;
 
+/// The `armature` binary's allocator, so decoding allocates and frees as the GPU process does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ITEMS: usize = 200_000;
 const RUNS: usize = 5;
 /// Payload bytes `warm` sends before the clock starts.

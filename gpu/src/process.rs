@@ -35,6 +35,9 @@ use crate::renderer::Renderer;
 /// Batches of decoded items a stream thread may queue ahead of the main thread (each at most
 /// one read span of records, 16 KiB: a few hundred items).
 const STREAM_QUEUE: usize = 16;
+/// Room a new batch starts with: a read span of a canvas frame's mix (about 65 bytes a
+/// record), so a typical batch fills it without growing.
+const BATCH_ITEMS: usize = 256;
 /// Replies that may wait for a content process to read them; more means it stopped reading.
 const REPLY_QUEUE: usize = 16 * 1024;
 
@@ -94,7 +97,7 @@ fn read_stream(
         .name(format!("stream-{}", content.0))
         .spawn(move || {
             loop {
-                let mut items = Vec::new();
+                let mut items = Vec::with_capacity(BATCH_ITEMS);
                 let read = server.next_batch(&stopped, &mut items);
                 // Items before a violation are the stream's too: they go first.
                 if !items.is_empty() && events.send(StreamEvent::Items(items)).is_err() {

@@ -139,22 +139,32 @@ mod tests {
         let ring = HeapRing::new(16 * READ_SPAN);
         let mut writer = RingWriter::new(&ring);
         let mut reader = RingReader::new(&ring);
-        let record = |index: usize| vec![index as u8; (index * 997) % 3000];
         for lap in 0..3 {
-            let mut written = 0;
-            let mut sent = Vec::new();
-            while written < 6 * READ_SPAN {
-                let bytes = record(lap * 1000 + sent.len());
-                writer.write(RecordKind::Inline, &bytes, &mut || true).expect("room");
-                written += bytes.len() + 16;
-                sent.push(bytes);
-            }
-            writer.flush();
+            let sent = write_lap(&mut writer, 6, lap * 1000, |index| vec![index as u8; (index * 997) % 3000]);
             for bytes in &sent {
                 assert_eq!(reader.try_read(), Ok(Some(Record { kind: RecordKind::Inline, payload: bytes })));
             }
             assert_eq!(reader.try_read(), Ok(None), "lap {lap}: nothing more");
         }
+    }
+
+    /// Writes and publishes the records `record` makes (numbered from `first`) until `spans`
+    /// read spans are written; returns them.
+    fn write_lap(
+        writer: &mut RingWriter<&HeapRing>,
+        spans: usize,
+        first: usize,
+        record: impl Fn(usize) -> Vec<u8>,
+    ) -> Vec<Vec<u8>> {
+        let (mut sent, mut written) = (Vec::new(), 0);
+        while written < spans * READ_SPAN {
+            let bytes = record(first + sent.len());
+            writer.write(RecordKind::Inline, &bytes, &mut || true).expect("room");
+            written += bytes.len() + 2 * RECORD_HEADER;
+            sent.push(bytes);
+        }
+        writer.flush();
+        sent
     }
 
     /// Everything `read_published` hands out until it says nothing is published, batch by
@@ -182,18 +192,9 @@ mod tests {
         let ring = HeapRing::new(16 * READ_SPAN);
         let mut writer = RingWriter::new(&ring);
         let mut reader = RingReader::new(&ring);
-        let record = |index: usize| vec![index as u8; (index * 389) % 2000];
         for lap in 0..4 {
-            let mut sent = Vec::new();
-            let mut written = 0;
             // Laps of 7 read spans, so wraps fall in every place within a batch.
-            while written < 7 * READ_SPAN {
-                let bytes = record(lap * 1000 + sent.len());
-                writer.write(RecordKind::Canvas, &bytes, &mut || true).expect("room");
-                written += bytes.len() + 16;
-                sent.push(bytes);
-            }
-            writer.flush();
+            let sent = write_lap(&mut writer, 7, lap * 1000, |index| vec![index as u8; (index * 389) % 2000]);
             let (records, sizes) = batches(&mut reader);
             assert_eq!(records, sent, "lap {lap}: every record, in order");
             // A batch ends at the first record that reaches past a read span.

@@ -5,7 +5,7 @@
 //! DIR/resources/font-1-0.ttf  each resource once, named by its key
 //! DIR/resources/image-1-3.png
 //! DIR/frames/0001/stream.ron  STREAM: the commands of this frame, in order
-//! DIR/frames/0001/scene.ron   SCENE: the display list and every live resource
+//! DIR/frames/0001/scene.ron   SCENE: the display list, every live resource, canvas drawing
 //! DIR/frames/0001/frame.ron   FRAME: primitives and batches; atlas.png beside it
 //! DIR/frames/0001/pixels.png  PIXELS: the presented frame; buffer-1-2.png per image buffer
 //! ```
@@ -150,8 +150,56 @@ pub struct SceneFrame {
     pub epoch: Epoch,
     /// Resources live at the present (only `Add…` and `Create…` records).
     pub resources: Vec<ResourceRecord>,
+    /// What the image buffers hold: the canvas commands that drew them, replayed after the
+    /// resources (added in place: older captures lack it, and their buffers replay empty).
+    #[serde(default)]
+    pub canvas: Vec<CanvasRecord>,
     /// The display list presented.
     pub display_list: DisplayList,
+}
+
+/// One canvas command of a scene (see [`crate::canvas`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum CanvasRecord {
+    /// An image buffer that is destroyed by the time of the scene but that a kept item draws
+    /// into another (live buffers are created with the scene's resources).
+    Create {
+        /// Its id.
+        id: ImageBufferId,
+        /// Its size in pixels.
+        size: DeviceIntSize,
+    },
+    /// An item drawn into a buffer.
+    Draw {
+        /// The buffer.
+        buffer: ImageBufferId,
+        /// The item.
+        item: armature_api::CanvasItem,
+    },
+    /// That buffer destroyed.
+    Destroy(ImageBufferId),
+}
+
+impl CanvasRecord {
+    /// The stream command that does what this record says.
+    pub fn command(&self) -> armature_api::messages::ContentToGpu {
+        use armature_api::ResourceUpdate;
+        use armature_api::messages::ContentToGpu;
+        match self {
+            CanvasRecord::Create { id, size } => {
+                ContentToGpu::UpdateResources(vec![ResourceUpdate::CreateImageBuffer {
+                    id: *id,
+                    size: *size,
+                }])
+            }
+            CanvasRecord::Draw { buffer, item } => {
+                ContentToGpu::DrawToImageBuffer { buffer: *buffer, item: item.clone() }
+            }
+            CanvasRecord::Destroy(id) => {
+                ContentToGpu::UpdateResources(vec![ResourceUpdate::DestroyImageBuffer(*id)])
+            }
+        }
+    }
 }
 
 /// Where a resource's bytes go, relative to the capture.

@@ -2,6 +2,8 @@
 //! each level as pretty RON (hand-editable) with resources as PNG and raw files beside it,
 //! and a capture replays to the same pixels.
 //!
+//! - [`canvas`]: what image buffers hold, as the canvas commands that drew them, compacted
+//!   at full clears (SCENE's canvas drawing, and the recorder's).
 //! - [`format`]: what is on disk (manifest, per-frame STREAM and SCENE files).
 //! - [`recorder`]: the last frames of one content→GPU stream, kept in memory; the source of
 //!   STREAM and SCENE captures and of the stream capture in every crash report.
@@ -12,6 +14,7 @@
 //! Architecture invariant: capture depends only on api (and file formats); it never talks to
 //! processes and knows nothing of wgpu. The GPU process hands it its own state to write.
 
+pub mod canvas;
 pub mod format;
 pub mod reader;
 pub mod recorder;

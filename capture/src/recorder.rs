@@ -11,6 +11,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use crate::canvas::CanvasLog;
+use crate::format::CanvasRecord;
+
 use armature_api::capture::StreamRecording;
 use armature_api::messages::ContentToGpu;
 use armature_api::{DisplayList, Epoch, FontKey, ImageBufferId, ImageKey, ResourceUpdate};
@@ -30,9 +33,9 @@ pub struct StreamState {
     resources: BTreeMap<ResourceId, ResourceUpdate>,
     /// The latest display list.
     display_list: Option<(Epoch, DisplayList)>,
-    /// Everything drawn into each live image buffer, in order (a buffer's pixels are the
-    /// sum of its items).
-    canvas: BTreeMap<ImageBufferId, Vec<armature_api::CanvasItem>>,
+    /// What the image buffers hold: the canvas commands that drew them, in stream order
+    /// (across buffers: one may draw another), less what full clears hid.
+    canvas: CanvasLog,
 }
 
 impl StreamState {
@@ -48,8 +51,9 @@ impl StreamState {
                         ResourceUpdate::AddImage { key, .. } => {
                             self.resources.insert(ResourceId::Image(*key), update.clone());
                         }
-                        ResourceUpdate::CreateImageBuffer { id, .. } => {
+                        ResourceUpdate::CreateImageBuffer { id, size } => {
                             self.resources.insert(ResourceId::Buffer(*id), update.clone());
+                            self.canvas.create(*id, *size);
                         }
                         ResourceUpdate::DeleteFont(key) => {
                             self.resources.remove(&ResourceId::Font(*key));
@@ -59,14 +63,12 @@ impl StreamState {
                         }
                         ResourceUpdate::DestroyImageBuffer(id) => {
                             self.resources.remove(&ResourceId::Buffer(*id));
-                            self.canvas.remove(id);
+                            self.canvas.destroy(*id);
                         }
                     }
                 }
             }
-            ContentToGpu::DrawToImageBuffer { buffer, item } => {
-                self.canvas.entry(*buffer).or_default().push(item.clone());
-            }
+            ContentToGpu::DrawToImageBuffer { buffer, item } => self.canvas.draw(*buffer, item),
             ContentToGpu::SetDisplayList(epoch, list) => self.display_list = Some((*epoch, list.clone())),
             ContentToGpu::Present(_) => {}
         }
@@ -82,19 +84,19 @@ impl StreamState {
         self.display_list.as_ref()
     }
 
-    /// Commands that rebuild this state from nothing (resources, then the display list).
+    /// What the image buffers hold (see [`CanvasLog`]).
+    pub fn canvas(&self) -> &CanvasLog {
+        &self.canvas
+    }
+
+    /// Commands that rebuild this state from nothing (resources, canvas drawing, then the
+    /// display list).
     pub fn to_commands(&self) -> Vec<ContentToGpu> {
         let mut commands = Vec::new();
         if !self.resources.is_empty() {
             commands.push(ContentToGpu::UpdateResources(self.resources.values().cloned().collect()));
         }
-        for (buffer, items) in &self.canvas {
-            commands.extend(
-                items
-                    .iter()
-                    .map(|item| ContentToGpu::DrawToImageBuffer { buffer: *buffer, item: item.clone() }),
-            );
-        }
+        commands.extend(self.canvas.scene_records().map(CanvasRecord::command));
         if let Some((epoch, list)) = &self.display_list {
             commands.push(ContentToGpu::SetDisplayList(*epoch, list.clone()));
         }

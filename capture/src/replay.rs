@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use armature_api::messages::ContentToGpu;
 use armature_api::{ContentId, DisplayList, Epoch, FontKey, ImageBufferId, ImageKey};
 
-use crate::format::{FrameEntry, ResourceRecord, SCENE_FILE, STREAM_FILE, SceneFrame, StreamCommand};
+use crate::canvas::CanvasLog;
+use crate::format::{
+    CanvasRecord, FrameEntry, ResourceRecord, SCENE_FILE, STREAM_FILE, SceneFrame, StreamCommand,
+};
 use crate::{Capture, CaptureError};
 
 /// Which level a replay draws from.
@@ -120,11 +123,10 @@ impl<'a> Replay<'a> {
             .iter()
             .map(|record| self.capture.resource_update(&path, record))
             .collect::<Result<Vec<_>, _>>()?;
-        let commands = vec![
-            ContentToGpu::UpdateResources(updates),
-            ContentToGpu::SetDisplayList(scene.epoch, scene.display_list),
-            ContentToGpu::Present(scene.epoch),
-        ];
+        let mut commands = vec![ContentToGpu::UpdateResources(updates)];
+        commands.extend(scene.canvas.iter().map(CanvasRecord::command));
+        commands.push(ContentToGpu::SetDisplayList(scene.epoch, scene.display_list));
+        commands.push(ContentToGpu::Present(scene.epoch));
         Ok(ReplayStep { frame, fresh: true, draw, commands })
     }
 
@@ -174,6 +176,7 @@ impl<'a> Replay<'a> {
         #[derive(Default)]
         struct State {
             resources: BTreeMap<RecordKey, ResourceRecord>,
+            canvas: CanvasLog,
             display_list: Option<(Epoch, DisplayList)>,
         }
         let mut states: BTreeMap<ContentId, State> = BTreeMap::new();
@@ -185,6 +188,13 @@ impl<'a> Replay<'a> {
                 match command {
                     StreamCommand::UpdateResources(records) => {
                         for record in records {
+                            match record {
+                                ResourceRecord::CreateImageBuffer { id, size } => {
+                                    state.canvas.create(id, size)
+                                }
+                                ResourceRecord::DestroyImageBuffer(id) => state.canvas.destroy(id),
+                                _ => {}
+                            }
                             match RecordKey::of(&record) {
                                 (key, true) => state.resources.insert(key, record),
                                 (key, false) => state.resources.remove(&key),
@@ -192,8 +202,8 @@ impl<'a> Replay<'a> {
                         }
                     }
                     StreamCommand::SetDisplayList(epoch, list) => state.display_list = Some((epoch, list)),
-                    // A SCENE holds no canvas drawing (its buffers replay transparent).
-                    StreamCommand::Present(_) | StreamCommand::DrawToImageBuffer { .. } => {}
+                    StreamCommand::DrawToImageBuffer { buffer, item } => state.canvas.draw(buffer, &item),
+                    StreamCommand::Present(_) => {}
                 }
             }
             let Some((epoch, display_list)) = state.display_list.clone() else {
@@ -206,6 +216,7 @@ impl<'a> Replay<'a> {
                 content: stream.content,
                 epoch,
                 resources: state.resources.values().cloned().collect(),
+                canvas: state.canvas.scene_records().cloned().collect(),
                 display_list,
             });
         }

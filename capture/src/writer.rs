@@ -250,8 +250,13 @@ impl FrameWriter<'_> {
         };
         let resources =
             state.resources().map(|update| self.writer.record(update)).collect::<Result<Vec<_>, _>>()?;
-        let scene =
-            SceneFrame { content: self.entry.content, epoch: *epoch, resources, display_list: list.clone() };
+        let scene = SceneFrame {
+            content: self.entry.content,
+            epoch: *epoch,
+            resources,
+            canvas: state.canvas().scene_records().cloned().collect(),
+            display_list: list.clone(),
+        };
         write_ron(&self.dir.join(format::SCENE_FILE), &scene, SCENE_DEPTH)?;
         self.entry.levels.push(Level::Scene);
         Ok(())

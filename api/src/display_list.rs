@@ -10,7 +10,11 @@ use serde::{Deserialize, Serialize};
 use crate::{ColorF, DeviceIntSize, FontKey, ImageBufferId, ImageKey, LayoutPoint, LayoutRect, LayoutSize};
 
 /// One glyph of a text run: its id in the font and its baseline origin in layout space.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Plain old data in a fixed layout (three 4-byte words, no padding), so a run of glyphs is
+/// one block of bytes: the stream copies runs whole (`armature_stream::wire::canvas`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct GlyphInstance {
     /// Glyph id in the font (not a character).
     pub index: u32,

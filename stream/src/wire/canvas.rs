@@ -126,10 +126,14 @@ pub fn encode_into(buffer: ImageBufferId, item: &CanvasItem, out: &mut [u8]) {
         CanvasItem::FillText { font, size, origin, glyphs } => {
             let (text_head, glyph_bytes) = operands.split_first_chunk_mut::<TEXT_HEAD>().expect(WRONG_LENGTH);
             put(text_head, [font.0.0, font.1, size.to_bits(), origin.x.to_bits(), origin.y.to_bits()]);
-            let (chunks, rest) = glyph_bytes.as_chunks_mut::<GLYPH>();
-            assert!(rest.is_empty() && chunks.len() == glyphs.len(), "{WRONG_LENGTH}");
-            for (chunk, glyph) in chunks.iter_mut().zip(glyphs) {
-                put(chunk, [glyph.index, glyph.point.x.to_bits(), glyph.point.y.to_bits()]);
+            assert!(glyph_bytes.len() == glyphs.len() * GLYPH, "{WRONG_LENGTH}");
+            if cfg!(target_endian = "little") {
+                // The glyphs' own bytes are their words (see `GlyphInstance`): one copy.
+                glyph_bytes.copy_from_slice(bytemuck::cast_slice(glyphs));
+            } else {
+                for (chunk, glyph) in glyph_bytes.as_chunks_mut::<GLYPH>().0.iter_mut().zip(glyphs) {
+                    put(chunk, [glyph.index, glyph.point.x.to_bits(), glyph.point.y.to_bits()]);
+                }
             }
         }
         CanvasItem::DrawImage { source, rect } => {
@@ -222,15 +226,22 @@ pub fn decode_with<R>(bytes: &[u8], emit: impl FnOnce(ContentToGpu) -> R) -> Res
                 operands.split_first_chunk::<TEXT_HEAD>().ok_or(WireError::CanvasTruncated)?;
             let [font_namespace, font_index, size, x, y] = words(text_head)?;
             // Whole glyphs only: the length check above left no remainder.
-            let glyphs = glyph_bytes
-                .as_chunks::<GLYPH>()
-                .0
-                .iter()
-                .map(|glyph| {
-                    let [index, x, y] = split_words(glyph);
-                    GlyphInstance { index, point: LayoutPoint::new(f32::from_bits(x), f32::from_bits(y)) }
-                })
-                .collect();
+            let aligned = bytemuck::try_cast_slice::<u8, GlyphInstance>(glyph_bytes);
+            let glyphs = if let (true, Ok(glyphs)) = (cfg!(target_endian = "little"), aligned) {
+                // Any bytes are a glyph (see `GlyphInstance`), and the reader's records are
+                // 8-aligned, so the glyphs are aligned too: one copy.
+                glyphs.to_vec()
+            } else {
+                glyph_bytes
+                    .as_chunks::<GLYPH>()
+                    .0
+                    .iter()
+                    .map(|glyph| {
+                        let [index, x, y] = split_words(glyph);
+                        GlyphInstance { index, point: LayoutPoint::new(f32::from_bits(x), f32::from_bits(y)) }
+                    })
+                    .collect()
+            };
             emit(CanvasItem::FillText {
                 font: FontKey(IdNamespace(font_namespace), font_index),
                 size: f32::from_bits(size),
@@ -322,6 +333,21 @@ mod tests {
                 panic!("{item:?} does not decode to a canvas item");
             };
             assert_eq!((decoded_buffer, decoded), (buffer(), item));
+        }
+    }
+
+    #[test]
+    fn glyphs_decode_the_same_from_any_alignment() {
+        let mut bytes = Vec::new();
+        for item in every_item() {
+            encode(buffer(), &item, &mut bytes);
+            // One byte in, the glyphs are not 4-aligned: the word-by-word path decodes them.
+            let mut shifted = vec![0u8];
+            shifted.extend_from_slice(&bytes);
+            let Ok(ContentToGpu::DrawToImageBuffer { item: decoded, .. }) = decode(&shifted[1..]) else {
+                panic!("{item:?} does not decode one byte in");
+            };
+            assert_eq!(decoded, item);
         }
     }
 

@@ -11,12 +11,12 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::canvas::CanvasLog;
-use crate::format::CanvasRecord;
-
 use armature_api::capture::StreamRecording;
 use armature_api::messages::ContentToGpu;
 use armature_api::{DisplayList, Epoch, FontKey, ImageBufferId, ImageKey, ResourceUpdate};
+
+use crate::canvas::CanvasLog;
+use crate::format::CanvasRecord;
 
 /// What a resource is, whatever its kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

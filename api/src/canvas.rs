@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ColorF, FontKey, GlyphInstance, ImageBufferId, ImageKey, LayoutRect};
+use crate::{ColorF, FontKey, GlyphInstance, ImageBufferId, ImageKey, LayoutPoint, LayoutRect, LayoutSize};
 
 /// One canvas drawing operation or state change, in the buffer's pixel space.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,4 +67,118 @@ pub enum CanvasImageSource {
     Image(ImageKey),
     /// Another image buffer (a canvas or an offscreen buffer).
     Buffer(ImageBufferId),
+}
+
+/// A buffer's drawing state, as a `GraphicsContext` keeps it: colours, line width and a
+/// scale-and-translate transform. The GPU process draws with it; captures follow it to know
+/// when a clear hides everything before it. One copy of Canvas 2D's rules for both.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CanvasState {
+    /// What `FillRect` and `FillText` paint with.
+    pub fill: ColorF,
+    /// What `StrokeRect` paints with.
+    pub stroke: ColorF,
+    /// The stroke width in pixels.
+    pub line_width: f32,
+    /// Horizontal and vertical factors.
+    pub scale: (f32, f32),
+    /// Where the origin is, in buffer pixels.
+    pub translate: (f32, f32),
+}
+
+impl CanvasState {
+    /// A new buffer's state: opaque black, width 1, no transform.
+    pub const INITIAL: CanvasState = CanvasState {
+        fill: ColorF::BLACK,
+        stroke: ColorF::BLACK,
+        line_width: 1.0,
+        scale: (1.0, 1.0),
+        translate: (0.0, 0.0),
+    };
+
+    /// Whether the transform is the identity.
+    pub fn is_untransformed(&self) -> bool {
+        self.scale == (1.0, 1.0) && self.translate == (0.0, 0.0)
+    }
+
+    /// `point` in buffer pixels.
+    pub fn point(&self, point: LayoutPoint) -> LayoutPoint {
+        LayoutPoint::new(point.x * self.scale.0 + self.translate.0, point.y * self.scale.1 + self.translate.1)
+    }
+
+    /// `rect` in buffer pixels (a negative factor flips it; the result has a positive size).
+    pub fn rect(&self, rect: &LayoutRect) -> LayoutRect {
+        let (a, b) = (self.point(rect.min()), self.point(rect.max()));
+        let min = LayoutPoint::new(a.x.min(b.x), a.y.min(b.y));
+        LayoutRect::new(min, LayoutSize::new(a.x.max(b.x) - min.x, a.y.max(b.y) - min.y))
+    }
+}
+
+/// A buffer's state and its save stack, changed by the state items as Canvas 2D changes
+/// them: non-finite values and non-positive widths are ignored, a `Restore` without a `Save`
+/// does nothing.
+#[derive(Clone, Debug)]
+pub struct CanvasContext {
+    /// The state now.
+    pub state: CanvasState,
+    stack: Vec<CanvasState>,
+}
+
+impl Default for CanvasContext {
+    fn default() -> CanvasContext {
+        CanvasContext { state: CanvasState::INITIAL, stack: Vec::new() }
+    }
+}
+
+impl CanvasContext {
+    /// How many `Save`s are not yet restored.
+    pub fn saved(&self) -> usize {
+        self.stack.len()
+    }
+
+    /// Applies `item` if it is a state item (`Set…`, `Save`, `Restore`, `Translate`,
+    /// `Scale`) and says whether it was one; a drawing item changes nothing. (Bounding the
+    /// save stack is the caller's: see [`saved`](Self::saved).)
+    pub fn apply(&mut self, item: &CanvasItem) -> bool {
+        let state = &mut self.state;
+        match *item {
+            CanvasItem::SetFillColor(color) if finite_color(color) => state.fill = color,
+            CanvasItem::SetStrokeColor(color) if finite_color(color) => state.stroke = color,
+            CanvasItem::SetLineWidth(width) if width.is_finite() && width > 0.0 => state.line_width = width,
+            CanvasItem::Save => self.stack.push(*state),
+            CanvasItem::Restore => {
+                if let Some(saved) = self.stack.pop() {
+                    *state = saved;
+                }
+            }
+            CanvasItem::Translate { x, y } if x.is_finite() && y.is_finite() => {
+                state.translate.0 += x * state.scale.0;
+                state.translate.1 += y * state.scale.1;
+            }
+            CanvasItem::Scale { x, y } if x.is_finite() && y.is_finite() => {
+                state.scale.0 *= x;
+                state.scale.1 *= y;
+            }
+            CanvasItem::SetFillColor(_)
+            | CanvasItem::SetStrokeColor(_)
+            | CanvasItem::SetLineWidth(_)
+            | CanvasItem::Translate { .. }
+            | CanvasItem::Scale { .. } => {}
+            CanvasItem::FillRect(_)
+            | CanvasItem::StrokeRect(_)
+            | CanvasItem::ClearRect(_)
+            | CanvasItem::FillText { .. }
+            | CanvasItem::DrawImage { .. } => return false,
+        }
+        true
+    }
+}
+
+/// Whether every part of `rect` is finite (Canvas 2D ignores a drawing call otherwise).
+pub fn finite_rect(rect: &LayoutRect) -> bool {
+    [rect.origin.x, rect.origin.y, rect.size.width, rect.size.height].iter().all(|value| value.is_finite())
+}
+
+fn finite_color(color: ColorF) -> bool {
+    [color.r, color.g, color.b, color.a].iter().all(|value| value.is_finite())
 }

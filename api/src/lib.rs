@@ -16,7 +16,7 @@ pub mod probe;
 pub mod stats;
 pub mod units;
 
-pub use canvas::{CanvasImageSource, CanvasItem};
+pub use canvas::{CanvasContext, CanvasImageSource, CanvasItem, CanvasState};
 pub use color::ColorF;
 pub use display_list::{
     BorderRadius, BorderSide, BorderSides, DisplayItem, DisplayList, GlyphInstance, ResourceUpdate,

@@ -6,7 +6,8 @@
 //! items, not every item since the canvas was made. A clear drops a buffer's earlier items
 //! only when replaying the rest gives the same pixels:
 //! - it covers the whole buffer, with no transform and nothing saved (then the buffer is as
-//!   new, up to the colours and line width, which are set again in front of the clear);
+//!   new, up to the colours and line width, which are set again in front of the clear; the
+//!   log follows the drawing state with `api::CanvasContext`, as the GPU process does);
 //! - no kept item draws this buffer into another (`DrawImage` of a buffer draws it as it is
 //!   then, so what it held before the clear is still needed).
 //!
@@ -15,7 +16,8 @@
 
 use std::collections::BTreeMap;
 
-use armature_api::{CanvasImageSource, CanvasItem, ColorF, DeviceIntSize, ImageBufferId, LayoutRect};
+use armature_api::canvas::finite_rect;
+use armature_api::{CanvasContext, CanvasImageSource, CanvasItem, CanvasState, DeviceIntSize, ImageBufferId};
 
 use crate::format::CanvasRecord;
 
@@ -30,32 +32,12 @@ pub struct CanvasLog {
 #[derive(Clone, Debug)]
 struct Tracked {
     size: DeviceIntSize,
-    state: DrawState,
-    stack: Vec<DrawState>,
+    /// Its drawing state, followed as the GPU process follows it.
+    context: CanvasContext,
     /// Not yet destroyed.
     live: bool,
     /// Kept `Draw` records of other buffers that draw this one.
     readers: usize,
-}
-
-/// A buffer's drawing state, as the GPU process's canvas keeps it (`gpu::canvas`).
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct DrawState {
-    fill: ColorF,
-    stroke: ColorF,
-    line_width: f32,
-    scale: (f32, f32),
-    translate: (f32, f32),
-}
-
-impl DrawState {
-    const INITIAL: DrawState = DrawState {
-        fill: ColorF::BLACK,
-        stroke: ColorF::BLACK,
-        line_width: 1.0,
-        scale: (1.0, 1.0),
-        translate: (0.0, 0.0),
-    };
 }
 
 impl CanvasLog {
@@ -66,7 +48,7 @@ impl CanvasLog {
             self.destroy(id);
         }
         self.records.push(CanvasRecord::Create { id, size });
-        let tracked = Tracked { size, state: DrawState::INITIAL, stack: Vec::new(), live: true, readers: 0 };
+        let tracked = Tracked { size, context: CanvasContext::default(), live: true, readers: 0 };
         self.buffers.insert(id, tracked);
     }
 
@@ -91,12 +73,12 @@ impl CanvasLog {
             return;
         };
         let clears_all = tracked.readers == 0 && tracked.clears_all(item);
-        tracked.apply(item);
+        tracked.context.apply(item);
         if clears_all {
-            let state = tracked.state;
+            let state = tracked.context.state;
             self.drop_drawing(buffer);
             // The state the dropped items left, set again (the transform is the initial one).
-            let initial = DrawState::INITIAL;
+            let initial = CanvasState::INITIAL;
             let prologue = [
                 (state.fill != initial.fill).then_some(CanvasItem::SetFillColor(state.fill)),
                 (state.stroke != initial.stroke).then_some(CanvasItem::SetStrokeColor(state.stroke)),
@@ -169,37 +151,13 @@ impl Tracked {
     /// the whole buffer does not count.
     fn clears_all(&self, item: &CanvasItem) -> bool {
         let CanvasItem::ClearRect(rect) = item else { return false };
-        let identity = self.state.scale == (1.0, 1.0) && self.state.translate == (0.0, 0.0);
-        identity && self.stack.is_empty() && finite(rect) && {
-            let (x0, x1) = (rect.min_x().min(rect.max_x()), rect.min_x().max(rect.max_x()));
-            let (y0, y1) = (rect.min_y().min(rect.max_y()), rect.min_y().max(rect.max_y()));
-            x0 <= 0.0 && y0 <= 0.0 && x1 >= self.size.width as f32 && y1 >= self.size.height as f32
-        }
-    }
-
-    /// Follows the drawing state as the GPU process's canvas does (non-finite values and
-    /// non-positive widths ignored, a `Restore` without a `Save` does nothing).
-    fn apply(&mut self, item: &CanvasItem) {
-        let state = &mut self.state;
-        match *item {
-            CanvasItem::SetFillColor(color) if finite_color(color) => state.fill = color,
-            CanvasItem::SetStrokeColor(color) if finite_color(color) => state.stroke = color,
-            CanvasItem::SetLineWidth(width) if width.is_finite() && width > 0.0 => state.line_width = width,
-            CanvasItem::Save => self.stack.push(*state),
-            CanvasItem::Restore => {
-                if let Some(saved) = self.stack.pop() {
-                    *state = saved;
-                }
-            }
-            CanvasItem::Translate { x, y } if x.is_finite() && y.is_finite() => {
-                state.translate.0 += x * state.scale.0;
-                state.translate.1 += y * state.scale.1;
-            }
-            CanvasItem::Scale { x, y } if x.is_finite() && y.is_finite() => {
-                state.scale.0 *= x;
-                state.scale.1 *= y;
-            }
-            _ => {}
+        let context = &self.context;
+        context.state.is_untransformed() && context.saved() == 0 && finite_rect(rect) && {
+            let cleared = context.state.rect(rect);
+            cleared.min_x() <= 0.0
+                && cleared.min_y() <= 0.0
+                && cleared.max_x() >= self.size.width as f32
+                && cleared.max_y() >= self.size.height as f32
         }
     }
 }
@@ -214,17 +172,9 @@ fn reads(buffer: ImageBufferId, item: &CanvasItem) -> Option<ImageBufferId> {
     }
 }
 
-fn finite_color(color: ColorF) -> bool {
-    [color.r, color.g, color.b, color.a].iter().all(|value| value.is_finite())
-}
-
-fn finite(rect: &LayoutRect) -> bool {
-    [rect.origin.x, rect.origin.y, rect.size.width, rect.size.height].iter().all(|value| value.is_finite())
-}
-
 #[cfg(test)]
 mod tests {
-    use armature_api::{IdNamespace, LayoutPoint, LayoutSize};
+    use armature_api::{ColorF, IdNamespace, LayoutPoint, LayoutRect, LayoutSize};
 
     use super::*;
 

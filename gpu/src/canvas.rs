@@ -1,5 +1,6 @@
-//! Canvas replay: one image buffer's drawing state (a `GraphicsContext`'s, reduced to
-//! colours, line width and a scale-and-translate transform) turning canvas items into
+//! Canvas replay: one image buffer's drawing state (`api::CanvasContext`: a
+//! `GraphicsContext`'s, reduced to colours, line width and a scale-and-translate transform)
+//! turning canvas items into
 //! display items in the buffer's pixel space. The backend batches those and draws them over
 //! the buffer with the page renderer, so canvas drawing gets the same batching.
 //!
@@ -7,9 +8,10 @@
 //! a `Save` does nothing. The one limit is the save stack's depth (a hostile stream could
 //! otherwise grow it without bound).
 
+use armature_api::canvas::finite_rect;
 use armature_api::{
-    BorderRadius, BorderSide, BorderSides, CanvasImageSource, CanvasItem, ColorF, DeviceIntSize, DisplayItem,
-    GlyphInstance, ImageBufferId, LayoutPoint, LayoutRect, LayoutSize,
+    BorderRadius, BorderSide, BorderSides, CanvasContext, CanvasImageSource, CanvasItem, ColorF,
+    DeviceIntSize, DisplayItem, GlyphInstance, ImageBufferId, LayoutPoint, LayoutSize,
 };
 
 /// The deepest `Save` nesting a buffer may have.
@@ -44,42 +46,12 @@ pub enum CanvasStep {
     Clear([u32; 4]),
 }
 
-#[derive(Clone, Copy, Debug)]
-struct State {
-    fill: ColorF,
-    stroke: ColorF,
-    line_width: f32,
-    scale: (f32, f32),
-    translate: (f32, f32),
-}
-
-impl State {
-    const INITIAL: State = State {
-        fill: ColorF::BLACK,
-        stroke: ColorF::BLACK,
-        line_width: 1.0,
-        scale: (1.0, 1.0),
-        translate: (0.0, 0.0),
-    };
-
-    fn point(&self, point: LayoutPoint) -> LayoutPoint {
-        LayoutPoint::new(point.x * self.scale.0 + self.translate.0, point.y * self.scale.1 + self.translate.1)
-    }
-
-    fn rect(&self, rect: &LayoutRect) -> LayoutRect {
-        let (a, b) = (self.point(rect.min()), self.point(rect.max()));
-        let min = LayoutPoint::new(a.x.min(b.x), a.y.min(b.y));
-        LayoutRect::new(min, LayoutSize::new(a.x.max(b.x) - min.x, a.y.max(b.y) - min.y))
-    }
-}
-
 /// One image buffer's drawing state and the items drawn since its last flush.
 #[derive(Debug)]
 pub struct CanvasBuffer {
     id: ImageBufferId,
     size: DeviceIntSize,
-    state: State,
-    stack: Vec<State>,
+    context: CanvasContext,
     /// Display items not yet drawn into the buffer, in order.
     pub pending: Vec<DisplayItem>,
 }
@@ -87,7 +59,7 @@ pub struct CanvasBuffer {
 impl CanvasBuffer {
     /// A new, transparent buffer.
     pub fn new(id: ImageBufferId, size: DeviceIntSize) -> CanvasBuffer {
-        CanvasBuffer { id, size, state: State::INITIAL, stack: Vec::new(), pending: Vec::new() }
+        CanvasBuffer { id, size, context: CanvasContext::default(), pending: Vec::new() }
     }
 
     /// Its size in pixels.
@@ -107,43 +79,14 @@ impl CanvasBuffer {
 
     /// Applies one item to the state; says what must be drawn.
     pub fn apply(&mut self, item: CanvasItem) -> Result<CanvasStep, CanvasError> {
-        let state = &mut self.state;
+        if matches!(item, CanvasItem::Save) && self.context.saved() == MAX_SAVE_DEPTH {
+            return Err(CanvasError::SaveDepth { buffer: self.id });
+        }
+        if self.context.apply(&item) {
+            return Ok(CanvasStep::Nothing);
+        }
+        let state = &self.context.state;
         let step = match item {
-            CanvasItem::SetFillColor(color) if finite_color(color) => {
-                state.fill = color;
-                CanvasStep::Nothing
-            }
-            CanvasItem::SetStrokeColor(color) if finite_color(color) => {
-                state.stroke = color;
-                CanvasStep::Nothing
-            }
-            CanvasItem::SetLineWidth(width) if width.is_finite() && width > 0.0 => {
-                state.line_width = width;
-                CanvasStep::Nothing
-            }
-            CanvasItem::Save => {
-                if self.stack.len() == MAX_SAVE_DEPTH {
-                    return Err(CanvasError::SaveDepth { buffer: self.id });
-                }
-                self.stack.push(*state);
-                CanvasStep::Nothing
-            }
-            CanvasItem::Restore => {
-                if let Some(saved) = self.stack.pop() {
-                    *state = saved;
-                }
-                CanvasStep::Nothing
-            }
-            CanvasItem::Translate { x, y } if x.is_finite() && y.is_finite() => {
-                state.translate.0 += x * state.scale.0;
-                state.translate.1 += y * state.scale.1;
-                CanvasStep::Nothing
-            }
-            CanvasItem::Scale { x, y } if x.is_finite() && y.is_finite() => {
-                state.scale.0 *= x;
-                state.scale.1 *= y;
-                CanvasStep::Nothing
-            }
             CanvasItem::FillRect(rect) if finite_rect(&rect) => CanvasStep::Draw(DisplayItem::Rect {
                 rect: state.rect(&rect),
                 color: state.fill,
@@ -212,18 +155,10 @@ impl CanvasBuffer {
     }
 }
 
-fn finite_color(color: ColorF) -> bool {
-    [color.r, color.g, color.b, color.a].iter().all(|value| value.is_finite())
-}
-
-fn finite_rect(rect: &LayoutRect) -> bool {
-    [rect.origin.x, rect.origin.y, rect.size.width, rect.size.height].iter().all(|value| value.is_finite())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use armature_api::IdNamespace;
+    use armature_api::{IdNamespace, LayoutRect};
 
     fn buffer() -> CanvasBuffer {
         CanvasBuffer::new(ImageBufferId(IdNamespace(1), 0), DeviceIntSize::new(100, 50))

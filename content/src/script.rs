@@ -59,7 +59,6 @@ pub struct PageScripts {
     group: VmGroup,
     events: Receiver<ScriptEvent>,
     canvases: Vec<(ImageBufferId, DeviceIntSize)>,
-    timeout: Duration,
 }
 
 /// Where the debugger listens, and how a detach is told.
@@ -134,14 +133,16 @@ impl PageScripts {
                 Err(error) => on_debugger(DebuggerNews::Failed(error.to_string())),
             }
         }
-        Some(PageScripts { group, events: receiver, canvases, timeout })
+        Some(PageScripts { group, events: receiver, canvases })
     }
 
     /// Waits for the scripts' first tasks so what they draw is in the first frame, at most
-    /// [`SETTLE_LIMIT`] (or the budget, if shorter): a long-running script must not keep the
-    /// page from rendering. `false` if they did not settle.
+    /// [`SETTLE_LIMIT`]: a long-running script must not keep the page from rendering.
+    /// `false` if they did not settle. Not capped at a shorter script budget: a script over
+    /// its budget is stopped then, and that stop must be counted (and reported) before the
+    /// first frame, not race it.
     pub fn settle(&self) -> bool {
-        self.group.wait_idle(self.timeout.min(SETTLE_LIMIT))
+        self.group.wait_idle(SETTLE_LIMIT)
     }
 
     /// The events VM threads send.

@@ -96,7 +96,7 @@ impl StreamState {
         if !self.resources.is_empty() {
             commands.push(ContentToGpu::UpdateResources(self.resources.values().cloned().collect()));
         }
-        commands.extend(self.canvas.scene_records().map(CanvasRecord::command));
+        commands.extend(self.canvas.scene_records().iter().map(CanvasRecord::command));
         if let Some((epoch, list)) = &self.display_list {
             commands.push(ContentToGpu::SetDisplayList(*epoch, list.clone()));
         }

@@ -216,7 +216,7 @@ impl<'a> Replay<'a> {
                 content: stream.content,
                 epoch,
                 resources: state.resources.values().cloned().collect(),
-                canvas: state.canvas.scene_records().cloned().collect(),
+                canvas: state.canvas.scene_records(),
                 display_list,
             });
         }

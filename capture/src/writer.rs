@@ -254,7 +254,7 @@ impl FrameWriter<'_> {
             content: self.entry.content,
             epoch: *epoch,
             resources,
-            canvas: state.canvas().scene_records().cloned().collect(),
+            canvas: state.canvas().scene_records(),
             display_list: list.clone(),
         };
         write_ron(&self.dir.join(format::SCENE_FILE), &scene, SCENE_DEPTH)?;

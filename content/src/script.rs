@@ -189,6 +189,10 @@ impl PageScripts {
             CanvasCall::Restore { .. } => context.restore(),
             CanvasCall::Translate { x, y, .. } => context.translate(x, y),
             CanvasCall::Scale { x, y, .. } => context.scale(x, y),
+            CanvasCall::DrawCanvas { source, rect: [x, y, w, h], .. } => {
+                let Some(&(source, size)) = self.canvases.get(source as usize) else { return };
+                context.draw_buffer(RemoteImageBufferProxy::existing(source, size), x, y, w, h)
+            }
         };
     }
 }

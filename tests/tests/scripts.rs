@@ -1,5 +1,6 @@
-//! Page scripts end to end: worker VMs drawing canvases, bad scripts reported by name while
-//! the page renders, and a Debug Adapter Protocol session over TCP with the real binary.
+//! Page scripts end to end: worker VMs drawing canvases, a canvas drawn into another, bad
+//! scripts reported by name while the page renders, and a Debug Adapter Protocol session over
+//! TCP with the real binary.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -28,6 +29,37 @@ fn two_worker_vms_draw_their_canvases_into_the_first_frame() {
     assert_pixel(&image, 26 + 10 + 30, 146 + 30 + 30, [0x20, 0x60, 0xc0, 255], 2);
     // Canvas 1 (worker 2): a red bar at (70, 10).
     assert_pixel(&image, 252 + 70 + 30, 146 + 10 + 20, [0xd0, 0x40, 0x20, 255], 2);
+}
+
+#[test]
+fn a_script_draws_one_canvas_into_another() {
+    if !has_feature("vm") {
+        return;
+    }
+    let image = render_ok(&page("magnifier.html"), &["--window-size", "400x300"]);
+    let (sand, teal) = ([0xf0, 0xe0, 0xa0, 255], [0x20, 0x60, 0x80, 255]);
+    // The small canvas at (0, 0): a teal bar at (5, 10), 10x20, on sand.
+    assert_pixel(&image, 10, 20, teal, 2);
+    assert_pixel(&image, 40, 20, sand, 2);
+    // The large canvas at (0, 40): the small one four times as large, the bar at (20, 40).
+    assert_pixel(&image, 40, 40 + 80, teal, 2);
+    assert_pixel(&image, 200, 40 + 20, sand, 2);
+    assert_pixel(&image, 100, 40 + 80, sand, 2);
+
+    // A source that is not one of the page's canvases traps, named.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let html = r#"<html><body><canvas width="50" height="50"></canvas>
+      <script type="text/wat">(module
+        (import "armature" "draw_canvas" (func $draw_canvas (param i32 i32 f32 f32 f32 f32)))
+        (func (export "main")
+          (call $draw_canvas (i32.const 0) (i32.const 7) (f32.const 0) (f32.const 0) (f32.const 9) (f32.const 9))))</script>
+      </body></html>"#;
+    let path = dir.path().join("bad-source.html");
+    std::fs::write(&path, html).expect("write");
+    let (output, _) = render(&path, &["--window-size", "200x100"]);
+    let log = stderr(&output);
+    assert!(output.status.success(), "{log}");
+    assert!(log.contains("there is no canvas 7 on the page (it has 1)"), "{log}");
 }
 
 #[test]

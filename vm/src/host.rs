@@ -29,6 +29,8 @@ pub enum CanvasCall {
     Translate { canvas: u32, x: f32, y: f32 },
     /// `scale(x, y)`.
     Scale { canvas: u32, x: f32, y: f32 },
+    /// `drawImage(source, x, y, w, h)` with another of the page's canvases, as it is now.
+    DrawCanvas { canvas: u32, source: u32, rect: [f32; 4] },
 }
 
 impl CanvasCall {
@@ -45,7 +47,8 @@ impl CanvasCall {
             | CanvasCall::Save { canvas }
             | CanvasCall::Restore { canvas }
             | CanvasCall::Translate { canvas, .. }
-            | CanvasCall::Scale { canvas, .. } => canvas,
+            | CanvasCall::Scale { canvas, .. }
+            | CanvasCall::DrawCanvas { canvas, .. } => canvas,
         }
     }
 }

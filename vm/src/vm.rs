@@ -786,6 +786,14 @@ fn host_linker(engine: &Engine) -> Linker<VmData> {
     define(linker.func_wrap(HOST_MODULE, "scale", |c: Caller<'_, VmData>, canvas: i32, x: f32, y: f32| {
         draw(&c, canvas, |canvas| CanvasCall::Scale { canvas, x, y })
     }));
+    define(linker.func_wrap(
+        HOST_MODULE,
+        "draw_canvas",
+        |c: Caller<'_, VmData>, canvas: i32, source: i32, x: f32, y: f32, w: f32, h: f32| {
+            let source = canvas_index(&c, source)?;
+            draw(&c, canvas, |canvas| CanvasCall::DrawCanvas { canvas, source, rect: [x, y, w, h] })
+        },
+    ));
     linker
 }
 
@@ -798,13 +806,17 @@ fn draw(
     canvas: i32,
     call: impl FnOnce(u32) -> CanvasCall,
 ) -> wasmtime::Result<()> {
+    let index = canvas_index(caller, canvas)?;
     let data = caller.data();
-    let count = data.shared.host.canvas_count();
+    data.shared.host.canvas(data.id, call(index));
+    Ok(())
+}
+
+/// `canvas` as an index of the page's canvases; a trap naming it if there is no such canvas.
+fn canvas_index(caller: &Caller<'_, VmData>, canvas: i32) -> wasmtime::Result<u32> {
+    let count = caller.data().shared.host.canvas_count();
     match u32::try_from(canvas) {
-        Ok(index) if index < count => {
-            data.shared.host.canvas(data.id, call(index));
-            Ok(())
-        }
+        Ok(index) if index < count => Ok(index),
         _ => wasmtime::bail!("there is no canvas {canvas} on the page (it has {count})"),
     }
 }

@@ -8,6 +8,9 @@ use std::sync::Arc;
 /// A named point in a child's work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ProbePoint {
+    /// The child has started but not yet connected to the launcher, so it has no crash
+    /// reporting yet: the launcher only sees it die.
+    BeforeConnect,
     /// The child is connected and about to serve.
     Startup,
     /// In the middle of a frame: content has built its display list but not sent it; the
@@ -19,11 +22,13 @@ pub enum ProbePoint {
 
 impl ProbePoint {
     /// Every point, in the order a frame reaches them.
-    pub const ALL: [ProbePoint; 3] = [ProbePoint::Startup, ProbePoint::MidFrame, ProbePoint::Readback];
+    pub const ALL: [ProbePoint; 4] =
+        [ProbePoint::BeforeConnect, ProbePoint::Startup, ProbePoint::MidFrame, ProbePoint::Readback];
 
     /// The spelling used on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
+            ProbePoint::BeforeConnect => "before-connect",
             ProbePoint::Startup => "startup",
             ProbePoint::MidFrame => "mid-frame",
             ProbePoint::Readback => "readback",
@@ -41,10 +46,9 @@ impl std::str::FromStr for ProbePoint {
     type Err = String;
 
     fn from_str(text: &str) -> Result<ProbePoint, String> {
-        ProbePoint::ALL
-            .into_iter()
-            .find(|point| point.as_str() == text)
-            .ok_or_else(|| format!("unknown point '{text}' (expected startup, mid-frame or readback)"))
+        ProbePoint::ALL.into_iter().find(|point| point.as_str() == text).ok_or_else(|| {
+            format!("unknown point '{text}' (expected before-connect, startup, mid-frame or readback)")
+        })
     }
 }
 

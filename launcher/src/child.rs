@@ -84,6 +84,10 @@ pub fn main(args: ChildArgs) -> ExitCode {
     if std::env::var(TEST_EXIT_ENV).is_ok_and(|point| point == format!("{}-startup", args.role)) {
         return ExitCode::from(TEST_EXIT_STATUS);
     }
+    #[cfg(feature = "crash")]
+    if args.crash_test == Some(ProbePoint::BeforeConnect) {
+        armature_crash::crash_now();
+    }
     // Crash reporting starts only once connected: until then the launcher watches this
     // process with `waitpid`, which must never overlap a dump (see `supervise`).
     let result = match args.role {

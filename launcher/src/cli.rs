@@ -165,8 +165,9 @@ pub struct CrashArgs {
     pub crash_reports: Option<PathBuf>,
 
     /// Test switch: make a child crash with a real invalid memory write, as
-    /// ROLE[:POINT[:TIMES]]: ROLE is gpu or content; POINT is startup (default), mid-frame or
-    /// readback (GPU only); the first TIMES (default 1) processes of that role crash.
+    /// ROLE[:POINT[:TIMES]]: ROLE is gpu or content; POINT is before-connect (no report can
+    /// be written yet), startup (default), mid-frame or readback (GPU only); the first TIMES
+    /// (default 1) processes of that role crash.
     #[arg(long, value_name = "ROLE[:POINT[:TIMES]]", value_parser = crate::crash::CrashTest::parse)]
     pub crash_test: Option<crate::crash::CrashTest>,
 }

@@ -272,6 +272,10 @@ mod tests {
             parse("content:mid-frame"),
             Ok(CrashTest { role: ProcessRole::Content, point: ProbePoint::MidFrame, times: 1 })
         );
+        assert_eq!(
+            parse("content:before-connect:2"),
+            Ok(CrashTest { role: ProcessRole::Content, point: ProbePoint::BeforeConnect, times: 2 })
+        );
         assert!(parse("content:readback").is_err());
         assert!(parse("browser").is_err());
         assert!(parse("gpu:sideways").is_err());

@@ -245,6 +245,17 @@ impl LauncherError {
         }
     }
 
+    /// Whether this is a GPU process that failed before it connected (died, hung, or
+    /// garbled its handshake): a crash the relaunch policy covers.
+    pub fn is_gpu_start_failure(&self) -> bool {
+        match self {
+            LauncherError::ExitedBeforeConnecting { role, .. }
+            | LauncherError::ConnectTimeout { role, .. }
+            | LauncherError::Handshake { role, .. } => *role == ProcessRole::Gpu,
+            _ => false,
+        }
+    }
+
     /// The process exit code: 2 for bad input on the command line, 3 for a crashed content
     /// process, 4 for a GPU process that crashed too often, 1 for other failures.
     pub fn exit_code(&self) -> u8 {

@@ -258,6 +258,8 @@ pub struct Session {
     gpu: Gpu,
     /// Which GPU process this is: 1 for the first, +1 per relaunch.
     gpu_generation: u32,
+    /// GPU processes that connected so far (one that died before it connected is not one).
+    gpus_connected: u32,
     /// Content processes started so far.
     content_launches: u32,
     /// When the GPU process crashed, within the window.
@@ -288,6 +290,7 @@ impl Session {
             options,
             gpu: Gpu::Gone,
             gpu_generation: 0,
+            gpus_connected: 0,
             content_launches: 0,
             gpu_crashes: Vec::new(),
             events,
@@ -831,6 +834,21 @@ impl Session {
             gpu.pid,
             self.death(gpu.pid, status, Survivors::Contents(&contents))
         );
+        self.relaunch_gpu_after(what)?;
+        let window = self.window.clone();
+        let recording = self.options.capture.recording;
+        let gpu = self.gpu()?;
+        for (id, pid, sender) in contents {
+            let gpu_end = connect_to_gpu(gpu, id, pid, window.clone(), recording)?;
+            // A content process that is gone meanwhile reports itself through its channel.
+            let _ = sender.send(LauncherToContent::ReconnectGpu { gpu: gpu_end });
+        }
+        Ok(())
+    }
+
+    /// The GPU process failed (`what` says how): counts the crash and starts another, or
+    /// gives up once more crashed within [`GPU_CRASH_WINDOW`] than the policy relaunches.
+    fn relaunch_gpu_after(&mut self, what: String) -> Result<(), LauncherError> {
         let now = Instant::now();
         self.gpu_crashes.retain(|&crash| now.duration_since(crash) < GPU_CRASH_WINDOW);
         self.gpu_crashes.push(now);
@@ -848,16 +866,7 @@ impl Session {
             "armature: warning: {what}; relaunching it (crash {crashes} of {limit} allowed within {} minutes)",
             GPU_CRASH_WINDOW.as_secs() / 60
         );
-        self.spawn_gpu()?;
-        let window = self.window.clone();
-        let recording = self.options.capture.recording;
-        let gpu = self.gpu()?;
-        for (id, pid, sender) in contents {
-            let gpu_end = connect_to_gpu(gpu, id, pid, window.clone(), recording)?;
-            // A content process that is gone meanwhile reports itself through its channel.
-            let _ = sender.send(LauncherToContent::ReconnectGpu { gpu: gpu_end });
-        }
-        Ok(())
+        self.spawn_gpu()
     }
 
     /// Describes how a child ended, with its crash report if it wrote one.
@@ -946,36 +955,51 @@ impl Session {
         }
     }
 
-    /// The GPU process, connecting to it on first use.
+    /// The GPU process, connecting to it on first use. One that dies, hangs or garbles its
+    /// handshake before it connects is a GPU crash like any other: relaunched under the
+    /// same policy (a driver that crashes while the process starts must not end the run at
+    /// once, nor be retried for ever).
     fn gpu(&mut self) -> Result<&GpuChild, LauncherError> {
-        // Left `Gone` if connecting fails.
-        match std::mem::replace(&mut self.gpu, Gpu::Gone) {
-            Gpu::Starting(pending) => {
-                let mut gpu = pending.connect()?;
-                if self.options.verbose {
-                    tracing::info!(target: "armature::launcher", "started gpu process (pid {})", gpu.pid);
+        // Left `Gone` if connecting fails for good.
+        loop {
+            let pending = match std::mem::replace(&mut self.gpu, Gpu::Gone) {
+                Gpu::Starting(pending) => pending,
+                other => {
+                    self.gpu = other;
+                    break;
                 }
-                let generation = self.gpu_generation;
-                gpu.route(
-                    self.events_sender.clone(),
-                    move |message| Event::Gpu(generation, message),
-                    Event::GpuClosed(generation),
-                );
-                // A whole-run capture is the first GPU process's; a relaunched one starts
-                // with an empty writer, so it would not replay on its own.
-                if let Some(request) = &self.options.capture.run {
-                    if generation == 1 {
-                        let _ = gpu.sender.send(LauncherToGpu::StartCapture(request.clone()));
-                    } else {
-                        eprintln!(
-                            "armature: warning: the capture in {} ends with the GPU process that crashed",
-                            request.dir.display()
-                        );
-                    }
+            };
+            let mut gpu = match pending.connect() {
+                Ok(gpu) => gpu,
+                Err(error) if error.is_gpu_start_failure() => {
+                    self.relaunch_gpu_after(error.to_string())?;
+                    continue;
                 }
-                self.gpu = Gpu::Connected(gpu);
+                Err(error) => return Err(error),
+            };
+            if self.options.verbose {
+                tracing::info!(target: "armature::launcher", "started gpu process (pid {})", gpu.pid);
             }
-            other => self.gpu = other,
+            let generation = self.gpu_generation;
+            gpu.route(
+                self.events_sender.clone(),
+                move |message| Event::Gpu(generation, message),
+                Event::GpuClosed(generation),
+            );
+            // A whole-run capture is the first connected GPU process's; a relaunched one
+            // starts with an empty writer, so it would not replay on its own.
+            self.gpus_connected += 1;
+            if let Some(request) = &self.options.capture.run {
+                if self.gpus_connected == 1 {
+                    let _ = gpu.sender.send(LauncherToGpu::StartCapture(request.clone()));
+                } else {
+                    eprintln!(
+                        "armature: warning: the capture in {} ends with the GPU process that crashed",
+                        request.dir.display()
+                    );
+                }
+            }
+            self.gpu = Gpu::Connected(gpu);
         }
         match &self.gpu {
             Gpu::Connected(gpu) => Ok(gpu),

@@ -147,6 +147,36 @@ fn a_fourth_gpu_crash_in_the_window_ends_the_run_cleanly() {
     assert!(output.status.success(), "{}", stderr(&output));
 }
 
+#[test]
+fn a_gpu_process_crashing_before_it_connects_is_relaunched_under_the_same_policy() {
+    if !has_feature("crash") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let reports_dir = dir.path().join("reports");
+    let (clean, crashed) = (dir.path().join("clean.png"), dir.path().join("crashed.png"));
+    let output = run("boxes.html", &reports_dir, &clean, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run("boxes.html", &reports_dir, &crashed, &["--crash-test=gpu:before-connect"]);
+    let message = stderr(&output);
+    assert!(output.status.success(), "{message}");
+    assert!(message.contains("exited before connecting to the launcher: signal: 11 (SIGSEGV)"), "{message}");
+    assert!(message.contains("relaunching it (crash 1 of 3"), "{message}");
+    let clean_pixels = image::open(&clean).expect("clean PNG").to_rgba8();
+    assert!(clean_pixels == image::open(&crashed).expect("PNG after the relaunch").to_rgba8());
+    // Crash reporting starts once a child is connected: nothing could write a report.
+    assert!(reports(&reports_dir).is_empty());
+    // A GPU process that never starts is given up on, as one that keeps crashing is.
+    let output = run("boxes.html", &reports_dir, &crashed, &["--crash-test=gpu:before-connect:4"]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(4), "{message}");
+    assert!(
+        message.contains("more than the 3 relaunches allowed; giving up (last: the gpu process"),
+        "{message}"
+    );
+    assert_eq!(message.matches("relaunching it").count(), 3, "{message}");
+}
+
 /// Starts a run that holds after its frame, with `--verbose`; returns it once the PNG exists.
 fn start_held(bin: &Path, png: &Path, reports_dir: &Path, extra_env: &[(&str, &str)]) -> Child {
     let mut command = armature_at(bin);

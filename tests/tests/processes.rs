@@ -163,7 +163,8 @@ fn output_pid_of(stderr: &str, role: &str) -> Option<u32> {
     rest.split(']').next()?.parse().ok()
 }
 
-fn assert_dead_child_reported(role: &str) {
+/// Every process of `role` exits before it connects: the run ends with `code`, promptly.
+fn assert_dead_child_reported(role: &str, code: i32) -> String {
     let started = Instant::now();
     let output = armature()
         .arg(page("boxes.html"))
@@ -172,24 +173,28 @@ fn assert_dead_child_reported(role: &str) {
         .output()
         .expect("runs");
     let elapsed = started.elapsed();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
     assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
     assert!(
         stderr.contains(&format!("the {role} process (pid ")) && stderr.contains("exited before connecting"),
         "{stderr}"
     );
     assert!(stderr.contains("exit status: 42"), "{stderr}");
+    stderr
 }
 
 #[test]
 fn a_gpu_process_dying_before_it_connects_is_reported_not_waited_on() {
-    assert_dead_child_reported("gpu");
+    // A GPU process failure like any other: relaunched under the policy, then given up on
+    // (exit 4) when every one dies.
+    let stderr = assert_dead_child_reported("gpu", 4);
+    assert_eq!(stderr.matches("relaunching it").count(), 3, "{stderr}");
 }
 
 #[test]
 fn a_content_process_dying_before_it_connects_is_reported_not_waited_on() {
-    assert_dead_child_reported("content");
+    assert_dead_child_reported("content", 1);
 }
 
 #[test]

@@ -77,12 +77,11 @@ impl CanvasLog {
     pub fn create(&mut self, id: ImageBufferId, size: DeviceIntSize) {
         // Created twice (the GPU process refuses that): the old one is destroyed, and the
         // new one's epochs follow its, so reads of the old one's never match the new one's.
-        let (epoch, readers) = match self.buffers.contains_key(&id) {
-            true => {
-                self.destroy(id);
-                self.buffers.remove(&id).map(|old| (old.epoch + 1, old.readers)).unwrap_or_default()
-            }
-            false => Default::default(),
+        let (epoch, readers) = if self.buffers.contains_key(&id) {
+            self.destroy(id);
+            self.buffers.remove(&id).map(|old| (old.epoch + 1, old.readers)).unwrap_or_default()
+        } else {
+            Default::default()
         };
         self.push(CanvasRecord::Create { id, size }, 0, None);
         let tracked = Tracked { size, context: CanvasContext::default(), live: true, epoch, readers };
@@ -100,23 +99,24 @@ impl CanvasLog {
     /// An item drawn into `buffer`.
     pub fn draw(&mut self, buffer: ImageBufferId, item: &CanvasItem) {
         let record = CanvasRecord::Draw { buffer, item: item.clone() };
-        if !self.buffers.contains_key(&buffer) {
+        let Some(tracked) = self.buffers.get_mut(&buffer) else {
             // Drawing into no buffer (the GPU process refuses it, so it reads nothing):
             // kept as it came.
             self.push(record, 0, None);
             return;
+        };
+        let clears_all = tracked.clears_all(item);
+        tracked.context.apply(item);
+        if clears_all {
+            tracked.epoch += 1;
         }
+        let (epoch, state) = (tracked.epoch, tracked.context.state);
         let reads = reads(buffer, item).and_then(|source| {
             let tracked = self.buffers.get_mut(&source)?;
             *tracked.readers.entry(tracked.epoch).or_default() += 1;
             Some((source, tracked.epoch))
         });
-        let Some(tracked) = self.buffers.get_mut(&buffer) else { return };
-        let clears_all = tracked.clears_all(item);
-        tracked.context.apply(item);
         if clears_all {
-            tracked.epoch += 1;
-            let (epoch, state) = (tracked.epoch, tracked.context.state);
             // The state the earlier epochs left, set again (the transform is the initial one).
             let initial = CanvasState::INITIAL;
             let prologue = [
@@ -129,7 +129,6 @@ impl CanvasLog {
                 self.push(CanvasRecord::Draw { buffer, item }, epoch, None);
             }
         }
-        let epoch = self.buffers.get(&buffer).map_or(0, |tracked| tracked.epoch);
         self.push(record, epoch, reads);
         if clears_all {
             self.prune(buffer);

@@ -87,6 +87,19 @@ impl RemoteRenderingBackendProxy {
         })
     }
 
+    /// A connection to a relaunched GPU process, which holds nothing of ours: everything
+    /// starts afresh but the id allocator, so the ids of buffers we make again
+    /// ([`recreate_image_buffer`](Self::recreate_image_buffer)) stay unique.
+    pub fn reconnect(
+        &self,
+        end: StreamClientEnd,
+        recording: armature_api::capture::StreamRecording,
+    ) -> Result<RemoteRenderingBackendProxy, ClientError> {
+        let mut proxy = RemoteRenderingBackendProxy::connect(end, self.namespace, recording)?;
+        proxy.next_id = self.next_id;
+        Ok(proxy)
+    }
+
     /// Appends an item to the stream (the first error is kept for `flush`).
     pub fn send(&mut self, command: ContentToGpu) {
         if let ContentToGpu::UpdateResources(updates) = &command {
@@ -129,6 +142,14 @@ impl RemoteRenderingBackendProxy {
         self.next_id = self.next_id.wrapping_add(1).max(FIRST_OFFSCREEN_ID);
         self.send(ContentToGpu::UpdateResources(vec![ResourceUpdate::CreateImageBuffer { id, size }]));
         RemoteImageBufferProxy { id, size }
+    }
+
+    /// Makes `buffer` again, transparent, under its id (in a relaunched GPU process).
+    pub fn recreate_image_buffer(&mut self, buffer: RemoteImageBufferProxy) {
+        self.send(ContentToGpu::UpdateResources(vec![ResourceUpdate::CreateImageBuffer {
+            id: buffer.id,
+            size: buffer.size,
+        }]));
     }
 
     /// Destroys a buffer.

@@ -364,7 +364,8 @@ fn main_loop(
             #[cfg(feature = "vm")]
             None => {
                 let never = crossbeam_channel::never();
-                let events = scripts.as_ref().map_or(&never, |scripts| scripts.events());
+                // A handle of its own, so a script event's arm may change the scripts.
+                let events = scripts.as_ref().map_or(never, |scripts| scripts.events().clone());
                 let frame = match &scripts {
                     Some(scripts) if scripts.wants_frame() => {
                         crossbeam_channel::at(next_frame.max(Instant::now()))
@@ -378,13 +379,9 @@ fn main_loop(
                         Err(_) => return Ok(()),
                     },
                     recv(events) -> event => {
-                        let (Ok(event), Some(scripts)) = (event, &scripts) else { continue };
+                        let (Ok(event), Some(scripts)) = (event, &mut scripts) else { continue };
                         let (Some((_, page)), Some(gpu)) = (&mut shown, &mut link) else { continue };
                         match event {
-                            crate::script::ScriptEvent::Canvas(call) => {
-                                scripts.apply(gpu, &mut page.page.fonts, call);
-                                drew = true;
-                            }
                             // Present what a task drew once it is done, as a frame would.
                             crate::script::ScriptEvent::TaskDone if drew => {
                                 drew = false;
@@ -392,6 +389,7 @@ fn main_loop(
                                 send_or_wait(gpu.flush().map_err(|error| error.to_string()));
                             }
                             crate::script::ScriptEvent::TaskDone => {}
+                            event => drew |= scripts.apply(gpu, &mut page.page.fonts, event),
                         }
                         continue;
                     },
@@ -430,7 +428,8 @@ fn main_loop(
                 };
                 probe.annotate(annotation::URL, &file_url(&page));
                 let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);
-                let laid_out = match lay_out_page(content, &page, viewport) {
+                #[cfg_attr(not(feature = "vm"), allow(unused_mut))]
+                let mut laid_out = match lay_out_page(content, &page, viewport) {
                     Ok(laid_out) => laid_out,
                     Err(error) => {
                         // The launcher prints the message; if it is gone there is no one to tell.
@@ -441,7 +440,7 @@ fn main_loop(
                 let title = laid_out.document.title();
                 #[cfg(feature = "vm")]
                 {
-                    scripts = start_scripts(&laid_out, &page, script_options, to_launcher);
+                    scripts = start_scripts(&mut laid_out, &page, script_options, to_launcher);
                 }
                 #[cfg(not(feature = "vm"))]
                 warn_scripts_ignored(&laid_out.document, script_options);
@@ -457,7 +456,7 @@ fn main_loop(
                     crate::test_support::draw(gpu, laid_out, &page)?;
                     // What the scripts drew before settling is part of the first frame.
                     #[cfg(feature = "vm")]
-                    if let Some(scripts) = &scripts {
+                    if let Some(scripts) = &mut scripts {
                         scripts.drain(gpu, &mut laid_out.fonts);
                     }
                     Ok(())
@@ -469,15 +468,20 @@ fn main_loop(
                 let _ = to_launcher.send(ContentToLauncher::PageLoaded { title, display_items, timings });
             }
             LauncherToContent::ReconnectGpu { gpu } => {
-                let Some((content, _)) = &shown else { continue };
-                let gpu = match RemoteRenderingBackendProxy::connect(gpu, content.namespace(), recording) {
+                let (Some(_), Some(old)) = (&shown, &link) else { continue };
+                let gpu = match old.reconnect(gpu, recording) {
                     Ok(proxy) => link.insert(proxy),
                     Err(error) => {
                         tracing::error!(target: "armature::content", "cannot use the new GPU process's stream: {error}");
                         continue;
                     }
                 };
-                // The new GPU process knows nothing of us: send the page again, as a new frame.
+                // The new GPU process knows nothing of us: make the scripts' offscreen
+                // canvases again and send the page, as a new frame.
+                #[cfg(feature = "vm")]
+                if let Some(scripts) = &scripts {
+                    scripts.recreate_offscreen(gpu);
+                }
                 if let Some((_, page)) = &mut shown {
                     page.sent = SentResources::default();
                     if let Err(error) = page.send_frame(gpu) {
@@ -559,7 +563,7 @@ fn main_loop(
 /// first frame. The debugger's news goes to the launcher.
 #[cfg(feature = "vm")]
 fn start_scripts(
-    page: &LaidOutPage,
+    page: &mut LaidOutPage,
     path: &Path,
     options: armature_api::messages::ScriptOptions,
     to_launcher: &IpcSender<ContentToLauncher>,
@@ -574,10 +578,12 @@ fn start_scripts(
         };
         let _ = launcher.send(message);
     });
+    let images = crate::script::page_images(&page.document, &mut page.images);
     let scripts = crate::script::PageScripts::start(
         &page.document,
         path,
         page.layout.canvases.clone(),
+        images,
         options,
         on_debugger,
     )?;

@@ -6,33 +6,78 @@
 //! gets a VM of its own (like a Web Worker). The main VM exists whenever the page has a
 //! script, so a page with only workers has an idle main VM.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use armature_api::messages::ScriptOptions;
-use armature_api::{ColorF, DeviceIntSize, ImageBufferId};
+use armature_api::{ColorF, DeviceIntSize, ImageBufferId, ImageKey};
 use armature_vm::dap::DapServer;
-use armature_vm::{CanvasCall, Host, Script, ScriptError, ScriptSource, VmConfig, VmGroup, VmId};
+use armature_vm::{
+    CanvasCall, Host, Script, ScriptError, ScriptSource, VmConfig, VmGroup, VmId, no_such_canvas,
+};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::canvas::{RemoteImageBufferProxy, RemoteRenderingBackendProxy};
-use crate::dom::Document;
+use crate::dom::{Document, NodeId};
 use crate::fonts::Fonts;
+use crate::images::{ImageContent, Images};
+use crate::layout::MAX_CANVAS_SIDE;
+
+/// Most offscreen canvases a page's scripts may hold at once.
+pub const MAX_OFFSCREEN_CANVASES: usize = 1024;
+/// Most pixels a page's offscreen canvases may hold together (64 MiB of RGBA in the GPU
+/// process).
+pub const MAX_OFFSCREEN_PIXELS: u64 = 16 * 1024 * 1024;
 
 /// What VM threads tell the main thread.
 #[derive(Debug)]
 pub enum ScriptEvent {
-    /// Draw on a page canvas.
+    /// Draw on a canvas.
     Canvas(CanvasCall),
+    /// A script made offscreen canvas `canvas`.
+    CreateCanvas {
+        /// Its index.
+        canvas: u32,
+        /// Its size in pixels.
+        size: DeviceIntSize,
+    },
+    /// A script is done with offscreen canvas `canvas`.
+    DropCanvas {
+        /// Its index.
+        canvas: u32,
+    },
     /// A VM finished a task: what it drew can be presented.
     TaskDone,
 }
 
+/// The canvases scripts can name, as VM threads check them: the page's, then the offscreen
+/// ones, whose indices are never reused (a dropped one traps, named, rather than drawing
+/// on a newer canvas).
+struct CanvasTable {
+    page: u32,
+    /// Live offscreen canvases and their sizes.
+    offscreen: BTreeMap<u32, DeviceIntSize>,
+    /// The next offscreen index.
+    next: u32,
+    /// Pixels the live offscreen canvases hold.
+    pixels: u64,
+}
+
 struct PageHost {
     page: String,
-    canvases: u32,
+    canvases: Mutex<CanvasTable>,
+    /// The page's `<img>`s in document order: the key of each that loaded, or why not.
+    images: Vec<Result<ImageKey, String>>,
     events: Sender<ScriptEvent>,
+}
+
+impl PageHost {
+    fn table(&self) -> std::sync::MutexGuard<'_, CanvasTable> {
+        // The table is consistent between statements; a panic elsewhere cannot break it.
+        self.canvases.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 impl Host for PageHost {
@@ -40,7 +85,70 @@ impl Host for PageHost {
         tracing::info!(target: "armature::script", "{} {vm} {script}: {message}", self.page);
     }
     fn canvas_count(&self) -> u32 {
-        self.canvases
+        self.table().page
+    }
+    fn check_canvas(&self, canvas: u32) -> Result<(), String> {
+        let table = self.table();
+        if canvas < table.page || table.offscreen.contains_key(&canvas) {
+            Ok(())
+        } else if canvas < table.next {
+            Err(format!("canvas {canvas} was dropped (drop_canvas); it cannot be used again"))
+        } else {
+            Err(no_such_canvas(canvas, table.page, table.offscreen.len() as u32))
+        }
+    }
+    fn create_canvas(&self, _vm: VmId, width: u32, height: u32) -> Result<u32, String> {
+        let call = format!("create_canvas({width}, {height})");
+        if !(1..=MAX_CANVAS_SIDE).contains(&width) || !(1..=MAX_CANVAS_SIDE).contains(&height) {
+            return Err(format!("{call}: a canvas is 1 to {MAX_CANVAS_SIDE} pixels wide and high"));
+        }
+        let mut table = self.table();
+        if table.offscreen.len() >= MAX_OFFSCREEN_CANVASES {
+            return Err(format!(
+                "{call}: the page's scripts already hold {MAX_OFFSCREEN_CANVASES} offscreen canvases, the most \
+                 allowed (drop_canvas the ones no longer needed)"
+            ));
+        }
+        let pixels = table.pixels + u64::from(width) * u64::from(height);
+        if pixels > MAX_OFFSCREEN_PIXELS {
+            return Err(format!(
+                "{call}: the page's offscreen canvases would hold {pixels} pixels, more than the \
+                 {MAX_OFFSCREEN_PIXELS} allowed (drop_canvas the ones no longer needed)"
+            ));
+        }
+        let canvas = table.next;
+        table.next = canvas.checked_add(1).ok_or_else(|| format!("{call}: canvas indices ran out"))?;
+        let size = DeviceIntSize::new(width, height);
+        table.offscreen.insert(canvas, size);
+        table.pixels = pixels;
+        // Sent under the lock, so the main thread learns of canvases in index order.
+        let _ = self.events.send(ScriptEvent::CreateCanvas { canvas, size });
+        Ok(canvas)
+    }
+    fn drop_canvas(&self, _vm: VmId, canvas: u32) -> Result<(), String> {
+        let mut table = self.table();
+        if canvas < table.page {
+            return Err(format!(
+                "drop_canvas({canvas}): canvas {canvas} is a <canvas> on the page; only offscreen canvases can be dropped"
+            ));
+        }
+        let size = table
+            .offscreen
+            .remove(&canvas)
+            .ok_or_else(|| format!("drop_canvas({canvas}): no such offscreen canvas"))?;
+        table.pixels -= u64::from(size.width) * u64::from(size.height);
+        let _ = self.events.send(ScriptEvent::DropCanvas { canvas });
+        Ok(())
+    }
+    fn image_count(&self) -> u32 {
+        self.images.len() as u32
+    }
+    fn check_image(&self, image: u32) -> Result<(), String> {
+        match self.images.get(image as usize) {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(reason)) => Err(format!("image {image} is broken and cannot be drawn: {reason}")),
+            None => Err(format!("there is no image {image} on the page (it has {})", self.images.len())),
+        }
     }
     fn canvas(&self, _vm: VmId, call: CanvasCall) {
         let _ = self.events.send(ScriptEvent::Canvas(call));
@@ -59,6 +167,10 @@ pub struct PageScripts {
     group: VmGroup,
     events: Receiver<ScriptEvent>,
     canvases: Vec<(ImageBufferId, DeviceIntSize)>,
+    /// Live offscreen canvases by index, as the GPU process knows them.
+    offscreen: HashMap<u32, RemoteImageBufferProxy>,
+    /// The page's `<img>`s in document order (`None`: broken).
+    images: Vec<Option<ImageKey>>,
 }
 
 /// Where the debugger listens, and how a detach is told.
@@ -77,11 +189,13 @@ pub enum DebuggerNews {
 
 impl PageScripts {
     /// Starts the page's VMs and queues its scripts; `None` if it has none. Scripts that
-    /// cannot be read are reported by name and skipped.
+    /// cannot be read are reported by name and skipped. `images` are the page's `<img>`s
+    /// in document order ([`page_images`]).
     pub fn start(
         document: &Document,
         page: &Path,
         canvases: Vec<(ImageBufferId, DeviceIntSize)>,
+        images: Vec<Result<ImageKey, String>>,
         options: ScriptOptions,
         on_debugger: OnDebugger,
     ) -> Option<PageScripts> {
@@ -91,7 +205,12 @@ impl PageScripts {
         }
         let page_name = page.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         let (events, receiver) = crossbeam_channel::unbounded();
-        let host = Arc::new(PageHost { page: page_name.clone(), canvases: canvases.len() as u32, events });
+        let page_canvases = canvases.len() as u32;
+        let table =
+            CanvasTable { page: page_canvases, offscreen: BTreeMap::new(), next: page_canvases, pixels: 0 };
+        let keys = images.iter().map(|image| image.as_ref().ok().copied()).collect();
+        let host =
+            Arc::new(PageHost { page: page_name.clone(), canvases: Mutex::new(table), images, events });
         let timeout = Duration::from_millis(options.timeout_ms.max(1));
         let config = VmConfig { debug: options.debug_port.is_some(), script_timeout: timeout };
         let group = match VmGroup::new(host, config) {
@@ -133,7 +252,7 @@ impl PageScripts {
                 Err(error) => on_debugger(DebuggerNews::Failed(error.to_string())),
             }
         }
-        Some(PageScripts { group, events: receiver, canvases })
+        Some(PageScripts { group, events: receiver, canvases, offscreen: HashMap::new(), images: keys })
     }
 
     /// Waits for the scripts' first tasks so what they draw is in the first frame, at most
@@ -160,23 +279,49 @@ impl PageScripts {
         self.group.animation_frame(time_ms);
     }
 
-    /// Applies every canvas call that has arrived; returns whether any did. Other events
+    /// Applies every canvas event that has arrived; returns whether any did. `TaskDone`s
     /// are dropped (the caller presents after this anyway).
-    pub fn drain(&self, gpu: &mut RemoteRenderingBackendProxy, fonts: &mut Fonts) -> bool {
+    pub fn drain(&mut self, gpu: &mut RemoteRenderingBackendProxy, fonts: &mut Fonts) -> bool {
         let mut drew = false;
         while let Ok(event) = self.events.try_recv() {
-            if let ScriptEvent::Canvas(call) = event {
-                self.apply(gpu, fonts, call);
-                drew = true;
-            }
+            drew |= self.apply(gpu, fonts, event);
         }
         drew
     }
 
-    /// Draws one call on its canvas (the index was checked on the VM thread).
-    pub fn apply(&self, gpu: &mut RemoteRenderingBackendProxy, fonts: &mut Fonts, call: CanvasCall) {
-        let Some(&(id, size)) = self.canvases.get(call.canvas() as usize) else { return };
-        let mut context = gpu.context(RemoteImageBufferProxy::existing(id, size));
+    /// Applies one event: makes or drops an offscreen canvas, or draws one call on its
+    /// canvas (indices were checked on the VM thread; a call on a canvas another VM has
+    /// dropped since is skipped, as the canvas is gone). Returns whether it changed a
+    /// canvas (`false` for `TaskDone`).
+    pub fn apply(
+        &mut self,
+        gpu: &mut RemoteRenderingBackendProxy,
+        fonts: &mut Fonts,
+        event: ScriptEvent,
+    ) -> bool {
+        let call = match event {
+            ScriptEvent::Canvas(call) => call,
+            ScriptEvent::CreateCanvas { canvas, size } => {
+                self.offscreen.insert(canvas, gpu.create_image_buffer(size));
+                return true;
+            }
+            ScriptEvent::DropCanvas { canvas } => {
+                if let Some(buffer) = self.offscreen.remove(&canvas) {
+                    gpu.destroy_image_buffer(buffer);
+                }
+                return true;
+            }
+            ScriptEvent::TaskDone => return false,
+        };
+        let Some(buffer) = self.buffer(call.canvas()) else { return false };
+        let source = match &call {
+            CanvasCall::DrawCanvas { source, .. } => match self.buffer(*source) {
+                Some(source) => Some(source),
+                None => return false,
+            },
+            _ => None,
+        };
+        let mut context = gpu.context(buffer);
         match call {
             CanvasCall::FillColor { rgba, .. } => context.set_fill_color(color(rgba)),
             CanvasCall::StrokeColor { rgba, .. } => context.set_stroke_color(color(rgba)),
@@ -189,12 +334,55 @@ impl PageScripts {
             CanvasCall::Restore { .. } => context.restore(),
             CanvasCall::Translate { x, y, .. } => context.translate(x, y),
             CanvasCall::Scale { x, y, .. } => context.scale(x, y),
-            CanvasCall::DrawCanvas { source, rect: [x, y, w, h], .. } => {
-                let Some(&(source, size)) = self.canvases.get(source as usize) else { return };
-                context.draw_buffer(RemoteImageBufferProxy::existing(source, size), x, y, w, h)
+            CanvasCall::DrawCanvas { rect: [x, y, w, h], .. } => match source {
+                Some(source) => context.draw_buffer(source, x, y, w, h),
+                None => return false,
+            },
+            CanvasCall::DrawImage { image, rect: [x, y, w, h], .. } => {
+                match self.images.get(image as usize).copied().flatten() {
+                    Some(key) => context.draw_image(key, x, y, w, h),
+                    None => return false,
+                }
             }
         };
+        true
     }
+
+    /// Makes the live offscreen canvases again in a relaunched GPU process, which knows
+    /// nothing of them (transparent again, as the page's canvases are: their drawing was
+    /// in the process that died).
+    pub fn recreate_offscreen(&self, gpu: &mut RemoteRenderingBackendProxy) {
+        let mut live: Vec<_> = self.offscreen.values().copied().collect();
+        live.sort_by_key(|buffer| buffer.id().1);
+        for buffer in live {
+            gpu.recreate_image_buffer(buffer);
+        }
+    }
+
+    /// The buffer behind canvas index `canvas`: a page canvas, or a live offscreen one.
+    fn buffer(&self, canvas: u32) -> Option<RemoteImageBufferProxy> {
+        match self.canvases.get(canvas as usize) {
+            Some(&(id, size)) => Some(RemoteImageBufferProxy::existing(id, size)),
+            None => self.offscreen.get(&canvas).copied(),
+        }
+    }
+}
+
+/// The page's `<img>` elements in document order, as scripts number them: each one's key
+/// (loaded now if layout did not need it, a `display: none` image say, so the first frame
+/// uploads it), or why it is broken.
+pub fn page_images(document: &Document, images: &mut Images) -> Vec<Result<ImageKey, String>> {
+    document
+        .descendants(NodeId::DOCUMENT)
+        .filter(|&node| document.tag(node).is_some_and(|tag| &**tag == "img"))
+        .map(|node| match document.attr(node, "src") {
+            Some(src) => match images.load(src) {
+                ImageContent::Loaded { key, .. } => Ok(key),
+                ImageContent::Broken { reason } => Err(reason),
+            },
+            None => Err("the <img> has no src".to_owned()),
+        })
+        .collect()
 }
 
 /// `0xRRGGBBAA` as a colour.
@@ -214,7 +402,7 @@ fn collect(document: &Document, page: &Path) -> Vec<(bool, Result<Script, String
     let base = page.parent().unwrap_or(Path::new("."));
     let mut inline = 0;
     let mut scripts = Vec::new();
-    for node in document.descendants(crate::dom::NodeId::DOCUMENT) {
+    for node in document.descendants(NodeId::DOCUMENT) {
         if document.tag(node).is_none_or(|tag| &**tag != "script") {
             continue;
         }

@@ -7,7 +7,10 @@ use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use armature_tests::{armature, assert_pixel, has_feature, page, render, render_ok, stderr};
+use armature_tests::{
+    armature, assert_pixel, children_of, command_line, has_feature, page, render, render_ok, stderr,
+    wait_until,
+};
 use serde_json::{Value, json};
 
 #[test]
@@ -60,6 +63,142 @@ fn a_script_draws_one_canvas_into_another() {
     let log = stderr(&output);
     assert!(output.status.success(), "{log}");
     assert!(log.contains("there is no canvas 7 on the page (it has 1)"), "{log}");
+}
+
+#[test]
+fn scripts_draw_offscreen_canvases_and_page_images() {
+    if !has_feature("vm") {
+        return;
+    }
+    let image = render_ok(&page("sprites.html"), &["--window-size", "400x300"]);
+    let (red, blue, yellow) = ([255, 0, 0, 255], [0, 0, 255, 255], [0xf0, 0xd0, 0x20, 255]);
+    let (teal, sand, background) =
+        ([0x20, 0x60, 0x80, 255], [0xf0, 0xe0, 0xa0, 255], [0xf4, 0xf4, 0xf0, 255]);
+    // The hidden <img> (64x32, red then blue), drawn twice as large at (0, 0).
+    assert_pixel(&image, 32, 32, red, 2);
+    assert_pixel(&image, 96, 32, blue, 2);
+    // The tile, an offscreen canvas holding the image and the dropped scratch canvas's
+    // yellow square at (28, 12), drawn twice as large at (0, 80).
+    assert_pixel(&image, 16, 96, red, 2);
+    assert_pixel(&image, 112, 96, blue, 2);
+    assert_pixel(&image, 64, 112, yellow, 2);
+    // The sprite (16x16, teal with a sand centre) stamped at 32x32 from (160, 20), (200, 40).
+    assert_pixel(&image, 163, 23, teal, 2);
+    assert_pixel(&image, 176, 36, sand, 2);
+    assert_pixel(&image, 216, 56, sand, 2);
+    // Offscreen canvases are not on the page by themselves.
+    assert_pixel(&image, 300, 120, background, 2);
+}
+
+#[test]
+fn offscreen_canvas_and_image_misuse_traps_named_and_later_scripts_still_draw() {
+    if !has_feature("vm") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = |body: &str| {
+        format!(
+            r#"<script type="text/wat">(module
+              (import "armature" "create_canvas" (func $create (param i32 i32) (result i32)))
+              (import "armature" "drop_canvas" (func $drop (param i32)))
+              (import "armature" "draw_image" (func $draw_image (param i32 i32 f32 f32 f32 f32)))
+              (import "armature" "draw_canvas" (func $draw_canvas (param i32 i32 f32 f32 f32 f32)))
+              (import "armature" "fill_color" (func $fill (param i32 i32)))
+              (import "armature" "fill_rect" (func $rect (param i32 f32 f32 f32 f32)))
+              (func (export "main") (local $c i32) {body}))</script>"#
+        )
+    };
+    let scripts = [
+        // 1: a dropped canvas's index names nothing any more.
+        "(local.set $c (call $create (i32.const 4) (i32.const 4))) (call $drop (local.get $c))
+         (call $rect (local.get $c) (f32.const 0) (f32.const 0) (f32.const 1) (f32.const 1))",
+        // 2, 3: an empty canvas, and more pixels than a page's offscreen canvases may hold.
+        "(drop (call $create (i32.const 0) (i32.const 5)))",
+        "(drop (call $create (i32.const 8192) (i32.const 8192)))",
+        // 4, 5: a broken image, and an image the page does not have.
+        "(call $draw_image (i32.const 0) (i32.const 0) (f32.const 0) (f32.const 0) (f32.const 9) (f32.const 9))",
+        "(call $draw_image (i32.const 0) (i32.const 3) (f32.const 0) (f32.const 0) (f32.const 9) (f32.const 9))",
+        // 6: the page's own canvas cannot be dropped.
+        "(call $drop (i32.const 0))",
+        // 7: with one offscreen canvas live, a canvas that never was.
+        "(drop (call $create (i32.const 4) (i32.const 4)))
+         (call $rect (i32.const 9) (f32.const 0) (f32.const 0) (f32.const 1) (f32.const 1))",
+        // 8: a good script after them: green from an offscreen canvas.
+        "(local.set $c (call $create (i32.const 10) (i32.const 10)))
+         (call $fill (local.get $c) (i32.const 0x00ff00ff))
+         (call $rect (local.get $c) (f32.const 0) (f32.const 0) (f32.const 10) (f32.const 10))
+         (call $draw_canvas (i32.const 0) (local.get $c) (f32.const 0) (f32.const 0) (f32.const 50) (f32.const 50))",
+    ];
+    let html = format!(
+        r#"<html><body style="margin: 0"><canvas width="50" height="50" style="display: block"></canvas>
+        <img src="missing.png">{}</body></html>"#,
+        scripts.map(script).concat()
+    );
+    let path = dir.path().join("misuse.html");
+    std::fs::write(&path, html).expect("write");
+    let (output, image) = render(&path, &["--window-size", "200x100"]);
+    let log = stderr(&output);
+    assert!(output.status.success(), "{log}");
+    for (script, message) in [
+        (1, "canvas 1 was dropped (drop_canvas); it cannot be used again"),
+        (2, "create_canvas(0, 5): a canvas is 1 to 8192 pixels wide and high"),
+        (
+            3,
+            "create_canvas(8192, 8192): the page's offscreen canvases would hold 67108864 pixels, more than the 16777216 allowed (drop_canvas the ones no longer needed)",
+        ),
+        (4, "image 0 is broken and cannot be drawn: cannot read"),
+        (5, "there is no image 3 on the page (it has 1)"),
+        (6, "drop_canvas(0): canvas 0 is a <canvas> on the page; only offscreen canvases can be dropped"),
+        (7, "there is no canvas 9 on the page (it has 1, and 1 offscreen)"),
+    ] {
+        // Each report runs from its "[content …]" line to the next (the cause is below it).
+        let trapped = format!("script 'inline script {script}' trapped in main");
+        let report = log.split("[content").find(|report| report.contains(&trapped));
+        let report = report.unwrap_or_else(|| panic!("{trapped}: {log}"));
+        assert!(report.contains(message), "script {script}: {report}");
+    }
+    assert!(!log.contains("inline script 8"), "{log}");
+    assert_pixel(&image.expect("png"), 25, 25, [0, 255, 0, 255], 0);
+}
+
+#[test]
+fn offscreen_canvases_are_made_again_in_a_relaunched_gpu_process() {
+    if !has_feature("vm") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let png = dir.path().join("out.png");
+    let mut launcher = armature()
+        .arg(page("sprites.html"))
+        .args(["--headless", "--window-size", "400x300", "--screenshot"])
+        .arg(&png)
+        .env("ARMATURE_TEST_HOLD", "after-frame")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("armature starts");
+    let stop = |mut launcher: Child| {
+        let _ = launcher.kill();
+        stderr(&launcher.wait_with_output().expect("launcher exits"))
+    };
+    if !wait_until(Duration::from_secs(60), || png.exists()) {
+        panic!("the frame never arrived: {}", stop(launcher));
+    }
+    let modified = std::fs::metadata(&png).and_then(|m| m.modified()).expect("mtime");
+    let gpu = children_of(launcher.id()).into_iter().find(|&pid| command_line(pid).contains("--role=gpu"));
+    let pid = rustix::process::Pid::from_raw(gpu.expect("a GPU child") as i32).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("SIGKILL");
+    let redrawn = wait_until(Duration::from_secs(60), || {
+        std::fs::metadata(&png).and_then(|m| m.modified()).is_ok_and(|time| time != modified)
+    });
+    // A second of animation frames, each drawing the sprite (an offscreen canvas) and
+    // stamping it: the new GPU process must know the sprite, or it ends the page's stream.
+    std::thread::sleep(Duration::from_secs(1));
+    let running = launcher.try_wait().expect("launcher status").is_none();
+    let message = stop(launcher);
+    assert!(redrawn && running, "the page went on after the relaunch: {message}");
+    assert!(message.contains("relaunching it"), "{message}");
+    assert!(!message.contains("terminate content process"), "{message}");
 }
 
 #[test]

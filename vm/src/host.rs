@@ -3,8 +3,9 @@
 
 use crate::manager::VmId;
 
-/// A canvas drawing call from a script; `canvas` is the page's `<canvas>` index in
-/// document order.
+/// A canvas drawing call from a script. `canvas` is a canvas index: the page's `<canvas>`
+/// elements in document order (`0..canvas_count`), then the offscreen canvases scripts
+/// made, numbered on from there.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CanvasCall {
     /// `fillStyle = rgba`.
@@ -29,8 +30,10 @@ pub enum CanvasCall {
     Translate { canvas: u32, x: f32, y: f32 },
     /// `scale(x, y)`.
     Scale { canvas: u32, x: f32, y: f32 },
-    /// `drawImage(source, x, y, w, h)` with another of the page's canvases, as it is now.
+    /// `drawImage(source, x, y, w, h)` with another canvas, as it is now.
     DrawCanvas { canvas: u32, source: u32, rect: [f32; 4] },
+    /// `drawImage(image, x, y, w, h)` with the page's `<img>` number `image` (document order).
+    DrawImage { canvas: u32, image: u32, rect: [f32; 4] },
 }
 
 impl CanvasCall {
@@ -48,7 +51,8 @@ impl CanvasCall {
             | CanvasCall::Restore { canvas }
             | CanvasCall::Translate { canvas, .. }
             | CanvasCall::Scale { canvas, .. }
-            | CanvasCall::DrawCanvas { canvas, .. } => canvas,
+            | CanvasCall::DrawCanvas { canvas, .. }
+            | CanvasCall::DrawImage { canvas, .. } => canvas,
         }
     }
 }
@@ -59,7 +63,34 @@ pub trait Host: Send + Sync {
     fn console(&self, vm: VmId, script: &str, message: &str);
     /// How many `<canvas>` elements the page has.
     fn canvas_count(&self) -> u32;
-    /// A drawing call (already checked against `canvas_count`).
+    /// Whether scripts may draw on canvas `canvas`; `Err` is the trap's message. The default
+    /// knows the page's canvases only.
+    fn check_canvas(&self, canvas: u32) -> Result<(), String> {
+        let count = self.canvas_count();
+        if canvas < count { Ok(()) } else { Err(no_such_canvas(canvas, count, 0)) }
+    }
+    /// `new OffscreenCanvas(width, height)`: a transparent canvas of its own, not on the
+    /// page, drawn with the same calls; its index, or why not (the trap's message).
+    fn create_canvas(&self, vm: VmId, width: u32, height: u32) -> Result<u32, String> {
+        let _ = vm;
+        Err(format!("create_canvas({width}, {height}): this host has no offscreen canvases"))
+    }
+    /// The script is done with offscreen canvas `canvas`: its pixels are freed and its index
+    /// names nothing from now on. `Err` is the trap's message.
+    fn drop_canvas(&self, vm: VmId, canvas: u32) -> Result<(), String> {
+        let _ = vm;
+        Err(format!("drop_canvas({canvas}): this host has no offscreen canvases"))
+    }
+    /// How many `<img>` elements the page has.
+    fn image_count(&self) -> u32 {
+        0
+    }
+    /// Whether scripts may draw the page's `<img>` number `image`; `Err` is the trap's
+    /// message (no such image, or it did not load: Canvas 2D's "broken" image).
+    fn check_image(&self, image: u32) -> Result<(), String> {
+        Err(format!("there is no image {image} on the page (it has {})", self.image_count()))
+    }
+    /// A drawing call (its canvas, source and image already checked).
     fn canvas(&self, vm: VmId, call: CanvasCall);
     /// A VM asked for an animation frame.
     fn animation_frame_requested(&self, vm: VmId);
@@ -67,4 +98,13 @@ pub trait Host: Send + Sync {
     fn script_error(&self, vm: VmId, error: &crate::ScriptError);
     /// A VM finished a task and is idle again (the embedder may present what it drew).
     fn task_done(&self, vm: VmId);
+}
+
+/// The trap's message for a canvas index that names nothing: the page has `page` canvases and
+/// `offscreen` offscreen ones are live.
+pub fn no_such_canvas(canvas: u32, page: u32, offscreen: u32) -> String {
+    match offscreen {
+        0 => format!("there is no canvas {canvas} on the page (it has {page})"),
+        _ => format!("there is no canvas {canvas} on the page (it has {page}, and {offscreen} offscreen)"),
+    }
 }

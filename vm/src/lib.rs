@@ -15,7 +15,7 @@ pub mod manager;
 pub mod script;
 pub mod vm;
 
-pub use host::{CanvasCall, Host};
+pub use host::{CanvasCall, Host, no_such_canvas};
 pub use manager::{Mode, StopReason, StopSite, VmId, VmManager, VmState};
 pub use script::{Script, ScriptError, ScriptSource};
 pub use vm::{Task, VmConfig, VmGroup, VmHandle};

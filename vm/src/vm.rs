@@ -794,6 +794,41 @@ fn host_linker(engine: &Engine) -> Linker<VmData> {
             draw(&c, canvas, |canvas| CanvasCall::DrawCanvas { canvas, source, rect: [x, y, w, h] })
         },
     ));
+    define(linker.func_wrap(HOST_MODULE, "image_count", |caller: Caller<'_, VmData>| {
+        caller.data().shared.host.image_count() as i32
+    }));
+    define(linker.func_wrap(
+        HOST_MODULE,
+        "draw_image",
+        |c: Caller<'_, VmData>, canvas: i32, image: i32, x: f32, y: f32, w: f32, h: f32| {
+            let host = &c.data().shared.host;
+            let image = match u32::try_from(image) {
+                Ok(index) => host.check_image(index).map(|()| index),
+                Err(_) => {
+                    Err(format!("there is no image {image} on the page (it has {})", host.image_count()))
+                }
+            }
+            .map_err(wasmtime::Error::msg)?;
+            draw(&c, canvas, |canvas| CanvasCall::DrawImage { canvas, image, rect: [x, y, w, h] })
+        },
+    ));
+    define(linker.func_wrap(
+        HOST_MODULE,
+        "create_canvas",
+        |c: Caller<'_, VmData>, width: i32, height: i32| -> wasmtime::Result<i32> {
+            let data = c.data();
+            let (Ok(w), Ok(h)) = (u32::try_from(width), u32::try_from(height)) else {
+                wasmtime::bail!("create_canvas({width}, {height}): a canvas cannot have a negative size");
+            };
+            let canvas = data.shared.host.create_canvas(data.id, w, h).map_err(wasmtime::Error::msg)?;
+            i32::try_from(canvas).map_err(|_| wasmtime::format_err!("create_canvas: canvas indices ran out"))
+        },
+    ));
+    define(linker.func_wrap(HOST_MODULE, "drop_canvas", |c: Caller<'_, VmData>, canvas: i32| {
+        let index = canvas_index(&c, canvas)?;
+        let data = c.data();
+        data.shared.host.drop_canvas(data.id, index).map_err(wasmtime::Error::msg)
+    }));
     linker
 }
 
@@ -812,12 +847,13 @@ fn draw(
     Ok(())
 }
 
-/// `canvas` as an index of the page's canvases; a trap naming it if there is no such canvas.
+/// `canvas` as a canvas index (the page's, or an offscreen one); a trap naming it if there
+/// is no such canvas.
 fn canvas_index(caller: &Caller<'_, VmData>, canvas: i32) -> wasmtime::Result<u32> {
-    let count = caller.data().shared.host.canvas_count();
+    let host = &caller.data().shared.host;
     match u32::try_from(canvas) {
-        Ok(index) if index < count => Ok(index),
-        _ => wasmtime::bail!("there is no canvas {canvas} on the page (it has {count})"),
+        Ok(index) => host.check_canvas(index).map(|()| index).map_err(wasmtime::Error::msg),
+        Err(_) => wasmtime::bail!("there is no canvas {canvas} on the page (it has {})", host.canvas_count()),
     }
 }
 

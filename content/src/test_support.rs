@@ -26,8 +26,17 @@ pub const CANVAS_ENV: &str = "ARMATURE_TEST_CANVAS";
 /// The hostile-stream switch.
 pub const HOSTILE_ENV: &str = "ARMATURE_TEST_HOSTILE_STREAM";
 /// The broken streams `ARMATURE_TEST_HOSTILE_STREAM` can write.
-pub const HOSTILE_KINDS: [&str; 8] =
-    ["unknown-id", "foreign-id", "offset", "size", "truncated", "garbage", "canvas-garbage", "huge-buffer"];
+pub const HOSTILE_KINDS: [&str; 9] = [
+    "unknown-id",
+    "foreign-id",
+    "offset",
+    "size",
+    "truncated",
+    "garbage",
+    "canvas-garbage",
+    "huge-buffer",
+    "buffer-flood",
+];
 
 /// The colour of stress cell `index`: distinct for the first 4096.
 pub fn stress_color(index: u32) -> [u8; 3] {
@@ -169,6 +178,15 @@ fn hostile(gpu: &mut RemoteRenderingBackendProxy, kind: &str, page: &LaidOutPage
                 id: ImageBufferId(namespace, 4242),
                 size: DeviceIntSize::new(1_000_000, 1_000_000),
             }]));
+        }
+        "buffer-flood" => {
+            // Small buffers, each valid, one more than the GPU process holds for one content
+            // process (its `resources::MAX_TEXTURES`, 4096).
+            let flood = (0..=4096).map(|index| ResourceUpdate::CreateImageBuffer {
+                id: ImageBufferId(namespace, 10_000 + index),
+                size: DeviceIntSize::new(2, 2),
+            });
+            gpu.send(ContentToGpu::UpdateResources(flood.collect()));
         }
         "offset" => {
             let writer = gpu.raw_stream().raw_writer();

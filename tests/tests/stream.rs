@@ -249,6 +249,10 @@ fn hostile_streams_terminate_their_content_process_and_the_gpu_process_serves_on
         ("garbage", "undecodable item"),
         ("canvas-garbage", "canvas record of 16 bytes does not fit operation 8"),
         ("huge-buffer", "each side must be 1..=8192"),
+        (
+            "buffer-flood",
+            "one more than the 4096 images and image buffers a content process may hold at once",
+        ),
     ];
     assert_eq!(reasons.len(), HOSTILE_KINDS.len());
     for (kind, reason) in reasons {

@@ -168,8 +168,32 @@ fn offscreen_canvases_are_made_again_in_a_relaunched_gpu_process() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let png = dir.path().join("out.png");
+    // One offscreen canvas lives all along; every frame makes another, draws both and drops
+    // the new one. After the relaunch the kept one must exist in the new GPU process, and
+    // the new ones must not take its id.
+    let html = r#"<html><body><canvas width="50" height="50"></canvas>
+      <script type="text/wat">(module
+        (import "armature" "create_canvas" (func $create (param i32 i32) (result i32)))
+        (import "armature" "drop_canvas" (func $drop (param i32)))
+        (import "armature" "draw_canvas" (func $draw_canvas (param i32 i32 f32 f32 f32 f32)))
+        (import "armature" "fill_rect" (func $rect (param i32 f32 f32 f32 f32)))
+        (import "armature" "request_animation_frame" (func $raf))
+        (global $kept (mut i32) (i32.const 0))
+        (func (export "main")
+          (global.set $kept (call $create (i32.const 8) (i32.const 8)))
+          (call $raf))
+        (func (export "on_frame") (param $time f64) (local $new i32)
+          (local.set $new (call $create (i32.const 4) (i32.const 4)))
+          (call $rect (local.get $new) (f32.const 0) (f32.const 0) (f32.const 4) (f32.const 4))
+          (call $rect (global.get $kept) (f32.const 0) (f32.const 0) (f32.const 4) (f32.const 4))
+          (call $draw_canvas (i32.const 0) (global.get $kept) (f32.const 0) (f32.const 0) (f32.const 8) (f32.const 8))
+          (call $draw_canvas (i32.const 0) (local.get $new) (f32.const 8) (f32.const 0) (f32.const 4) (f32.const 4))
+          (call $drop (local.get $new))
+          (call $raf)))</script></body></html>"#;
+    let path = dir.path().join("offscreen.html");
+    std::fs::write(&path, html).expect("write");
     let mut launcher = armature()
-        .arg(page("sprites.html"))
+        .arg(&path)
         .args(["--headless", "--window-size", "400x300", "--screenshot"])
         .arg(&png)
         .env("ARMATURE_TEST_HOLD", "after-frame")
@@ -191,8 +215,8 @@ fn offscreen_canvases_are_made_again_in_a_relaunched_gpu_process() {
     let redrawn = wait_until(Duration::from_secs(60), || {
         std::fs::metadata(&png).and_then(|m| m.modified()).is_ok_and(|time| time != modified)
     });
-    // A second of animation frames, each drawing the sprite (an offscreen canvas) and
-    // stamping it: the new GPU process must know the sprite, or it ends the page's stream.
+    // A second of animation frames: the new GPU process must know the kept canvas and see
+    // each new one under a new id, or it ends the page's stream.
     std::thread::sleep(Duration::from_secs(1));
     let running = launcher.try_wait().expect("launcher status").is_none();
     let message = stop(launcher);

@@ -489,6 +489,12 @@ fn main_loop(
                     }
                     probe.annotate(annotation::EPOCH, &page.epoch.0.to_string());
                 }
+                // Every canvas is blank now: scripts that drew once redraw (Canvas 2D's
+                // `contextrestored`), behind the page's frame in the stream.
+                #[cfg(feature = "vm")]
+                if let Some(scripts) = &scripts {
+                    scripts.context_restored();
+                }
             }
             LauncherToContent::Resize { viewport } => {
                 // A window being dragged sends many sizes; only the newest matters.

@@ -359,6 +359,12 @@ impl PageScripts {
         }
     }
 
+    /// Tells every VM that the canvases are blank in a relaunched GPU process: each
+    /// script's `on_context_restored` runs, to draw what it drew once again.
+    pub fn context_restored(&self) {
+        self.group.context_restored();
+    }
+
     /// The buffer behind canvas index `canvas`: a page canvas, or a live offscreen one.
     fn buffer(&self, canvas: u32) -> Option<RemoteImageBufferProxy> {
         match self.canvases.get(canvas as usize) {

@@ -226,6 +226,70 @@ fn offscreen_canvases_are_made_again_in_a_relaunched_gpu_process() {
 }
 
 #[test]
+fn scripts_redraw_their_canvases_in_a_relaunched_gpu_process_on_context_restored() {
+    if !has_feature("vm") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let png = dir.path().join("out.png");
+    // Each canvas is drawn once, green, by `main` (the main VM's, and a worker's), and blue by
+    // `on_context_restored`: after the relaunch only that call can put anything on them.
+    let script = |canvas: u32| {
+        format!(
+            r#"(module
+        (import "armature" "fill_color" (func $fill (param i32 i32)))
+        (import "armature" "fill_rect" (func $rect (param i32 f32 f32 f32 f32)))
+        (func $paint (param $rgba i32)
+          (call $fill (i32.const {canvas}) (local.get $rgba))
+          (call $rect (i32.const {canvas}) (f32.const 0) (f32.const 0) (f32.const 50) (f32.const 50)))
+        (func (export "main") (call $paint (i32.const 0x00ff00ff)))
+        (func (export "on_context_restored") (call $paint (i32.const 0x0000ffff))))"#
+        )
+    };
+    let html = format!(
+        r#"<html><head><style>body {{ margin: 0 }} canvas {{ display: block }}</style></head><body>
+      <canvas width="50" height="50"></canvas><canvas width="50" height="50"></canvas>
+      <script type="text/wat">{}</script><script type="text/wat" worker>{}</script></body></html>"#,
+        script(0),
+        script(1)
+    );
+    let path = dir.path().join("restored.html");
+    std::fs::write(&path, html).expect("write");
+    let launcher = armature()
+        .arg(&path)
+        .args(["--headless", "--window-size", "200x150", "--screenshot"])
+        .arg(&png)
+        .env("ARMATURE_TEST_HOLD", "after-frame")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("armature starts");
+    let stop = |mut launcher: Child| {
+        let _ = launcher.kill();
+        stderr(&launcher.wait_with_output().expect("launcher exits"))
+    };
+    // The screenshot is renamed into place whole, so each read sees one frame.
+    let canvases = || {
+        image::open(&png).ok().map(|image| {
+            let image = image.to_rgba8();
+            [image.get_pixel(25, 25).0, image.get_pixel(25, 75).0]
+        })
+    };
+    let (green, blue) = ([0, 255, 0, 255], [0, 0, 255, 255]);
+    if !wait_until(Duration::from_secs(60), || canvases() == Some([green, green])) {
+        panic!("the first frame never showed both canvases green ({:?}): {}", canvases(), stop(launcher));
+    }
+    let gpu = children_of(launcher.id()).into_iter().find(|&pid| command_line(pid).contains("--role=gpu"));
+    let pid = rustix::process::Pid::from_raw(gpu.expect("a GPU child") as i32).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("SIGKILL");
+    let restored = wait_until(Duration::from_secs(60), || canvases() == Some([blue, blue]));
+    let seen = canvases();
+    let message = stop(launcher);
+    assert!(restored, "both VMs' on_context_restored redrew their canvas, blue: {seen:?}\n{message}");
+    assert!(message.contains("relaunching it"), "{message}");
+}
+
+#[test]
 fn bad_scripts_are_reported_by_name_and_the_page_still_renders() {
     if !has_feature("vm") {
         return;

@@ -68,6 +68,9 @@ pub enum Task {
     Timer,
     /// Call `on_message(from, value)` in every instance.
     Message { from: VmId, value: i32 },
+    /// Call `on_context_restored()` in every instance: the canvases were made again, blank,
+    /// in a relaunched GPU process (Canvas 2D's `contextrestored` event).
+    ContextRestored,
     /// Leave the run loop.
     Exit,
 }
@@ -216,6 +219,16 @@ impl VmGroup {
             &mut *self.shared.frame_wanted.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
         );
         wanted.into_iter().filter(|&vm| self.send(vm, Task::AnimationFrame(time_ms))).count()
+    }
+
+    /// Tells every VM that the canvases were made again, blank (see
+    /// [`Task::ContextRestored`]); returns how many VMs were told.
+    pub fn context_restored(&self) -> usize {
+        let vms: Vec<VmId> = {
+            let directory = self.shared.directory.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            directory.keys().copied().collect()
+        };
+        vms.into_iter().filter(|&vm| self.send(vm, Task::ContextRestored)).count()
     }
 
     /// Whether some VM waits for an animation frame.
@@ -424,6 +437,11 @@ fn run_loop(shared: &Arc<Shared>, id: VmId, tasks: &Receiver<Task>) {
                     store.data_mut().timers.pop();
                     let (_, _, index, token) = timer.0;
                     call(&mut store, &loaded, index, "on_timer", &[Val::I32(token)]);
+                }
+            }
+            Task::ContextRestored => {
+                for index in 0..loaded.len() {
+                    call(&mut store, &loaded, index, "on_context_restored", &[]);
                 }
             }
             Task::Message { from, value } => {

@@ -11,6 +11,7 @@ pub mod capture;
 pub mod color;
 pub mod display_list;
 pub mod ids;
+pub mod limits;
 pub mod messages;
 pub mod probe;
 pub mod stats;

@@ -108,7 +108,7 @@ impl Builder<'_> {
                 let sides = BorderSides { top: side, right: side, bottom: side, left: side };
                 self.items.push(DisplayItem::Border { rect: content, sides, radius: BorderRadius::ZERO });
             }
-            BoxKind::Canvas(buffer) if self.visible(content) => {
+            BoxKind::Canvas(Some(buffer)) if self.visible(content) => {
                 self.items.push(DisplayItem::Canvas { buffer: *buffer, rect: content });
             }
             _ => {}

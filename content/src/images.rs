@@ -2,16 +2,19 @@
 //! process, and uploaded to the GPU process once per distinct source.
 //!
 //! A missing or undecodable image is not an error: the page renders with a broken-image
-//! box and a warning naming the file, as browsers do.
+//! box and a warning naming the file, as browsers do. So is an image that would take the
+//! page's images past their share of the GPU process ([`limits::PAGE_IMAGES`]): the GPU
+//! process would end a page that sent it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use armature_api::limits::{self, Held, Refused};
 use armature_api::{DeviceIntSize, IdNamespace, ImageKey, ResourceUpdate};
 use ipc_channel::ipc::IpcSharedMemory;
 
 /// Largest image side decoded, in pixels; bigger images are refused before decoding.
-pub const MAX_IMAGE_SIDE: u32 = 8192;
+pub use armature_api::limits::MAX_IMAGE_SIDE;
 /// Most bytes the decoder may allocate for one image.
 pub const MAX_IMAGE_BYTES: u64 = 256 * 1024 * 1024;
 
@@ -44,13 +47,15 @@ pub struct Images {
     base: PathBuf,
     by_source: HashMap<String, ImageContent>,
     decoded: Vec<Decoded>,
+    /// What the decoded images hold of [`limits::PAGE_IMAGES`].
+    held: Held,
 }
 
 impl Images {
     /// Images of the page at `page` (sources resolve against its directory).
     pub fn new(namespace: IdNamespace, page: &Path) -> Images {
         let base = page.parent().map(Path::to_owned).unwrap_or_default();
-        Images { namespace, base, by_source: HashMap::new(), decoded: Vec::new() }
+        Images { namespace, base, by_source: HashMap::new(), decoded: Vec::new(), held: Held::default() }
     }
 
     /// Loads (once) the image an `src` attribute names.
@@ -58,7 +63,7 @@ impl Images {
         if let Some(content) = self.by_source.get(src) {
             return content.clone();
         }
-        let content = match self.decode(src) {
+        let content = match self.decode(src).and_then(|decoded| self.admit(decoded)) {
             Ok((size, rgba)) => {
                 let key = ImageKey(self.namespace, self.decoded.len() as u32);
                 self.decoded.push(Decoded { key, size, rgba });
@@ -92,6 +97,22 @@ impl Images {
             return Err(format!("'{}' has no pixels", path.display()));
         }
         Ok((size, rgba.into_raw()))
+    }
+
+    /// Takes a decoded image's pixels out of the page images' share, or says why not.
+    fn admit(&mut self, (size, rgba): (DeviceIntSize, Vec<u8>)) -> Result<(DeviceIntSize, Vec<u8>), String> {
+        let share = limits::PAGE_IMAGES;
+        self.held = self.held.with(size, None, share).map_err(|refused| match refused {
+            Refused::TooMany { max } => {
+                format!("the page already shows {max} images, the most a page may hand the GPU process")
+            }
+            Refused::TooManyPixels { pixels, max } => format!(
+                "its {}x{} pixels would bring the page's images to {pixels}, more than the {max} a page \
+                 may hand the GPU process (use smaller images)",
+                size.width, size.height
+            ),
+        })?;
+        Ok((size, rgba))
     }
 
     fn resolve(&self, src: &str) -> Result<PathBuf, String> {

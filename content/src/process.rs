@@ -22,7 +22,7 @@ use crate::canvas::RemoteRenderingBackendProxy;
 use crate::dom::Document;
 use crate::fonts::{FontError, Fonts};
 use crate::images::Images;
-use crate::layout::PageLayout;
+use crate::layout::{CanvasBitmap, PageCanvas, PageLayout};
 use crate::page::PageError;
 use crate::style::StyleMap;
 
@@ -90,6 +90,12 @@ pub fn lay_out_page(
     let layout =
         crate::layout::layout(&document, &styles, &mut fonts, &mut images, content.namespace(), viewport);
     let layout_us = clock.lap();
+    // Once per page, not per layout: the canvases are the same in every one.
+    for canvas in &layout.canvases {
+        if let CanvasBitmap::Refused(why) = &canvas.bitmap {
+            tracing::warn!(target: "armature::content", "{}: {why}", page.display());
+        }
+    }
     let timings = ContentStageTimes { load_us, parse_us, style_us, layout_us, display_list_us: 0 };
     Ok(LaidOutPage { document, styles, layout, fonts, images, timings })
 }
@@ -148,8 +154,9 @@ fn resources_except(
         page.layout
             .canvases
             .iter()
+            .filter_map(PageCanvas::buffer)
             .filter(|(id, _)| !sent.buffers.contains(id))
-            .map(|&(id, size)| ResourceUpdate::CreateImageBuffer { id, size }),
+            .map(|(id, size)| ResourceUpdate::CreateImageBuffer { id, size }),
     );
     updates
 }
@@ -588,7 +595,7 @@ fn start_scripts(
     let scripts = crate::script::PageScripts::start(
         &page.document,
         path,
-        page.layout.canvases.clone(),
+        &page.layout.canvases,
         images,
         options,
         on_debugger,

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use armature_api::limits::{self, Held, Refused};
 use armature_api::messages::ScriptOptions;
 use armature_api::{ColorF, DeviceIntSize, ImageBufferId, ImageKey};
 use armature_vm::dap::DapServer;
@@ -23,13 +24,7 @@ use crate::canvas::{RemoteImageBufferProxy, RemoteRenderingBackendProxy};
 use crate::dom::{Document, NodeId};
 use crate::fonts::Fonts;
 use crate::images::{ImageContent, Images};
-use crate::layout::MAX_CANVAS_SIDE;
-
-/// Most offscreen canvases a page's scripts may hold at once.
-pub const MAX_OFFSCREEN_CANVASES: usize = 1024;
-/// Most pixels a page's offscreen canvases may hold together (64 MiB of RGBA in the GPU
-/// process).
-pub const MAX_OFFSCREEN_PIXELS: u64 = 16 * 1024 * 1024;
+use crate::layout::{MAX_CANVAS_SIDE, PageCanvas};
 
 /// What VM threads tell the main thread.
 #[derive(Debug)]
@@ -61,8 +56,8 @@ struct CanvasTable {
     offscreen: BTreeMap<u32, DeviceIntSize>,
     /// The next offscreen index.
     next: u32,
-    /// Pixels the live offscreen canvases hold.
-    pixels: u64,
+    /// What the live offscreen canvases hold of [`limits::OFFSCREEN_CANVASES`].
+    held: Held,
 }
 
 struct PageHost {
@@ -103,24 +98,22 @@ impl Host for PageHost {
             return Err(format!("{call}: a canvas is 1 to {MAX_CANVAS_SIDE} pixels wide and high"));
         }
         let mut table = self.table();
-        if table.offscreen.len() >= MAX_OFFSCREEN_CANVASES {
-            return Err(format!(
-                "{call}: the page's scripts already hold {MAX_OFFSCREEN_CANVASES} offscreen canvases, the most \
+        let size = DeviceIntSize::new(width, height);
+        let held =
+            table.held.with(size, None, limits::OFFSCREEN_CANVASES).map_err(|refused| match refused {
+                Refused::TooMany { max } => format!(
+                    "{call}: the page's scripts already hold {max} offscreen canvases, the most allowed \
+                 (drop_canvas the ones no longer needed)"
+                ),
+                Refused::TooManyPixels { pixels, max } => format!(
+                    "{call}: the page's offscreen canvases would hold {pixels} pixels, more than the {max} \
                  allowed (drop_canvas the ones no longer needed)"
-            ));
-        }
-        let pixels = table.pixels + u64::from(width) * u64::from(height);
-        if pixels > MAX_OFFSCREEN_PIXELS {
-            return Err(format!(
-                "{call}: the page's offscreen canvases would hold {pixels} pixels, more than the \
-                 {MAX_OFFSCREEN_PIXELS} allowed (drop_canvas the ones no longer needed)"
-            ));
-        }
+                ),
+            })?;
         let canvas = table.next;
         table.next = canvas.checked_add(1).ok_or_else(|| format!("{call}: canvas indices ran out"))?;
-        let size = DeviceIntSize::new(width, height);
         table.offscreen.insert(canvas, size);
-        table.pixels = pixels;
+        table.held = held;
         // Sent under the lock, so the main thread learns of canvases in index order.
         let _ = self.events.send(ScriptEvent::CreateCanvas { canvas, size });
         Ok(canvas)
@@ -136,7 +129,7 @@ impl Host for PageHost {
             .offscreen
             .remove(&canvas)
             .ok_or_else(|| format!("drop_canvas({canvas}): no such offscreen canvas"))?;
-        table.pixels -= u64::from(size.width) * u64::from(size.height);
+        table.held = table.held.without(size);
         let _ = self.events.send(ScriptEvent::DropCanvas { canvas });
         Ok(())
     }
@@ -166,7 +159,9 @@ impl Host for PageHost {
 pub struct PageScripts {
     group: VmGroup,
     events: Receiver<ScriptEvent>,
-    canvases: Vec<(ImageBufferId, DeviceIntSize)>,
+    /// The page's canvases' image buffers (`None`: it has no bitmap; drawing on it, or it,
+    /// does nothing).
+    canvases: Vec<Option<(ImageBufferId, DeviceIntSize)>>,
     /// Live offscreen canvases by index, as the GPU process knows them.
     offscreen: HashMap<u32, RemoteImageBufferProxy>,
     /// The page's `<img>`s in document order (`None`: broken).
@@ -194,7 +189,7 @@ impl PageScripts {
     pub fn start(
         document: &Document,
         page: &Path,
-        canvases: Vec<(ImageBufferId, DeviceIntSize)>,
+        canvases: &[PageCanvas],
         images: Vec<Result<ImageKey, String>>,
         options: ScriptOptions,
         on_debugger: OnDebugger,
@@ -206,8 +201,12 @@ impl PageScripts {
         let page_name = page.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         let (events, receiver) = crossbeam_channel::unbounded();
         let page_canvases = canvases.len() as u32;
-        let table =
-            CanvasTable { page: page_canvases, offscreen: BTreeMap::new(), next: page_canvases, pixels: 0 };
+        let table = CanvasTable {
+            page: page_canvases,
+            offscreen: BTreeMap::new(),
+            next: page_canvases,
+            held: Held::default(),
+        };
         let keys = images.iter().map(|image| image.as_ref().ok().copied()).collect();
         let host =
             Arc::new(PageHost { page: page_name.clone(), canvases: Mutex::new(table), images, events });
@@ -252,6 +251,7 @@ impl PageScripts {
                 Err(error) => on_debugger(DebuggerNews::Failed(error.to_string())),
             }
         }
+        let canvases = canvases.iter().map(PageCanvas::buffer).collect();
         Some(PageScripts { group, events: receiver, canvases, offscreen: HashMap::new(), images: keys })
     }
 
@@ -368,7 +368,7 @@ impl PageScripts {
     /// The buffer behind canvas index `canvas`: a page canvas, or a live offscreen one.
     fn buffer(&self, canvas: u32) -> Option<RemoteImageBufferProxy> {
         match self.canvases.get(canvas as usize) {
-            Some(&(id, size)) => Some(RemoteImageBufferProxy::existing(id, size)),
+            Some(page_canvas) => page_canvas.map(|(id, size)| RemoteImageBufferProxy::existing(id, size)),
             None => self.offscreen.get(&canvas).copied(),
         }
     }

@@ -19,6 +19,7 @@ use armature_api::{ColorF, DeviceIntSize, ImageBufferId, LayoutRect, ResourceUpd
 use armature_stream::ring::RecordKind;
 
 use crate::canvas::{RemoteImageBufferProxy, RemoteRenderingBackendProxy};
+use crate::layout::PageCanvas;
 use crate::process::LaidOutPage;
 
 /// The scenario switch.
@@ -56,8 +57,10 @@ pub fn draw(
         hostile(gpu, kind, page)?;
     }
     let Ok(scenario) = std::env::var(CANVAS_ENV) else { return Ok(()) };
-    let Some(&(id, size)) = page.layout.canvases.first() else {
-        return Err(format!("{CANVAS_ENV}={scenario} needs a page with a <canvas>"));
+    let Some((id, size)) = page.layout.canvases.first().and_then(PageCanvas::buffer) else {
+        return Err(format!(
+            "{CANVAS_ENV}={scenario} needs a page with a <canvas> (not 0 pixels wide or high)"
+        ));
     };
     let canvas = RemoteImageBufferProxy::existing(id, size);
     match scenario.split_once(':') {
@@ -148,7 +151,8 @@ fn stress(
 
 /// Writes a broken stream of `kind`.
 fn hostile(gpu: &mut RemoteRenderingBackendProxy, kind: &str, page: &LaidOutPage) -> Result<(), String> {
-    let namespace = page.layout.canvases.first().map(|(id, _)| id.0).unwrap_or(armature_api::IdNamespace(0));
+    let namespace =
+        page.layout.canvases.first().map(|canvas| canvas.id.0).unwrap_or(armature_api::IdNamespace(0));
     let fill = armature_api::CanvasItem::FillRect(LayoutRect::new(
         armature_api::LayoutPoint::new(0.0, 0.0),
         armature_api::LayoutSize::new(5.0, 5.0),

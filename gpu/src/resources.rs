@@ -4,19 +4,13 @@
 
 use std::collections::HashMap;
 
+pub use armature_api::limits::MAX_IMAGE_SIDE;
+use armature_api::limits::{self, Held, Refused};
 use armature_api::{DeviceIntSize, IdNamespace, ImageBufferId, ImageKey, ResourceUpdate};
 
 use crate::fonts::{FontStore, FontUploadError};
 use crate::glyph_atlas::GlyphAtlas;
 use crate::texture_cache::{CacheEntry, TextureCache};
-
-/// Largest image or image-buffer side accepted, in pixels.
-pub const MAX_IMAGE_SIDE: u32 = 8192;
-/// Most images and image buffers one content process may hold at once.
-pub const MAX_TEXTURES: usize = 4096;
-/// Most pixels one content process's images and image buffers may hold together (2 GiB of
-/// RGBA): a hostile or runaway process must not take every other page's GPU memory.
-pub const MAX_PIXELS: u64 = 512 * 1024 * 1024;
 
 /// Why an upload was refused.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +38,7 @@ pub enum ResourceError {
         /// The limit.
         max: u32,
     },
-    /// One more would pass [`MAX_TEXTURES`].
+    /// One more would pass the count of [`limits::PROCESS`].
     #[error(
         "{what} would be one more than the {max} images and image buffers a content process may hold at once"
     )]
@@ -54,7 +48,7 @@ pub enum ResourceError {
         /// The limit.
         max: usize,
     },
-    /// It would pass [`MAX_PIXELS`].
+    /// It would pass the pixels of [`limits::PROCESS`].
     #[error(
         "{what} ({width}x{height}) would bring this content process's images and image buffers to {pixels} pixels; at most {max} may be held at once"
     )]
@@ -100,48 +94,36 @@ pub struct ContentResources {
     budget: Budget,
 }
 
-/// What one content process's images and buffers hold, against [`MAX_TEXTURES`] and
-/// [`MAX_PIXELS`].
+/// What one content process's images and buffers hold, against [`limits::PROCESS`].
 #[derive(Debug, Default)]
-struct Budget {
-    textures: usize,
-    pixels: u64,
-}
+struct Budget(Held);
 
 impl Budget {
     /// Whether an entry of `size` may be added, in place of one of size `replaced` if the
-    /// key has one; checked before anything is allocated.
+    /// key has one; checked before anything is allocated. `Ok` holds what the budget
+    /// holds with it, for [`Budget::set`] once it is allocated.
     fn admit(
         &self,
         what: String,
         size: DeviceIntSize,
         replaced: Option<DeviceIntSize>,
-    ) -> Result<(), ResourceError> {
-        if replaced.is_none() && self.textures >= MAX_TEXTURES {
-            return Err(ResourceError::TooMany { what, max: MAX_TEXTURES });
-        }
-        let pixels = self.pixels - replaced.map_or(0, area) + area(size);
-        if pixels > MAX_PIXELS {
-            let (width, height) = (size.width, size.height);
-            return Err(ResourceError::OverBudget { what, width, height, pixels, max: MAX_PIXELS });
-        }
-        Ok(())
+    ) -> Result<Held, ResourceError> {
+        self.0.with(size, replaced, limits::PROCESS).map_err(|refused| match refused {
+            Refused::TooMany { max } => ResourceError::TooMany { what, max },
+            Refused::TooManyPixels { pixels, max } => {
+                ResourceError::OverBudget { what, width: size.width, height: size.height, pixels, max }
+            }
+        })
     }
 
-    fn add(&mut self, size: DeviceIntSize) {
-        self.textures += 1;
-        self.pixels += area(size);
+    /// What [`Budget::admit`] said, now that the entry is in.
+    fn set(&mut self, held: Held) {
+        self.0 = held;
     }
 
     fn remove(&mut self, size: DeviceIntSize) {
-        self.textures -= 1;
-        self.pixels -= area(size);
+        self.0 = self.0.without(size);
     }
-}
-
-/// Pixels of an entry of `size`.
-fn area(size: DeviceIntSize) -> u64 {
-    u64::from(size.width) * u64::from(size.height)
 }
 
 impl ContentResources {
@@ -182,7 +164,7 @@ impl ContentResources {
                 }
                 check_size(format!("image {key:?}"), size)?;
                 let replaced = self.images.get(&key).map(|entry| entry.size);
-                self.budget.admit(format!("image {key:?}"), size, replaced)?;
+                let held = self.budget.admit(format!("image {key:?}"), size, replaced)?;
                 let expected = size.width as usize * size.height as usize * 4;
                 if rgba.len() != expected {
                     return Err(ResourceError::ImageBytes {
@@ -195,9 +177,8 @@ impl ContentResources {
                 }
                 let pixels = premultiply(&rgba);
                 let entry = cache.add_image(size, &pixels);
-                self.budget.add(size);
+                self.budget.set(held);
                 if let Some(old) = self.images.insert(key, entry) {
-                    self.budget.remove(old.size);
                     cache.free(old);
                 }
             }
@@ -213,11 +194,10 @@ impl ContentResources {
                 }
                 check_size(format!("image buffer {id:?}"), size)?;
                 let replaced = self.buffers.get(&id).map(|entry| entry.size);
-                self.budget.admit(format!("image buffer {id:?}"), size, replaced)?;
+                let held = self.budget.admit(format!("image buffer {id:?}"), size, replaced)?;
                 let entry = cache.add_render_target(size);
-                self.budget.add(size);
+                self.budget.set(held);
                 if let Some(old) = self.buffers.insert(id, entry) {
-                    self.budget.remove(old.size);
                     cache.free(old);
                 }
             }
@@ -256,6 +236,8 @@ fn premultiply(rgba: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use armature_api::limits::area;
+
     use super::*;
 
     #[test]
@@ -268,18 +250,18 @@ mod tests {
 
     #[test]
     fn the_budget_counts_what_is_held_and_refuses_past_its_limits() {
+        let (max_textures, max_pixels) = (limits::PROCESS.textures, limits::PROCESS.pixels);
         let side = DeviceIntSize::new(MAX_IMAGE_SIDE, MAX_IMAGE_SIDE);
-        let per_side = area(side);
         let mut budget = Budget::default();
-        // MAX_PIXELS of the largest buffers fit; one more pixel does not.
-        for _ in 0..MAX_PIXELS / per_side {
-            budget.admit("b".into(), side, None).expect("within the budget");
-            budget.add(side);
+        // The whole process's pixels of the largest buffers fit; one more pixel does not.
+        for _ in 0..max_pixels / area(side) {
+            let held = budget.admit("b".into(), side, None).expect("within the budget");
+            budget.set(held);
         }
         let one = DeviceIntSize::new(1, 1);
         let over = budget.admit("image buffer X".into(), one, None).expect_err("over the budget");
         assert!(
-            matches!(over, ResourceError::OverBudget { pixels, .. } if pixels == MAX_PIXELS + 1),
+            matches!(over, ResourceError::OverBudget { pixels, .. } if pixels == max_pixels + 1),
             "{over}"
         );
         assert!(over.to_string().contains("image buffer X (1x1) would bring"), "{over}");
@@ -287,13 +269,14 @@ mod tests {
         budget.admit("b".into(), side, Some(side)).expect("a same-size replacement fits");
         budget.remove(side);
         budget.admit("b".into(), one, None).expect("room again once one is freed");
-        // The count: MAX_TEXTURES entries of any size, however few pixels.
+        // The count: the process's textures of any size, however few pixels.
         let mut budget = Budget::default();
-        for _ in 0..MAX_TEXTURES {
-            budget.add(one);
+        for _ in 0..max_textures {
+            let held = budget.admit("i".into(), one, None).expect("within the count");
+            budget.set(held);
         }
         let many = budget.admit("image K".into(), one, None).expect_err("one too many");
-        assert!(many.to_string().contains(&format!("one more than the {MAX_TEXTURES}")), "{many}");
+        assert!(many.to_string().contains(&format!("one more than the {max_textures}")), "{many}");
         budget.admit("image K".into(), one, Some(one)).expect("a replacement is not one more");
     }
 }

@@ -78,7 +78,10 @@ impl StreamClient {
             return Err(ClientError::GpuGone);
         }
         if wire::has_attachments(&command) {
-            return self.send_out_of_line(|sequence| OutOfLineItem::Message { sequence, command });
+            for command in wire::split_attachments(command) {
+                self.send_out_of_line(|sequence| OutOfLineItem::Message { sequence, command })?;
+            }
+            return Ok(());
         }
         if let ContentToGpu::DrawToImageBuffer { buffer, item } = &command {
             return self.draw(*buffer, item);

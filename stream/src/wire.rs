@@ -14,6 +14,10 @@ use crate::ring::RecordKind;
 
 /// The largest out-of-line encoded item the server accepts.
 pub const MAX_OUT_OF_LINE: usize = 256 << 20;
+/// Most shared-memory regions one out-of-line message carries. ipc-channel passes each as a
+/// file descriptor and panics on more than 64 in one message (its `MAX_FDS_IN_CMSG`): a
+/// page with 65 images would take its content process down with it.
+pub const MAX_ATTACHMENTS: usize = 32;
 
 /// Why bytes are not an item.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -91,6 +95,28 @@ pub fn decode(bytes: &[u8]) -> Result<ContentToGpu, WireError> {
     Ok(command)
 }
 
+/// `command` as items that carry at most [`MAX_ATTACHMENTS`] shared-memory regions each,
+/// in order: a resource update with more images is cut into several, each with at least one
+/// image (resources take effect in stream order, so the cut changes nothing the GPU process
+/// does). Any other item is itself.
+pub fn split_attachments(command: ContentToGpu) -> Vec<ContentToGpu> {
+    let ContentToGpu::UpdateResources(updates) = command else { return vec![command] };
+    let mut parts = Vec::new();
+    let (mut part, mut images) = (Vec::new(), 0);
+    for update in updates {
+        if matches!(update, ResourceUpdate::AddImage { .. }) {
+            if images == MAX_ATTACHMENTS {
+                parts.push(ContentToGpu::UpdateResources(std::mem::take(&mut part)));
+                images = 0;
+            }
+            images += 1;
+        }
+        part.push(update);
+    }
+    parts.push(ContentToGpu::UpdateResources(part));
+    parts
+}
+
 /// Whether an item carries shared memory (an image upload), which only a message can.
 pub fn has_attachments(command: &ContentToGpu) -> bool {
     match command {
@@ -98,5 +124,62 @@ pub fn has_attachments(command: &ContentToGpu) -> bool {
             updates.iter().any(|update| matches!(update, ResourceUpdate::AddImage { .. }))
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use armature_api::{DeviceIntSize, IdNamespace, ImageBufferId, ImageKey};
+    use ipc_channel::ipc::IpcSharedMemory;
+
+    use super::*;
+
+    fn image(index: u32) -> ResourceUpdate {
+        ResourceUpdate::AddImage {
+            key: ImageKey(IdNamespace(1), index),
+            size: DeviceIntSize::new(1, 1),
+            rgba: IpcSharedMemory::from_bytes(&[0; 4]),
+        }
+    }
+
+    fn shape(parts: &[ContentToGpu]) -> Vec<Vec<String>> {
+        parts
+            .iter()
+            .map(|part| match part {
+                ContentToGpu::UpdateResources(updates) => updates
+                    .iter()
+                    .map(|update| match update {
+                        ResourceUpdate::AddImage { key, .. } => format!("i{}", key.1),
+                        ResourceUpdate::CreateImageBuffer { id, .. } => format!("b{}", id.1),
+                        other => format!("{other:?}"),
+                    })
+                    .collect(),
+                other => vec![format!("{other:?}")],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn resource_updates_are_cut_into_parts_of_at_most_max_attachments_images_in_order() {
+        let buffer = |index| ResourceUpdate::CreateImageBuffer {
+            id: ImageBufferId(IdNamespace(1), index),
+            size: DeviceIntSize::new(1, 1),
+        };
+        let mut updates = vec![buffer(0)];
+        updates.extend((0..2 * MAX_ATTACHMENTS as u32 + 1).map(image));
+        updates.push(buffer(1));
+        let parts = split_attachments(ContentToGpu::UpdateResources(updates));
+        let shape = shape(&parts);
+        assert_eq!(shape.len(), 3, "{shape:?}");
+        let images = |part: &Vec<String>| part.iter().filter(|name| name.starts_with('i')).count();
+        assert_eq!(shape.iter().map(images).collect::<Vec<_>>(), [MAX_ATTACHMENTS, MAX_ATTACHMENTS, 1]);
+        let flat: Vec<String> = shape.concat();
+        let mut expected = vec!["b0".to_owned()];
+        expected.extend((0..2 * MAX_ATTACHMENTS + 1).map(|index| format!("i{index}")));
+        expected.push("b1".to_owned());
+        assert_eq!(flat, expected, "nothing lost or moved");
+        // Within the limit, or with no images, an item is itself.
+        assert_eq!(split_attachments(ContentToGpu::UpdateResources(vec![image(0), buffer(2)])).len(), 1);
+        assert_eq!(split_attachments(ContentToGpu::Present(armature_api::Epoch(1))).len(), 1);
     }
 }

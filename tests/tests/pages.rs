@@ -140,6 +140,56 @@ fn images_show_their_pixels_and_broken_ones_a_frame() {
 }
 
 #[test]
+fn a_page_past_its_share_of_the_gpu_process_shows_what_fits_and_is_not_ended() {
+    // 4,100 distinct images and 1,030 canvases: more textures than the GPU process lets one
+    // content process hold (4,096), so sending them all would end the page. The content
+    // process keeps to its shares (2,048 images, 1,024 canvases); the rest are broken images
+    // and canvases without bitmaps, named in warnings. The images that fit are uploaded in
+    // parts of 32: ipc-channel panics on more than 64 shared-memory regions in one message.
+    let directory = tempfile::tempdir().expect("temp dir");
+    let red = image::RgbaImage::from_pixel(1, 1, image::Rgba(RED));
+    let mut html =
+        String::from("<body style='margin:0'><div style='display:flex;flex-wrap:wrap;width:1024px'>");
+    for index in 0..4_100 {
+        red.save(directory.path().join(format!("i{index}.png"))).expect("write an image");
+        html.push_str(&format!("<img src='i{index}.png' style='width:8px;height:8px'>"));
+    }
+    html.push_str("</div>");
+    html.push_str(&"<canvas width='1' height='1'></canvas>".repeat(1_030));
+    let path = directory.path().join("many.html");
+    std::fs::write(&path, html).expect("write");
+    let (output, image) = render(&path, &["--window-size", "1024x400"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{}",
+        stderr.lines().filter(|line| !line.contains("is not shown")).collect::<Vec<_>>().join("\n")
+    );
+    let image = image.expect("screenshot");
+    // 128 images a row, 8 px each: image N's centre is at ((N % 128) * 8 + 4, (N / 128) * 8 + 4).
+    let centre = |index: u32| ((index % 128) * 8 + 4, (index / 128) * 8 + 4);
+    for index in [0, 63, 64, 100, 2_047] {
+        let (x, y) = centre(index);
+        assert_pixel(&image, x, y, RED, 1);
+    }
+    let (x, y) = centre(2_048);
+    assert_pixel(&image, x, y, WHITE, 1); // a broken image's inside
+    assert!(
+        stderr.contains(
+            "image 'i2048.png' is not shown (broken-image box): the page already shows 2048 images"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("image 'i2047.png' is not shown"), "{stderr}");
+    assert!(
+        stderr.contains("<canvas> 1024 (1x1) has no bitmap: the page already has 1024 canvases"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("<canvas> 1023 (1x1) has no bitmap"), "{stderr}");
+    assert!(!stderr.contains("terminate content process"), "{stderr}");
+}
+
+#[test]
 fn alpha_colours_blend_and_opacity_applies_to_the_whole_group() {
     let image = render_ok(&page("alpha.html"), &[]);
     let check = |x, y, expected| assert_pixel(&image, x, y, expected, 2);

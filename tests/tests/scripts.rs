@@ -290,6 +290,40 @@ fn scripts_redraw_their_canvases_in_a_relaunched_gpu_process_on_context_restored
 }
 
 #[test]
+fn a_canvas_with_a_side_of_zero_has_no_bitmap_and_drawing_on_it_does_nothing() {
+    if !has_feature("vm") {
+        return;
+    }
+    // Canvas 0 is 0x10: no bitmap (the GPU process refuses a 0-pixel buffer, and ended the
+    // page when it was sent one). It keeps its index: the script's canvas 1 is the second.
+    let html = r#"<html><head><style>body { margin: 0 } canvas { display: block }</style></head><body>
+      <canvas width="0" height="10"></canvas><canvas width="50" height="50"></canvas>
+      <script type="text/wat">(module
+        (import "armature" "canvas_count" (func $count (result i32)))
+        (import "armature" "fill_color" (func $fill (param i32 i32)))
+        (import "armature" "fill_rect" (func $rect (param i32 f32 f32 f32 f32)))
+        (import "armature" "draw_canvas" (func $draw_canvas (param i32 i32 f32 f32 f32 f32)))
+        (func (export "main")
+          (if (i32.ne (call $count) (i32.const 2)) (then unreachable))
+          (call $fill (i32.const 0) (i32.const 0xff0000ff))
+          (call $rect (i32.const 0) (f32.const 0) (f32.const 0) (f32.const 50) (f32.const 50))
+          (call $fill (i32.const 1) (i32.const 0x00ff00ff))
+          (call $rect (i32.const 1) (f32.const 0) (f32.const 0) (f32.const 50) (f32.const 50))
+          (call $draw_canvas (i32.const 1) (i32.const 0) (f32.const 0) (f32.const 0) (f32.const 25) (f32.const 25))))</script>
+      </body></html>"#;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("zero.html");
+    std::fs::write(&path, html).expect("write");
+    let (output, image) = render(&path, &["--window-size", "200x100"]);
+    let log = stderr(&output);
+    assert!(output.status.success(), "{log}");
+    assert!(!log.contains("trapped"), "{log}");
+    let image = image.expect("screenshot");
+    assert_pixel(&image, 10, 10, [0, 255, 0, 255], 1);
+    assert_pixel(&image, 40, 40, [0, 255, 0, 255], 1);
+}
+
+#[test]
 fn bad_scripts_are_reported_by_name_and_the_page_still_renders() {
     if !has_feature("vm") {
         return;

@@ -8,6 +8,7 @@
 //! their own taffy roots first, shrink-to-fit, then placed in their line like a glyph.
 //! Runs on the content process's main thread.
 
+use armature_api::limits::{self, Held, Refused};
 use armature_api::{ColorF, DeviceIntSize, IdNamespace, ImageBufferId, LayoutPoint, LayoutRect, LayoutSize};
 use taffy::{AvailableSpace, TaffyTree};
 
@@ -52,8 +53,41 @@ pub enum BoxKind {
     Text(ParagraphId),
     /// An `<img>`.
     Image(ImageContent),
-    /// A `<canvas>` and the image buffer behind it.
-    Canvas(ImageBufferId),
+    /// A `<canvas>` and the image buffer behind it (`None`: it has no bitmap, see
+    /// [`CanvasBitmap`], and shows nothing).
+    Canvas(Option<ImageBufferId>),
+}
+
+/// A `<canvas>` on the page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PageCanvas {
+    /// Its image buffer's id (the page's canvases are numbered in document order).
+    pub id: ImageBufferId,
+    /// Its bitmap's size: the width and height attributes.
+    pub size: DeviceIntSize,
+    /// Whether an image buffer backs it.
+    pub bitmap: CanvasBitmap,
+}
+
+/// What backs a `<canvas>`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CanvasBitmap {
+    /// An image buffer in the GPU process.
+    Buffer,
+    /// Nothing: its width or height is 0. It shows nothing and drawing on it does nothing,
+    /// as in browsers.
+    Empty,
+    /// Nothing: it would take the page's canvases past their share of the GPU process
+    /// ([`limits::PAGE_CANVASES`]), which would end a page that sent it. Why, for the
+    /// warning; it behaves as an empty one.
+    Refused(String),
+}
+
+impl PageCanvas {
+    /// Its image buffer and size, if it has one.
+    pub fn buffer(&self) -> Option<(ImageBufferId, DeviceIntSize)> {
+        (self.bitmap == CanvasBitmap::Buffer).then_some((self.id, self.size))
+    }
 }
 
 /// A laid-out box.
@@ -110,8 +144,8 @@ pub struct PageLayout {
     pub viewport: LayoutSize,
     /// The height of the whole document (may exceed the viewport).
     pub document_height: f32,
-    /// Canvases on the page, with their bitmap sizes.
-    pub canvases: Vec<(ImageBufferId, DeviceIntSize)>,
+    /// Canvases on the page, in document order.
+    pub canvases: Vec<PageCanvas>,
 }
 
 impl PageLayout {
@@ -138,7 +172,21 @@ enum Measured {
 }
 
 /// Largest canvas side we allocate a buffer for, in pixels (as browsers cap canvases).
-pub const MAX_CANVAS_SIDE: u32 = 8192;
+pub const MAX_CANVAS_SIDE: u32 = limits::MAX_IMAGE_SIDE;
+
+/// Why canvas `id` of `size` gets no bitmap.
+fn refused_canvas(id: ImageBufferId, size: DeviceIntSize, refused: Refused) -> String {
+    let canvas = format!("<canvas> {} ({}x{})", id.1, size.width, size.height);
+    match refused {
+        Refused::TooMany { max } => format!(
+            "{canvas} has no bitmap: the page already has {max} canvases, the most a page may hand the GPU process"
+        ),
+        Refused::TooManyPixels { pixels, max } => format!(
+            "{canvas} has no bitmap: it would bring the page's canvases to {pixels} pixels, more than the {max} \
+             a page may hand the GPU process (make it smaller)"
+        ),
+    }
+}
 
 /// Lays out a styled document in a viewport.
 pub fn layout(
@@ -160,6 +208,7 @@ pub fn layout(
         paragraphs: Vec::new(),
         atomic_roots: Vec::new(),
         canvases: Vec::new(),
+        canvas_pixels: Held::default(),
     };
     let viewport_style = taffy::Style {
         size: taffy::Size { width: length(viewport.width), height: length(viewport.height) },
@@ -224,7 +273,9 @@ struct Builder<'a> {
     paragraphs: Vec<Paragraph>,
     /// Atomic inlines in post-order: inner ones are laid out before the ones holding them.
     atomic_roots: Vec<BoxId>,
-    canvases: Vec<(ImageBufferId, DeviceIntSize)>,
+    canvases: Vec<PageCanvas>,
+    /// What the canvases so far hold of [`limits::PAGE_CANVASES`].
+    canvas_pixels: Held,
 }
 
 impl Builder<'_> {
@@ -314,9 +365,20 @@ impl Builder<'_> {
                 .min(MAX_CANVAS_SIDE)
         };
         let size = DeviceIntSize::new(dimension("width", 300), dimension("height", 150));
-        let buffer = ImageBufferId(self.namespace, self.canvases.len() as u32);
-        self.canvases.push((buffer, size));
-        let kind = BoxKind::Canvas(buffer);
+        let id = ImageBufferId(self.namespace, self.canvases.len() as u32);
+        let bitmap = if size.is_empty() {
+            CanvasBitmap::Empty
+        } else {
+            match self.canvas_pixels.with(size, None, limits::PAGE_CANVASES) {
+                Ok(held) => {
+                    self.canvas_pixels = held;
+                    CanvasBitmap::Buffer
+                }
+                Err(refused) => CanvasBitmap::Refused(refused_canvas(id, size, refused)),
+            }
+        };
+        let kind = BoxKind::Canvas((bitmap == CanvasBitmap::Buffer).then_some(id));
+        self.canvases.push(PageCanvas { id, size, bitmap });
         let mut taffy_style = taffy_style(style, &kind);
         taffy_style.item_is_replaced = true;
         apply_intrinsic_ratio(&mut taffy_style, style, size.width as f32, size.height as f32);

@@ -47,7 +47,10 @@ impl std::str::FromStr for ProbePoint {
 
     fn from_str(text: &str) -> Result<ProbePoint, String> {
         ProbePoint::ALL.into_iter().find(|point| point.as_str() == text).ok_or_else(|| {
-            format!("unknown point '{text}' (expected before-connect, startup, mid-frame or readback)")
+            // Listed from `ALL`, so a new point is named here without anyone remembering to.
+            let names: Vec<&str> = ProbePoint::ALL.iter().map(|point| point.as_str()).collect();
+            let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+            format!("unknown point '{text}' (expected {} or {last})", rest.join(", "))
         })
     }
 }
@@ -95,4 +98,20 @@ pub type SharedProbe = Arc<dyn Probe>;
 /// A probe that ignores everything, as a handle.
 pub fn no_probe() -> SharedProbe {
     Arc::new(NoProbe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_parse_by_their_spelling_and_an_unknown_one_lists_them_all() {
+        for point in ProbePoint::ALL {
+            assert_eq!(point.as_str().parse::<ProbePoint>(), Ok(point));
+        }
+        assert_eq!(
+            "lunch".parse::<ProbePoint>(),
+            Err("unknown point 'lunch' (expected before-connect, startup, mid-frame or readback)".to_owned())
+        );
+    }
 }

@@ -208,7 +208,7 @@ pub fn layout(
         paragraphs: Vec::new(),
         atomic_roots: Vec::new(),
         canvases: Vec::new(),
-        canvas_pixels: Held::default(),
+        canvases_held: Held::default(),
     };
     let viewport_style = taffy::Style {
         size: taffy::Size { width: length(viewport.width), height: length(viewport.height) },
@@ -275,7 +275,7 @@ struct Builder<'a> {
     atomic_roots: Vec<BoxId>,
     canvases: Vec<PageCanvas>,
     /// What the canvases so far hold of [`limits::PAGE_CANVASES`].
-    canvas_pixels: Held,
+    canvases_held: Held,
 }
 
 impl Builder<'_> {
@@ -369,9 +369,9 @@ impl Builder<'_> {
         let bitmap = if size.is_empty() {
             CanvasBitmap::Empty
         } else {
-            match self.canvas_pixels.with(size, None, limits::PAGE_CANVASES) {
+            match self.canvases_held.with(size, None, limits::PAGE_CANVASES) {
                 Ok(held) => {
-                    self.canvas_pixels = held;
+                    self.canvases_held = held;
                     CanvasBitmap::Buffer
                 }
                 Err(refused) => CanvasBitmap::Refused(refused_canvas(id, size, refused)),

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use armature_tests::{armature, children_of, command_line, page, wait_until};
+use armature_tests::{armature, page, sigkill_gpu_child, wait_until};
 
 const RUNS: usize = 20;
 
@@ -87,13 +87,8 @@ fn kill_to_frame(dir: &Path) -> Vec<Duration> {
     let mut times = Vec::new();
     for _ in 0..RUNS {
         let inode = std::fs::metadata(&png).expect("png").ino();
-        let gpu = children_of(launcher.id())
-            .into_iter()
-            .find(|&pid| command_line(pid).contains("--role=gpu"))
-            .expect("a GPU process");
-        let pid = rustix::process::Pid::from_raw(gpu as i32).expect("pid");
         let killed = Instant::now();
-        rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("SIGKILL");
+        sigkill_gpu_child(launcher.id());
         // The screenshot is replaced by a rename: a new inode is the new frame.
         let replaced = wait_until(Duration::from_secs(30), || {
             std::fs::metadata(&png).is_ok_and(|metadata| metadata.ino() != inode)

@@ -260,6 +260,16 @@ pub fn command_line(pid: u32) -> String {
         .unwrap_or_default()
 }
 
+/// SIGKILLs the GPU process among `launcher`'s children (as a driver crash would end it).
+///
+/// # Panics
+/// If `launcher` has no GPU child, or the signal cannot be sent.
+pub fn sigkill_gpu_child(launcher: u32) {
+    let gpu = children_of(launcher).into_iter().find(|&pid| command_line(pid).contains("--role=gpu"));
+    let pid = rustix::process::Pid::from_raw(gpu.expect("a GPU child") as i32).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("SIGKILL");
+}
+
 /// Polls `condition` every 10 ms until it holds or `timeout` passes; returns whether it held.
 pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;

@@ -9,7 +9,7 @@ use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
 use armature_tests::{
-    armature, armature_at, armature_bin, children_of, command_line, has_feature, page, stderr, wait_until,
+    armature, armature_at, armature_bin, has_feature, page, sigkill_gpu_child, stderr, wait_until,
 };
 use minidump::{
     Minidump, MinidumpException, MinidumpModuleList, MinidumpSystemInfo, MinidumpThreadList, Module,
@@ -285,10 +285,7 @@ fn a_gpu_process_killed_by_sigkill_is_relaunched_and_the_frame_redrawn() {
     let launcher = start_held(&armature_bin(), &png, &dir.path().join("reports"), &[]);
     let first = image::open(&png).expect("first frame").to_rgba8();
     let modified = std::fs::metadata(&png).expect("png").modified().expect("mtime");
-    let gpu = children_of(launcher.id()).into_iter().find(|&pid| command_line(pid).contains("--role=gpu"));
-    let gpu = gpu.expect("a GPU child");
-    let pid = rustix::process::Pid::from_raw(gpu as i32).expect("pid");
-    rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("SIGKILL");
+    sigkill_gpu_child(launcher.id());
     let redrawn = wait_until(Duration::from_secs(60), || {
         std::fs::metadata(&png).and_then(|m| m.modified()).is_ok_and(|time| time != modified)
     });

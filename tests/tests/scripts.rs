@@ -4,12 +4,12 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use armature_tests::{
-    armature, assert_pixel, children_of, command_line, has_feature, page, render, render_ok, stderr,
-    wait_until,
+    armature, assert_pixel, has_feature, page, render, render_ok, sigkill_gpu_child, stderr, wait_until,
 };
 use serde_json::{Value, json};
 
@@ -161,6 +161,26 @@ fn offscreen_canvas_and_image_misuse_traps_named_and_later_scripts_still_draw() 
     assert_pixel(&image.expect("png"), 25, 25, [0, 255, 0, 255], 0);
 }
 
+/// Starts `page` headless at `size`, held after each frame (`ARMATURE_TEST_HOLD`), writing
+/// every frame to `png`; its stderr is piped for [`stop`].
+fn start_held(page: &Path, png: &Path, size: &str) -> Child {
+    armature()
+        .arg(page)
+        .args(["--headless", "--window-size", size, "--screenshot"])
+        .arg(png)
+        .env("ARMATURE_TEST_HOLD", "after-frame")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("armature starts")
+}
+
+/// Kills a held run and returns what it printed on stderr.
+fn stop(mut launcher: Child) -> String {
+    let _ = launcher.kill();
+    stderr(&launcher.wait_with_output().expect("launcher exits"))
+}
+
 #[test]
 fn offscreen_canvases_are_made_again_in_a_relaunched_gpu_process() {
     if !has_feature("vm") {
@@ -192,26 +212,12 @@ fn offscreen_canvases_are_made_again_in_a_relaunched_gpu_process() {
           (call $raf)))</script></body></html>"#;
     let path = dir.path().join("offscreen.html");
     std::fs::write(&path, html).expect("write");
-    let mut launcher = armature()
-        .arg(&path)
-        .args(["--headless", "--window-size", "400x300", "--screenshot"])
-        .arg(&png)
-        .env("ARMATURE_TEST_HOLD", "after-frame")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("armature starts");
-    let stop = |mut launcher: Child| {
-        let _ = launcher.kill();
-        stderr(&launcher.wait_with_output().expect("launcher exits"))
-    };
+    let mut launcher = start_held(&path, &png, "400x300");
     if !wait_until(Duration::from_secs(60), || png.exists()) {
         panic!("the frame never arrived: {}", stop(launcher));
     }
     let modified = std::fs::metadata(&png).and_then(|m| m.modified()).expect("mtime");
-    let gpu = children_of(launcher.id()).into_iter().find(|&pid| command_line(pid).contains("--role=gpu"));
-    let pid = rustix::process::Pid::from_raw(gpu.expect("a GPU child") as i32).expect("pid");
-    rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("SIGKILL");
+    sigkill_gpu_child(launcher.id());
     let redrawn = wait_until(Duration::from_secs(60), || {
         std::fs::metadata(&png).and_then(|m| m.modified()).is_ok_and(|time| time != modified)
     });
@@ -255,19 +261,7 @@ fn scripts_redraw_their_canvases_in_a_relaunched_gpu_process_on_context_restored
     );
     let path = dir.path().join("restored.html");
     std::fs::write(&path, html).expect("write");
-    let launcher = armature()
-        .arg(&path)
-        .args(["--headless", "--window-size", "200x150", "--screenshot"])
-        .arg(&png)
-        .env("ARMATURE_TEST_HOLD", "after-frame")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("armature starts");
-    let stop = |mut launcher: Child| {
-        let _ = launcher.kill();
-        stderr(&launcher.wait_with_output().expect("launcher exits"))
-    };
+    let launcher = start_held(&path, &png, "200x150");
     // The screenshot is renamed into place whole, so each read sees one frame.
     let canvases = || {
         image::open(&png).ok().map(|image| {
@@ -279,9 +273,7 @@ fn scripts_redraw_their_canvases_in_a_relaunched_gpu_process_on_context_restored
     if !wait_until(Duration::from_secs(60), || canvases() == Some([green, green])) {
         panic!("the first frame never showed both canvases green ({:?}): {}", canvases(), stop(launcher));
     }
-    let gpu = children_of(launcher.id()).into_iter().find(|&pid| command_line(pid).contains("--role=gpu"));
-    let pid = rustix::process::Pid::from_raw(gpu.expect("a GPU child") as i32).expect("pid");
-    rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("SIGKILL");
+    sigkill_gpu_child(launcher.id());
     let restored = wait_until(Duration::from_secs(60), || canvases() == Some([blue, blue]));
     let seen = canvases();
     let message = stop(launcher);

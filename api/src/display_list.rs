@@ -7,7 +7,10 @@
 use ipc_channel::ipc::IpcSharedMemory;
 use serde::{Deserialize, Serialize};
 
-use crate::{ColorF, DeviceIntSize, FontKey, ImageBufferId, ImageKey, LayoutPoint, LayoutRect, LayoutSize};
+use crate::{
+    ColorF, DeviceIntSize, DevicePixelRatio, FontKey, ImageBufferId, ImageKey, LayoutPoint, LayoutRect,
+    LayoutSize,
+};
 
 /// One glyph of a text run: its id in the font and its baseline origin in layout space.
 ///
@@ -153,10 +156,22 @@ pub struct DisplayList {
     /// page coordinates; the GPU process offsets the whole frame by this.
     #[serde(default = "LayoutPoint::zero")]
     pub scroll_offset: LayoutPoint,
+    /// Device pixels per layout pixel: the GPU process draws the viewport into
+    /// `device_pixel_ratio.device_size(viewport)` pixels, scaling every item.
+    #[serde(default)]
+    pub device_pixel_ratio: DevicePixelRatio,
     /// The canvas colour behind everything.
     pub background: ColorF,
     /// Items in paint order (later items paint over earlier ones).
     pub items: Vec<DisplayItem>,
+}
+
+impl DisplayList {
+    /// The pixels the GPU process draws this list into: the viewport at the list's device
+    /// pixel ratio. (A hostile viewport saturates here; the renderer checks it first.)
+    pub fn device_size(&self) -> DeviceIntSize {
+        self.device_pixel_ratio.device_size(self.viewport)
+    }
 }
 
 /// A change to the resources the GPU process holds for one content process.

@@ -25,4 +25,7 @@ pub use display_list::{
 pub use ids::{ContentId, Epoch, FontKey, IdNamespace, ImageBufferId, ImageKey};
 pub use probe::{NoProbe, Probe, ProbePoint, SharedProbe};
 pub use stats::{ContentStageTimes, FrameStats, GpuStageTimes};
-pub use units::{DeviceIntSize, LayoutPixel, LayoutPoint, LayoutRect, LayoutSize};
+pub use units::{
+    DeviceIntSize, DevicePixelRatio, LayoutPixel, LayoutPoint, LayoutRect, LayoutSize, RatioOutOfRange,
+    Viewport,
+};

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::capture::{Levels, StreamRecording};
 use crate::{
     CanvasItem, ContentId, ContentStageTimes, DeviceIntSize, DisplayList, Epoch, FrameStats, ImageBufferId,
-    ResourceUpdate,
+    ResourceUpdate, Viewport,
 };
 
 /// The command-line value of `--role`, naming what a child process is.
@@ -219,8 +219,8 @@ pub enum LauncherToContent {
         content: ContentId,
         /// The page file.
         page: PathBuf,
-        /// The viewport in CSS pixels (device pixel ratio 1).
-        viewport: DeviceIntSize,
+        /// The viewport: its device pixels and their ratio to CSS pixels.
+        viewport: Viewport,
         /// The client's end of the stream to the GPU process (brokered by the launcher).
         gpu: StreamClientEnd,
         /// How much of the stream to the GPU process to keep for a crash report.
@@ -241,10 +241,11 @@ pub enum LauncherToContent {
         /// The client's end of a stream to the new GPU process.
         gpu: StreamClientEnd,
     },
-    /// The window was resized: lay the page out again at this viewport and send a frame.
+    /// The window was resized, or moved to a screen of another device pixel ratio: lay the
+    /// page out again at this viewport and send a frame.
     Resize {
-        /// The new viewport in CSS pixels.
-        viewport: DeviceIntSize,
+        /// The new viewport.
+        viewport: Viewport,
     },
     /// Scroll the page (wheel, keys) and send a frame if the position changed.
     Scroll(ScrollBy),

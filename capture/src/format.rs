@@ -57,7 +57,7 @@ pub struct Manifest {
     pub armature_version: String,
     /// The levels asked for.
     pub levels: Vec<Level>,
-    /// The viewport of the first frame (each frame has its own).
+    /// The first frame's size in device pixels (each frame has its own).
     pub viewport: Option<DeviceIntSize>,
     /// The frames, in the order they were presented.
     pub frames: Vec<FrameEntry>,

@@ -248,6 +248,7 @@ mod tests {
         DisplayList {
             viewport: LayoutSize::new(marker, 10.0),
             scroll_offset: LayoutPoint::zero(),
+            device_pixel_ratio: armature_api::DevicePixelRatio::ONE,
             background: ColorF::WHITE,
             items: Vec::new(),
         }

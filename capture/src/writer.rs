@@ -130,9 +130,8 @@ impl CaptureWriter {
             for command in &commands {
                 state.apply(command);
             }
-            let viewport = state.display_list().map_or(DeviceIntSize::new(1, 1), |(_, list)| {
-                DeviceIntSize::new(list.viewport.width.ceil() as u32, list.viewport.height.ceil() as u32)
-            });
+            let viewport =
+                state.display_list().map_or(DeviceIntSize::new(1, 1), |(_, list)| list.device_size());
             let mut frame = self.begin_frame(content, epoch, viewport)?;
             frame.stream(prelude.take(), &commands)?;
             frame.finish()?;

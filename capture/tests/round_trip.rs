@@ -21,6 +21,7 @@ fn list(color: ColorF) -> DisplayList {
     DisplayList {
         viewport: LayoutSize::new(64.0, 48.0),
         scroll_offset: LayoutPoint::zero(),
+        device_pixel_ratio: armature_api::DevicePixelRatio::ONE,
         background: ColorF::WHITE,
         items: vec![
             DisplayItem::Rect {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use armature_api::{ContentId, LayoutSize};
+use armature_api::{ContentId, DeviceIntSize, DevicePixelRatio, Viewport};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn sample_pages() -> Vec<PathBuf> {
@@ -18,7 +18,7 @@ fn sample_pages() -> Vec<PathBuf> {
 }
 
 fn page_to_display_list(c: &mut Criterion) {
-    let viewport = LayoutSize::new(1024.0, 768.0);
+    let viewport = Viewport::from_css(DeviceIntSize::new(1024, 768), DevicePixelRatio::ONE);
     let mut group = c.benchmark_group("page_to_display_list");
     for page in sample_pages() {
         let name = page.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();

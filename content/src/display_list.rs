@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 
 use armature_api::{
-    BorderRadius, BorderSide, BorderSides, ColorF, DisplayItem, DisplayList, FontKey, GlyphInstance,
-    LayoutPoint, LayoutRect, LayoutSize,
+    BorderRadius, BorderSide, BorderSides, ColorF, DevicePixelRatio, DisplayItem, DisplayList, FontKey,
+    GlyphInstance, LayoutPoint, LayoutRect, LayoutSize,
 };
 
 use crate::fonts::Fonts;
@@ -28,12 +28,14 @@ pub struct BuiltDisplayList {
 }
 
 /// Builds the display list of a laid-out page scrolled to `scroll_offset` (the page point
-/// at the viewport's top-left); items outside the visible rect are culled.
+/// at the viewport's top-left), to be drawn at `ratio` device pixels per CSS pixel; items
+/// outside the visible rect are culled.
 pub fn build(
     page: &PageLayout,
     styles: &StyleMap,
     fonts: &Fonts,
     scroll_offset: LayoutPoint,
+    ratio: DevicePixelRatio,
 ) -> BuiltDisplayList {
     let mut builder = Builder {
         page,
@@ -48,6 +50,7 @@ pub fn build(
         list: DisplayList {
             viewport: page.viewport,
             scroll_offset,
+            device_pixel_ratio: ratio,
             background: page.canvas_background,
             items: builder.items,
         },

@@ -12,8 +12,8 @@ use armature_api::messages::{
 };
 use armature_api::probe::annotation;
 use armature_api::{
-    ContentId, ContentStageTimes, DisplayList, Epoch, LayoutPoint, LayoutSize, ProbePoint, ResourceUpdate,
-    SharedProbe,
+    ContentId, ContentStageTimes, DevicePixelRatio, DisplayList, Epoch, LayoutPoint, LayoutSize, ProbePoint,
+    ResourceUpdate, SharedProbe, Viewport,
 };
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
 
@@ -76,7 +76,7 @@ pub struct RenderedPage {
 pub fn lay_out_page(
     content: ContentId,
     page: &Path,
-    viewport: LayoutSize,
+    viewport: Viewport,
 ) -> Result<LaidOutPage, ContentProcessError> {
     let mut clock = StageClock::start();
     let html = crate::page::load(page)?;
@@ -87,8 +87,9 @@ pub fn lay_out_page(
     let style_us = clock.lap();
     let mut fonts = Fonts::new(content.namespace())?;
     let mut images = Images::new(content.namespace(), page);
+    let (namespace, css) = (content.namespace(), viewport.layout_size());
     let layout =
-        crate::layout::layout(&document, &styles, &mut fonts, &mut images, content.namespace(), viewport);
+        crate::layout::layout(&document, &styles, &mut fonts, &mut images, namespace, css, viewport.ratio);
     let layout_us = clock.lap();
     // Once per page, not per layout: the canvases are the same in every one.
     for canvas in &layout.canvases {
@@ -104,12 +105,12 @@ pub fn lay_out_page(
 pub fn render_page(
     content: ContentId,
     page: &Path,
-    viewport: LayoutSize,
+    viewport: Viewport,
 ) -> Result<RenderedPage, ContentProcessError> {
     let laid_out = lay_out_page(content, page, viewport)?;
     let mut clock = StageClock::start();
-    let built =
-        crate::display_list::build(&laid_out.layout, &laid_out.styles, &laid_out.fonts, LayoutPoint::zero());
+    let (layout, styles, fonts) = (&laid_out.layout, &laid_out.styles, &laid_out.fonts);
+    let built = crate::display_list::build(layout, styles, fonts, LayoutPoint::zero(), viewport.ratio);
     let timings = ContentStageTimes { display_list_us: clock.lap(), ..laid_out.timings };
     Ok(RenderedPage {
         title: laid_out.document.title(),
@@ -194,10 +195,11 @@ impl SentResources {
 /// `--dump-layout`: the page's box tree as text or JSON.
 pub fn dump_layout(
     page: &Path,
-    viewport: LayoutSize,
+    css: armature_api::DeviceIntSize,
     format: LayoutDumpFormat,
 ) -> Result<String, ContentProcessError> {
-    let laid_out = lay_out_page(ContentId(0), page, viewport)?;
+    // The boxes are in CSS pixels whatever the ratio; text metrics as at ratio 1.
+    let laid_out = lay_out_page(ContentId(0), page, Viewport::from_css(css, DevicePixelRatio::ONE))?;
     let dump = crate::layout::dump::dump(&laid_out.layout, &laid_out.document);
     Ok(match format {
         LayoutDumpFormat::Text => crate::layout::dump::to_text(&dump),
@@ -225,6 +227,8 @@ fn on_front_end_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'sta
 /// process.
 struct ShownPage {
     page: LaidOutPage,
+    /// Device pixels per CSS pixel of the screen (or screenshot) it is shown on.
+    ratio: DevicePixelRatio,
     scroll: LayoutPoint,
     display_list: DisplayList,
     used_fonts: BTreeSet<armature_api::FontKey>,
@@ -233,13 +237,15 @@ struct ShownPage {
 }
 
 impl ShownPage {
-    fn new(page: LaidOutPage) -> ShownPage {
+    fn new(page: LaidOutPage, ratio: DevicePixelRatio) -> ShownPage {
         ShownPage {
             page,
+            ratio,
             scroll: LayoutPoint::zero(),
             display_list: DisplayList {
                 viewport: LayoutSize::zero(),
                 scroll_offset: LayoutPoint::zero(),
+                device_pixel_ratio: ratio,
                 background: armature_api::ColorF::WHITE,
                 items: Vec::new(),
             },
@@ -252,8 +258,9 @@ impl ShownPage {
     /// Builds the display list at the current scroll position.
     fn build(&mut self) -> u64 {
         let mut clock = StageClock::start();
+        let page = &self.page;
         let built =
-            crate::display_list::build(&self.page.layout, &self.page.styles, &self.page.fonts, self.scroll);
+            crate::display_list::build(&page.layout, &page.styles, &page.fonts, self.scroll, self.ratio);
         self.display_list = built.list;
         self.used_fonts = built.fonts;
         clock.lap()
@@ -265,7 +272,8 @@ impl ShownPage {
     }
 
     /// Lays the page out again for a new viewport, keeping the scroll position where it can.
-    fn resize(&mut self, content: ContentId, viewport: LayoutSize) {
+    fn resize(&mut self, content: ContentId, viewport: Viewport) {
+        self.ratio = viewport.ratio;
         let page = &mut self.page;
         page.layout = crate::layout::layout(
             &page.document,
@@ -273,9 +281,10 @@ impl ShownPage {
             &mut page.fonts,
             &mut page.images,
             content.namespace(),
-            viewport,
+            viewport.layout_size(),
+            viewport.ratio,
         );
-        self.scroll.y = self.scroll.y.clamp(0.0, self.max_scroll());
+        self.scroll.y = self.ratio.snap(self.scroll.y.clamp(0.0, self.max_scroll()));
         self.build();
     }
 
@@ -290,6 +299,8 @@ impl ShownPage {
             ScrollBy::End => f32::INFINITY,
         };
         let target = if target.is_nan() { self.scroll.y } else { target.clamp(0.0, self.max_scroll()) };
+        // On a whole device pixel, so edges stay as crisp as on an unscrolled page.
+        let target = self.ratio.snap(target);
         if target == self.scroll.y {
             return false;
         }
@@ -434,7 +445,6 @@ fn main_loop(
                     }
                 };
                 probe.annotate(annotation::URL, &file_url(&page));
-                let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);
                 #[cfg_attr(not(feature = "vm"), allow(unused_mut))]
                 let mut laid_out = match lay_out_page(content, &page, viewport) {
                     Ok(laid_out) => laid_out,
@@ -452,7 +462,7 @@ fn main_loop(
                 #[cfg(not(feature = "vm"))]
                 warn_scripts_ignored(&laid_out.document, script_options);
                 let timings = laid_out.timings;
-                let mut page_shown = ShownPage::new(laid_out);
+                let mut page_shown = ShownPage::new(laid_out, viewport.ratio);
                 let timings = ContentStageTimes { display_list_us: page_shown.build(), ..timings };
                 let display_items = page_shown.display_list.items.len();
                 probe.annotate(annotation::EPOCH, &page_shown.epoch.0.to_string());
@@ -519,15 +529,15 @@ fn main_loop(
                     }
                 }
                 let (Some((content, page)), Some(gpu)) = (&mut shown, &mut link) else { continue };
-                let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);
                 page.resize(*content, viewport);
                 for by in scrolls {
                     page.scroll(by);
                 }
+                let css = viewport.layout_size();
                 tracing::info!(
                     target: "armature::content",
-                    "relaid out at {}x{}: {} display items",
-                    viewport.width, viewport.height, page.display_list.items.len()
+                    "relaid out at {}x{} CSS px (device pixel ratio {}): {} display items",
+                    css.width, css.height, viewport.ratio, page.display_list.items.len()
                 );
                 send_or_wait(page.send_frame(gpu));
                 probe.annotate(annotation::EPOCH, &page.epoch.0.to_string());
@@ -556,7 +566,6 @@ fn main_loop(
                 });
             }
             LauncherToContent::DumpLayout { page, viewport, format } => {
-                let viewport = LayoutSize::new(viewport.width as f32, viewport.height as f32);
                 match dump_layout(&page, viewport, format) {
                     Ok(dump) => {
                         let _ = to_launcher.send(ContentToLauncher::LayoutDump(dump));

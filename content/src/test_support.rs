@@ -27,7 +27,7 @@ pub const CANVAS_ENV: &str = "ARMATURE_TEST_CANVAS";
 /// The hostile-stream switch.
 pub const HOSTILE_ENV: &str = "ARMATURE_TEST_HOSTILE_STREAM";
 /// The broken streams `ARMATURE_TEST_HOSTILE_STREAM` can write.
-pub const HOSTILE_KINDS: [&str; 9] = [
+pub const HOSTILE_KINDS: [&str; 10] = [
     "unknown-id",
     "foreign-id",
     "offset",
@@ -37,6 +37,7 @@ pub const HOSTILE_KINDS: [&str; 9] = [
     "canvas-garbage",
     "huge-buffer",
     "buffer-flood",
+    "pixel-ratio",
 ];
 
 /// The colour of stress cell `index`: distinct for the first 4096.
@@ -222,6 +223,31 @@ fn hostile(gpu: &mut RemoteRenderingBackendProxy, kind: &str, page: &LaidOutPage
                 [8u32, namespace.0, 0, 0].iter().flat_map(|word| word.to_le_bytes()).collect();
             writer.write(RecordKind::Canvas, &record, &mut || true).map_err(|error| error.to_string())?;
             writer.flush();
+        }
+        "pixel-ratio" => {
+            // A display list drawn at 100 device pixels per CSS pixel (10,000 times the
+            // pixels): well-formed postcard, so the renderer's own check must refuse it.
+            // The ratio cannot be made through the API; its bytes are patched in.
+            let marker = armature_api::DevicePixelRatio::new(1.234_567).map_err(|error| error.to_string())?;
+            let list = armature_api::DisplayList {
+                viewport: armature_api::LayoutSize::new(400.0, 300.0),
+                scroll_offset: armature_api::LayoutPoint::zero(),
+                device_pixel_ratio: marker,
+                background: ColorF::WHITE,
+                items: Vec::new(),
+            };
+            let mut scratch = Vec::new();
+            let command = ContentToGpu::SetDisplayList(armature_api::Epoch(1), list);
+            let mut bytes = armature_stream::wire::encode(&command, &mut scratch)
+                .map_err(|error| error.to_string())?
+                .to_vec();
+            let needle = marker.get().to_le_bytes();
+            let at =
+                bytes.windows(4).position(|window| window == needle).ok_or("no ratio in the encoding")?;
+            bytes[at..at + 4].copy_from_slice(&100f32.to_le_bytes());
+            let writer = gpu.raw_stream().raw_writer();
+            writer.write(RecordKind::Inline, &bytes, &mut || true).map_err(|error| error.to_string())?;
+            gpu.send(ContentToGpu::Present(armature_api::Epoch(1)));
         }
         other => return Err(format!("unknown {HOSTILE_ENV} kind '{other}' (one of {HOSTILE_KINDS:?})")),
     }

@@ -72,6 +72,8 @@ impl CanvasBuffer {
         armature_api::DisplayList {
             viewport: LayoutSize::new(self.size.width as f32, self.size.height as f32),
             scroll_offset: LayoutPoint::zero(),
+            // Canvas items are in the buffer's own pixels.
+            device_pixel_ratio: armature_api::DevicePixelRatio::ONE,
             background: ColorF::TRANSPARENT,
             items: std::mem::take(&mut self.pending),
         }

@@ -27,13 +27,20 @@ pub enum RenderError {
     /// The display list is invalid.
     #[error(transparent)]
     Replay(#[from] ReplayError),
-    /// The viewport is empty or larger than the device allows.
-    #[error("viewport {width}x{height} is outside 1..={max} pixels per side")]
+    /// The list's device pixel ratio is out of range.
+    #[error(transparent)]
+    DevicePixelRatio(#[from] armature_api::RatioOutOfRange),
+    /// The viewport is empty or, at its device pixel ratio, larger than the device allows.
+    #[error(
+        "viewport {width}x{height} at device pixel ratio {ratio} is outside 1..={max} device pixels per side"
+    )]
     ViewportSize {
-        /// Requested width.
+        /// Requested width in layout pixels.
         width: f32,
-        /// Requested height.
+        /// Requested height in layout pixels.
         height: f32,
+        /// The list's device pixel ratio.
+        ratio: armature_api::DevicePixelRatio,
         /// The device's limit.
         max: u32,
     },
@@ -449,11 +456,12 @@ impl Renderer {
     ) -> Result<RenderedFrame, RenderError> {
         let max = self.gpu.max_texture_side();
         let (width, height) = (list.viewport.width, list.viewport.height);
-        let in_range = |side: f32| side.is_finite() && side >= 1.0 && side <= max as f32;
+        let ratio = list.device_pixel_ratio.checked()?;
+        let in_range = |side: f32| side.is_finite() && side >= 1.0 && side * ratio.get() <= max as f32;
         if !in_range(width) || !in_range(height) {
-            return Err(RenderError::ViewportSize { width, height, max });
+            return Err(RenderError::ViewportSize { width, height, ratio, max });
         }
-        let size = DeviceIntSize::new(width.ceil() as u32, height.ceil() as u32);
+        let size = list.device_size();
         // Errors of this frame are caught here and returned, never left to a global handler.
         let out_of_memory = self.gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);

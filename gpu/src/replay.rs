@@ -2,10 +2,15 @@
 //! surface, in paint order. [`crate::batch`] then groups them into draw calls.
 //!
 //! Every primitive is one instanced quad ([`Instance`]); its [`PrimitiveKind`] picks the
-//! shader. An opacity group renders into its own surface (a texture the size of its
-//! content), which its parent then composites with the group's opacity — WebRender's
-//! picture/surface model, reduced to opacity. Glyphs are rasterised into the atlas here, so
-//! the atlas knows which glyphs this frame uses.
+//! shader. Items come in layout (CSS) pixels and primitives leave in device pixels: replay
+//! scales every coordinate, radius and border width by the list's device pixel ratio and
+//! rasterises glyphs at their size times it, so text on a HiDPI target is drawn from the
+//! outlines at full resolution rather than magnified (WebRender's layout → device step).
+//!
+//! An opacity group renders into its own surface (a texture the size of its content), which
+//! its parent then composites with the group's opacity — WebRender's picture/surface model,
+//! reduced to opacity. Glyphs are rasterised into the atlas here, so the atlas knows which
+//! glyphs this frame uses.
 
 use armature_api::{
     BorderRadius, BorderSides, ColorF, DisplayItem, DisplayList, FontKey, ImageBufferId, ImageKey, LayoutRect,
@@ -19,7 +24,8 @@ use crate::glyph_atlas::{GlyphAtlas, GlyphKey};
 use crate::resources::ContentResources;
 use crate::texture_cache::{CacheEntry, TextureCache};
 
-/// Per-instance data of every primitive: one quad. Coordinates are page pixels.
+/// Per-instance data of every primitive: one quad. Coordinates are device pixels of the
+/// page (the scroll offset is the shader's).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 #[cfg_attr(feature = "capture", derive(serde::Serialize))]
@@ -166,8 +172,10 @@ fn color_array(color: ColorF) -> [f32; 4] {
     color.premultiplied().map(|channel| channel.clamp(0.0, 1.0))
 }
 
-fn corners(rect: &LayoutRect) -> [f32; 4] {
+/// `rect`'s x0, y0, x1, y1 in device pixels.
+fn corners(rect: &LayoutRect, scale: f32) -> [f32; 4] {
     [rect.origin.x, rect.origin.y, rect.origin.x + rect.size.width, rect.origin.y + rect.size.height]
+        .map(|value| value * scale)
 }
 
 /// A quad with every optional field empty.
@@ -179,11 +187,12 @@ fn quad(rect: [f32; 4], clip: [f32; 4], color: [f32; 4]) -> Instance {
 fn textured_quad(
     item: usize,
     rect: &LayoutRect,
+    scale: f32,
     clip: [f32; 4],
     entry: &CacheEntry,
     cache: &TextureCache,
 ) -> Result<Instance, ReplayError> {
-    let rect = corners(rect);
+    let rect = corners(rect, scale);
     check_finite(item, &rect, &ColorF::BLACK, None)?;
     let mut instance = quad(rect, clip, [1.0; 4]);
     instance.uv = cache.uv_rect(entry);
@@ -218,8 +227,9 @@ pub fn replay(
     if !in_range(scroll.x) || !in_range(scroll.y) {
         return Err(ReplayError::ScrollOffset { x: scroll.x, y: scroll.y });
     }
+    let scale = list.device_pixel_ratio.get();
     // The root surface shows the page rect at the scroll offset.
-    let viewport = [scroll.x, scroll.y, scroll.x + list.viewport.width, scroll.y + list.viewport.height];
+    let viewport = corners(&LayoutRect::new(scroll, list.viewport), scale);
     let mut builder = Builder::default();
     let mut surface = builder.new_surface(viewport);
     let mut clips = vec![viewport];
@@ -229,13 +239,13 @@ pub fn replay(
         let clip = *clips.last().unwrap_or(&viewport);
         match display_item {
             DisplayItem::Rect { rect, color, radius } => {
-                let rect = corners(rect);
+                let rect = corners(rect, scale);
                 check_finite(item, &rect, color, Some(radius))?;
                 if color.is_transparent() || is_empty(rect) {
                     continue;
                 }
                 let mut instance = quad(rect, clip, color_array(*color));
-                instance.radii = radii(radius);
+                instance.radii = radii(radius, scale);
                 let key = if instance.radii != [0.0; 4] {
                     key(PrimitiveKind::RoundedRect, ALPHA, TextureSource::None)
                 } else if color.a >= 1.0 && pixel_aligned(rect) && contains(clip, rect) {
@@ -247,7 +257,7 @@ pub fn replay(
                 builder.push(surface, key, instance);
             }
             DisplayItem::Border { rect, sides, radius } => {
-                let rect = corners(rect);
+                let rect = corners(rect, scale);
                 check_finite(item, &rect, &ColorF::BLACK, Some(radius))?;
                 for side in sides.to_array() {
                     if !finite(&[side.width, side.color.r, side.color.g, side.color.b, side.color.a]) {
@@ -257,7 +267,7 @@ pub fn replay(
                 if is_empty(rect) {
                     continue;
                 }
-                for instance in border_instances(rect, clip, sides, radius) {
+                for instance in border_instances(rect, clip, sides, radius, scale) {
                     builder.push(surface, key(PrimitiveKind::Border, ALPHA, TextureSource::None), instance);
                 }
             }
@@ -276,13 +286,13 @@ pub fn replay(
                     }
                     let index = u16::try_from(glyph.index)
                         .map_err(|_| ReplayError::GlyphIndex { item, index: glyph.index })?;
-                    let Some(entry) = atlas.get_or_insert(GlyphKey::new(*font, index, *size), font_data)
-                    else {
+                    let raster = GlyphKey::new(*font, index, *size * scale);
+                    let Some(entry) = atlas.get_or_insert(raster, font_data) else {
                         continue;
                     };
                     // Whole-pixel placement keeps the bitmap texel-aligned (crisp, exact).
-                    let x = glyph.point.x.round() + entry.left as f32;
-                    let y = glyph.point.y.round() - entry.top as f32;
+                    let x = (glyph.point.x * scale).round() + entry.left as f32;
+                    let y = (glyph.point.y * scale).round() - entry.top as f32;
                     let (width, height) = (entry.width as f32, entry.height as f32);
                     let mut instance = quad([x, y, x + width, y + height], clip, color);
                     instance.uv = [entry.atlas_x as f32, entry.atlas_y as f32, width, height];
@@ -292,7 +302,7 @@ pub fn replay(
             DisplayItem::Image { key: image, rect } => {
                 let entry =
                     resources.images.get(image).ok_or(ReplayError::UnknownImage { item, key: *image })?;
-                let instance = textured_quad(item, rect, clip, entry, cache)?;
+                let instance = textured_quad(item, rect, scale, clip, entry, cache)?;
                 let key = key(PrimitiveKind::Image, ALPHA, TextureSource::Cache(entry.texture));
                 builder.push(surface, key, instance);
             }
@@ -301,12 +311,12 @@ pub fn replay(
                     .buffers
                     .get(buffer)
                     .ok_or(ReplayError::UnknownImageBuffer { item, buffer: *buffer })?;
-                let instance = textured_quad(item, rect, clip, entry, cache)?;
+                let instance = textured_quad(item, rect, scale, clip, entry, cache)?;
                 let key = key(PrimitiveKind::Canvas, ALPHA, TextureSource::Cache(entry.texture));
                 builder.push(surface, key, instance);
             }
             DisplayItem::PushClip { rect } => {
-                let rect = corners(rect);
+                let rect = corners(rect, scale);
                 check_finite(item, &rect, &ColorF::BLACK, None)?;
                 clips.push(intersect(clip, rect));
             }
@@ -378,8 +388,9 @@ fn check_finite(
     }
 }
 
-fn radii(radius: &BorderRadius) -> [f32; 4] {
-    radius.to_array().map(|r| r.max(0.0))
+/// Corner radii in device pixels.
+fn radii(radius: &BorderRadius, scale: f32) -> [f32; 4] {
+    radius.to_array().map(|r| r.max(0.0) * scale)
 }
 
 /// A border as instances: one if every drawn side has the same colour, else one per side
@@ -389,12 +400,13 @@ fn border_instances(
     clip: [f32; 4],
     sides: &BorderSides,
     radius: &BorderRadius,
+    scale: f32,
 ) -> Vec<Instance> {
     let sides = sides.to_array();
-    let widths = sides.map(|side| side.width.max(0.0));
+    let widths = sides.map(|side| side.width.max(0.0) * scale);
     let drawn: Vec<usize> = (0..4).filter(|&i| widths[i] > 0.0 && !sides[i].color.is_transparent()).collect();
     let mut template = quad(rect, clip, [0.0; 4]);
-    template.radii = radii(radius);
+    template.radii = radii(radius, scale);
     template.widths = widths;
     let same_color = drawn.windows(2).all(|pair| sides[pair[0]].color == sides[pair[1]].color);
     // One instance shades every side with width, so it fits only if all of them are drawn.

@@ -38,6 +38,7 @@ fn text(ids: std::ops::Range<u32>) -> DisplayList {
     DisplayList {
         viewport: LayoutSize::new(600.0, 80.0),
         scroll_offset: LayoutPoint::zero(),
+        device_pixel_ratio: armature_api::DevicePixelRatio::ONE,
         background: ColorF::WHITE,
         items: vec![DisplayItem::Text { font: FONT, size: 40.0, color: ColorF::BLACK, glyphs }],
     }
@@ -133,6 +134,7 @@ fn small_images_share_a_page_and_a_batch_and_deleted_ones_free_their_textures() 
     let list = DisplayList {
         viewport: LayoutSize::new(400.0, 320.0),
         scroll_offset: LayoutPoint::zero(),
+        device_pixel_ratio: armature_api::DevicePixelRatio::ONE,
         background: ColorF::WHITE,
         items: vec![
             DisplayItem::Image { key: red, rect: rect(0.0, 0.0, 16.0, 16.0) },

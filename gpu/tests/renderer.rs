@@ -20,6 +20,7 @@ fn list(width: f32, height: f32, items: Vec<DisplayItem>) -> DisplayList {
     DisplayList {
         viewport: LayoutSize::new(width, height),
         scroll_offset: LayoutPoint::zero(),
+        device_pixel_ratio: armature_api::DevicePixelRatio::ONE,
         background: ColorF::WHITE,
         items,
     }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use armature_api::DeviceIntSize;
+use armature_api::{DeviceIntSize, DevicePixelRatio, Viewport};
 use clap::Parser;
 
 /// Armature: a multi-process browser-engine skeleton. Renders an HTML page with a GPU
@@ -48,6 +48,13 @@ pub struct Cli {
     /// Viewport size in CSS pixels, as WIDTHxHEIGHT (the window's initial inner size).
     #[arg(long, value_name = "WxH", default_value = "1024x768", value_parser = parse_window_size)]
     pub window_size: DeviceIntSize,
+
+    /// Device pixels per CSS pixel (`window.devicePixelRatio`), 0.25 to 4: the page is laid
+    /// out in CSS pixels and drawn at this ratio, so `--window-size 800x600
+    /// --device-pixel-ratio 2` writes a 1600x1200 screenshot with text drawn at full
+    /// resolution. [default: 1 headless; the screen's own ratio in a window]
+    #[arg(long, value_name = "RATIO", value_parser = parse_device_pixel_ratio)]
+    pub device_pixel_ratio: Option<DevicePixelRatio>,
 
     /// Print the page's box tree with each box's rect (text, or json) and exit; draws nothing.
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "text")]
@@ -189,6 +196,10 @@ pub enum Command {
         /// Viewport of every page, as WIDTHxHEIGHT.
         #[arg(long, value_name = "WxH", default_value = "800x600", value_parser = parse_window_size)]
         window_size: DeviceIntSize,
+        /// Draw every test and reference at this device pixel ratio (0.25 to 4), as on a
+        /// HiDPI screen.
+        #[arg(long, value_name = "RATIO", default_value = "1", value_parser = parse_device_pixel_ratio)]
+        device_pixel_ratio: DevicePixelRatio,
 
         /// Print what each process does.
         #[arg(long, short)]
@@ -306,6 +317,26 @@ pub fn parse_window_size(text: &str) -> Result<DeviceIntSize, String> {
     Ok(DeviceIntSize::new(side(width)?, side(height)?))
 }
 
+/// Parses `--device-pixel-ratio`.
+pub fn parse_device_pixel_ratio(text: &str) -> Result<DevicePixelRatio, String> {
+    let ratio: f32 = text.trim().parse().map_err(|_| format!("'{text}' is not a number (e.g. 2 or 1.5)"))?;
+    DevicePixelRatio::new(ratio).map_err(|error| error.to_string())
+}
+
+/// The viewport of `css` CSS pixels at `ratio`, if its device pixels fit a texture.
+pub fn viewport(css: DeviceIntSize, ratio: DevicePixelRatio) -> Result<Viewport, String> {
+    let viewport = Viewport::from_css(css, ratio);
+    let device = viewport.size;
+    if device.width > MAX_SIDE || device.height > MAX_SIDE {
+        return Err(format!(
+            "--window-size {}x{} at device pixel ratio {ratio} is {}x{} device pixels, more than \
+             {MAX_SIDE} per side: use a smaller --window-size or --device-pixel-ratio",
+            css.width, css.height, device.width, device.height
+        ));
+    }
+    Ok(viewport)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,5 +366,17 @@ mod tests {
         assert!(parse_window_size("0x600").is_err());
         assert!(parse_window_size("99999x1").is_err());
         assert!(parse_window_size("axb").is_err());
+    }
+
+    #[test]
+    fn device_pixel_ratios_and_the_viewports_they_make() {
+        assert_eq!(parse_device_pixel_ratio("1.5").map(DevicePixelRatio::get), Ok(1.5));
+        assert_eq!(parse_device_pixel_ratio("two"), Err("'two' is not a number (e.g. 2 or 1.5)".into()));
+        assert_eq!(parse_device_pixel_ratio("5"), Err("device pixel ratio 5 is outside 0.25..=4".into()));
+        let two = DevicePixelRatio::new(2.0).expect("ratio");
+        let viewport = viewport(DeviceIntSize::new(800, 600), two).expect("fits");
+        assert_eq!(viewport.size, DeviceIntSize::new(1600, 1200));
+        let error = super::viewport(DeviceIntSize::new(10000, 600), two).expect_err("too wide");
+        assert!(error.contains("20000x1200 device pixels, more than 16384 per side"), "{error}");
     }
 }

@@ -147,6 +147,9 @@ pub enum LauncherError {
     #[cfg(feature = "vm")]
     #[error("--debug-port debugs the scripts of one page; give one PAGE")]
     DebugManyPages,
+    /// `--window-size` at `--device-pixel-ratio` is more device pixels than a frame may have.
+    #[error("{0}")]
+    ViewportTooLarge(String),
     /// No frame arrived in time.
     #[error("no frame for '{}' within {timeout:?}", page.display())]
     FrameTimeout {
@@ -266,6 +269,7 @@ impl LauncherError {
             | LauncherError::ScreenshotUnwritable { .. }
             | LauncherError::Manifest(_)
             | LauncherError::ManyPages
+            | LauncherError::ViewportTooLarge(_)
             | LauncherError::NoPage => 2,
             #[cfg(feature = "vm")]
             LauncherError::DebugManyPages => 2,

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use armature_api::DeviceIntSize;
+use armature_api::Viewport;
 
 use crate::error::LauncherError;
 use crate::screenshot::PendingScreenshot;
@@ -19,8 +19,8 @@ pub struct HeadlessRun<'a> {
     pub screenshot: Option<&'a Path>,
     /// Where to write the frame's stats as JSON, if anywhere.
     pub stats_json: Option<&'a Path>,
-    /// Viewport size.
-    pub viewport: DeviceIntSize,
+    /// The viewport: device pixels and their ratio to CSS pixels.
+    pub viewport: Viewport,
     /// How the session runs its children (`--verbose` among them).
     pub session: SessionOptions,
 }
@@ -93,7 +93,7 @@ pub fn run(request: HeadlessRun<'_>) -> Result<(), LauncherError> {
 pub fn run_many(
     pages: &[std::path::PathBuf],
     screenshot_dir: Option<&Path>,
-    viewport: DeviceIntSize,
+    viewport: Viewport,
     options: SessionOptions,
 ) -> Result<bool, LauncherError> {
     for page in pages {

@@ -75,14 +75,13 @@ fn main() -> ExitCode {
 /// Runs what the command line asks; `Ok(false)` is a run that worked and found failures
 /// (reftests).
 fn run(cli: &cli::Cli) -> Result<bool, error::LauncherError> {
-    if let Some(cli::Command::Reftest { manifest, output, window_size, verbose }) = &cli.command {
+    if let Some(cli::Command::Reftest { manifest, output, window_size, device_pixel_ratio, verbose }) =
+        &cli.command
+    {
+        let viewport = cli::viewport(*window_size, *device_pixel_ratio)
+            .map_err(error::LauncherError::ViewportTooLarge)?;
         supervise::install_signal_cleanup()?;
-        return reftest::run(reftest::ReftestRun {
-            manifest,
-            output,
-            viewport: *window_size,
-            verbose: *verbose,
-        });
+        return reftest::run(reftest::ReftestRun { manifest, output, viewport, verbose: *verbose });
     }
     #[cfg(feature = "crash")]
     if let Some(cli::Command::Crashes { action, crash_reports }) = &cli.command {
@@ -92,6 +91,9 @@ fn run(cli: &cli::Cli) -> Result<bool, error::LauncherError> {
     if let Some(cli::Command::Replay(args)) = &cli.command {
         return replay::run(args);
     }
+    // Headless runs draw at 1 unless told; a window asks its screen.
+    let ratio = cli.device_pixel_ratio.unwrap_or(armature_api::DevicePixelRatio::ONE);
+    let viewport = cli::viewport(cli.window_size, ratio).map_err(error::LauncherError::ViewportTooLarge)?;
     // clap requires a page when there is no subcommand.
     let Some(page) = cli.pages.first().map(PathBuf::as_path) else {
         return Err(error::LauncherError::NoPage);
@@ -105,12 +107,7 @@ fn run(cli: &cli::Cli) -> Result<bool, error::LauncherError> {
             return Err(error::LauncherError::DebugManyPages);
         }
         supervise::install_signal_cleanup()?;
-        return headless::run_many(
-            &cli.pages,
-            cli.screenshot_dir.as_deref(),
-            cli.window_size,
-            session_options(cli),
-        );
+        return headless::run_many(&cli.pages, cli.screenshot_dir.as_deref(), viewport, session_options(cli));
     }
     if let Some(format) = cli.dump_layout {
         supervise::install_signal_cleanup()?;
@@ -122,7 +119,8 @@ fn run(cli: &cli::Cli) -> Result<bool, error::LauncherError> {
             supervise::install_signal_cleanup()?;
             return window::run(window::WindowRun {
                 page,
-                viewport: cli.window_size,
+                css_size: cli.window_size,
+                device_pixel_ratio: cli.device_pixel_ratio,
                 present: cli.present,
                 session: session_options(cli),
             })
@@ -136,7 +134,7 @@ fn run(cli: &cli::Cli) -> Result<bool, error::LauncherError> {
         page,
         screenshot: cli.screenshot.as_deref(),
         stats_json: cli.stats_json.as_deref(),
-        viewport: cli.window_size,
+        viewport,
         session: session_options(cli),
     })
     .map(|()| true)

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use armature_api::capture::StreamRecording;
 use armature_api::messages::{CaptureRequest, CaptureScope, ContentToGpu};
-use armature_api::{ContentId, DeviceIntSize, LayoutSize};
+use armature_api::{ContentId, DeviceIntSize};
 use armature_capture::format::FrameEntry;
 use armature_capture::replay::Replay;
 use armature_capture::{Capture, Level, StreamRecorder};
@@ -104,7 +104,8 @@ impl Pipeline {
                 let list = match self.window_size {
                     Some(size) => {
                         resized = list.clone();
-                        resized.viewport = LayoutSize::new(size.width as f32, size.height as f32);
+                        // The frame's pixels, at the list's own device pixel ratio.
+                        resized.viewport = list.device_pixel_ratio.layout_size(size);
                         &resized
                     }
                     None => list,

@@ -25,7 +25,7 @@ use armature_api::messages::{
     GpuToLauncher, LauncherToContent, LauncherToGpu, OutOfLineItem, ProcessRole, StreamClientEnd,
     StreamServerEnd, WindowTarget,
 };
-use armature_api::{ContentId, ContentStageTimes, DeviceIntSize};
+use armature_api::{ContentId, ContentStageTimes, Viewport};
 use ipc_channel::ipc::{self, IpcSender};
 
 use crate::error::LauncherError;
@@ -118,8 +118,8 @@ type ContentChild = ChildProcess<LauncherToContent, ContentToLauncher>;
 pub struct PageJob {
     /// The page file.
     pub page: PathBuf,
-    /// Its viewport in CSS pixels.
-    pub viewport: DeviceIntSize,
+    /// Its viewport: device pixels, and their ratio to CSS pixels.
+    pub viewport: Viewport,
 }
 
 /// A page rendered: its frame and what its content process said about it.
@@ -142,8 +142,8 @@ pub struct RenderedPage {
 /// What the user did to the window (window mode).
 #[derive(Debug)]
 pub enum WindowCommand {
-    /// The window's new inner size: lay the page out again.
-    Resize(DeviceIntSize),
+    /// The window's new inner size or device pixel ratio: lay the page out again.
+    Resize(Viewport),
     /// Wheel or keys.
     Scroll(armature_api::messages::ScrollBy),
     /// The window lost its pixels (exposed): draw the frame again.
@@ -672,7 +672,7 @@ impl Session {
     pub fn serve_window(
         &mut self,
         commands: &crossbeam_channel::Receiver<WindowCommand>,
-        mut viewport: DeviceIntSize,
+        mut viewport: Viewport,
         on_update: &mut dyn FnMut(WindowUpdate),
     ) -> Result<(), LauncherError> {
         let events = self.events.clone();
@@ -753,7 +753,7 @@ impl Session {
         &mut self,
         failed: ContentId,
         error: LauncherError,
-        viewport: DeviceIntSize,
+        viewport: Viewport,
         error_pages: &mut ErrorPages,
     ) -> Result<(), LauncherError> {
         if let Some(index) = self.open_pages.iter().position(|(open, _)| *open == failed) {

@@ -9,15 +9,19 @@
 //! GPU process makes its own surface on it (Chromium's model): frames never come back.
 //! On Wayland (a surface cannot be shared between processes) or if that fails, frames come
 //! back through shared memory and the launcher presents them with softbuffer.
+//!
+//! HiDPI: the viewport is the window's inner size in physical (device) pixels with the
+//! screen's scale factor as the device pixel ratio, so the page is laid out in CSS pixels
+//! and drawn at full resolution; moving to a screen of another ratio lays it out again.
 
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use armature_api::DeviceIntSize;
 use armature_api::messages::{FramePixels, ScrollBy, WindowTarget};
+use armature_api::{DeviceIntSize, DevicePixelRatio, Viewport};
 use winit::application::ApplicationHandler;
-use winit::dpi::PhysicalSize;
+use winit::dpi::{LogicalSize, PhysicalSize};
 use winit::event::{ElementState, KeyEvent, MouseScrollDelta, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, EventLoop, EventLoopProxy};
 use winit::keyboard::{Key, NamedKey};
@@ -45,8 +49,10 @@ pub enum Present {
 pub struct WindowRun<'a> {
     /// The page.
     pub page: &'a Path,
-    /// The window's initial inner size (the viewport).
-    pub viewport: DeviceIntSize,
+    /// The window's initial inner size in CSS pixels.
+    pub css_size: DeviceIntSize,
+    /// `--device-pixel-ratio`: draw at this ratio whatever the screen's scale factor.
+    pub device_pixel_ratio: Option<DevicePixelRatio>,
     /// How frames reach the window.
     pub present: Present,
     /// How the session runs its children.
@@ -72,7 +78,9 @@ pub fn run(run: WindowRun<'_>) -> Result<(), LauncherError> {
         .map_err(|error| LauncherError::NoDisplay(error.to_string()))?;
     let mut app = App {
         request: Some((run.page.to_owned(), run.session)),
-        viewport: run.viewport,
+        css_size: run.css_size,
+        forced_ratio: run.device_pixel_ratio,
+        viewport: Viewport::from_css(run.css_size, DevicePixelRatio::ONE),
         present: run.present,
         proxy: event_loop.create_proxy(),
         window: None,
@@ -97,7 +105,12 @@ pub fn run(run: WindowRun<'_>) -> Result<(), LauncherError> {
 struct App {
     /// The page and session options, until the window exists and the session starts.
     request: Option<(PathBuf, SessionOptions)>,
-    viewport: DeviceIntSize,
+    /// The inner size asked for, in CSS pixels.
+    css_size: DeviceIntSize,
+    /// `--device-pixel-ratio`, which overrides the screen's.
+    forced_ratio: Option<DevicePixelRatio>,
+    /// The window's inner size in device pixels and the ratio the page is drawn at.
+    viewport: Viewport,
     present: Present,
     proxy: EventLoopProxy<AppEvent>,
     window: Option<Arc<Window>>,
@@ -133,6 +146,23 @@ impl App {
         presenter.present(window.inner_size(), frame)
     }
 
+    /// The ratio to draw at on a screen of `scale_factor`: the forced one, or the screen's
+    /// within what Armature draws at.
+    fn ratio(&self, scale_factor: f64) -> DevicePixelRatio {
+        self.forced_ratio.unwrap_or_else(|| {
+            let clamped = (scale_factor as f32).clamp(DevicePixelRatio::MIN, DevicePixelRatio::MAX);
+            DevicePixelRatio::new(clamped).unwrap_or(DevicePixelRatio::ONE)
+        })
+    }
+
+    /// Tells the session the viewport changed, if it did.
+    fn set_viewport(&mut self, viewport: Viewport) {
+        if viewport != self.viewport {
+            self.viewport = viewport;
+            self.command(WindowCommand::Resize(viewport));
+        }
+    }
+
     fn key(&self, event: &KeyEvent) -> Option<ScrollBy> {
         if event.state != ElementState::Pressed {
             return None;
@@ -152,12 +182,24 @@ impl App {
 impl ApplicationHandler<AppEvent> for App {
     fn resumed(&mut self, event_loop: &ActiveEventLoop) {
         let Some((page, session)) = self.request.take() else { return };
-        let attributes = Window::default_attributes()
-            .with_title(format!("{} — Armature", page.display()))
-            .with_inner_size(PhysicalSize::new(self.viewport.width, self.viewport.height));
+        let css = self.css_size;
+        let attributes = Window::default_attributes().with_title(format!("{} — Armature", page.display()));
+        // CSS pixels are the screen's logical pixels, unless a ratio is forced.
+        let attributes = match self.forced_ratio {
+            Some(ratio) => {
+                let device = Viewport::from_css(css, ratio).size;
+                attributes.with_inner_size(PhysicalSize::new(device.width, device.height))
+            }
+            None => attributes.with_inner_size(LogicalSize::new(css.width, css.height)),
+        };
         let window = match event_loop.create_window(attributes) {
             Ok(window) => Arc::new(window),
             Err(error) => return self.fail(event_loop, LauncherError::NoDisplay(error.to_string())),
+        };
+        let inner = window.inner_size();
+        self.viewport = Viewport {
+            size: DeviceIntSize::new(inner.width.max(1), inner.height.max(1)),
+            ratio: self.ratio(window.scale_factor()),
         };
         let target = match self.present {
             Present::Auto => window_target(&window),
@@ -229,10 +271,12 @@ impl ApplicationHandler<AppEvent> for App {
                     return;
                 }
                 let size = DeviceIntSize::new(size.width, size.height);
-                if size != self.viewport {
-                    self.viewport = size;
-                    self.command(WindowCommand::Resize(size));
-                }
+                self.set_viewport(Viewport { size, ..self.viewport });
+            }
+            WindowEvent::ScaleFactorChanged { scale_factor, .. } => {
+                // winit sends the new inner size in a `Resized` of its own.
+                let ratio = self.ratio(scale_factor);
+                self.set_viewport(Viewport { ratio, ..self.viewport });
             }
             WindowEvent::RedrawRequested => {
                 if self.last_frame.is_some() {
@@ -247,7 +291,8 @@ impl ApplicationHandler<AppEvent> for App {
                 // winit: positive y is the wheel turned away (up): the page moves down.
                 let pixels = match delta {
                     MouseScrollDelta::LineDelta(_, lines) => -lines * WHEEL_LINE,
-                    MouseScrollDelta::PixelDelta(position) => -position.y as f32,
+                    // Touchpads scroll in physical pixels.
+                    MouseScrollDelta::PixelDelta(position) => -position.y as f32 / self.viewport.ratio.get(),
                 };
                 if pixels != 0.0 {
                     self.command(WindowCommand::Scroll(ScrollBy::Pixels(pixels)));
@@ -266,7 +311,7 @@ impl ApplicationHandler<AppEvent> for App {
 /// The session thread: the first frame, then serving the window until it closes.
 fn run_session(
     page: PathBuf,
-    viewport: DeviceIntSize,
+    viewport: Viewport,
     target: Option<WindowTarget>,
     options: SessionOptions,
     commands: &crossbeam_channel::Receiver<WindowCommand>,

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use armature_api::{ContentId, DisplayItem, DisplayList, LayoutSize};
+use armature_api::{ContentId, DeviceIntSize, DevicePixelRatio, DisplayItem, DisplayList, Viewport};
 use armature_gpu::device::GpuDevice;
 use armature_gpu::readback;
 use armature_gpu::renderer::{Renderer, TARGET_FORMAT};
@@ -208,7 +208,7 @@ fn main() {
     let directory = tempfile::tempdir().expect("temp dir");
     let page = directory.path().join("rects.html");
     std::fs::write(&page, armature_tests::rect_grid_page(RECTS)).expect("write page");
-    let viewport = LayoutSize::new(1024.0, 768.0);
+    let viewport = Viewport::from_css(DeviceIntSize::new(1024, 768), DevicePixelRatio::ONE);
     let rendered = armature_content::render_page(ContentId(1), &page, viewport).expect("the page renders");
 
     let gpu = GpuDevice::open().expect("a Vulkan adapter (install mesa-vulkan-drivers)");

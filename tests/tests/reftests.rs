@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use armature_tests::{armature, armature_bin};
+use armature_tests::{armature, armature_bin, stderr};
 
 /// Failure images go under target/, beside the binary's profile directory.
 fn output_dir(name: &str) -> PathBuf {
@@ -27,6 +27,23 @@ fn the_reftest_suite_passes() {
     assert!(output.status.success(), "reftests failed:\n{stdout}\n{stderr}");
     let passed = stdout.lines().filter(|line| line.starts_with("REFTEST PASS: ")).count();
     assert!(passed >= 25, "only {passed} reftests ran:\n{stdout}");
+}
+
+#[test]
+fn the_reftest_suite_passes_on_hidpi_screens_too() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("reftests").join("reftest.list");
+    for ratio in ["2", "1.5"] {
+        let output = armature()
+            .arg("reftest")
+            .arg(&manifest)
+            .arg("--output")
+            .arg(output_dir(&format!("reftests-{ratio}x")))
+            .args(["--device-pixel-ratio", ratio])
+            .output()
+            .expect("armature runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "reftests at {ratio}× failed:\n{stdout}\n{}", stderr(&output));
+    }
 }
 
 fn write(directory: &Path, name: &str, text: &str) -> PathBuf {

@@ -253,6 +253,7 @@ fn hostile_streams_terminate_their_content_process_and_the_gpu_process_serves_on
             "buffer-flood",
             "one more than the 4096 images and image buffers a content process may hold at once",
         ),
+        ("pixel-ratio", "device pixel ratio 100 is outside 0.25..=4"),
     ];
     assert_eq!(reasons.len(), HOSTILE_KINDS.len());
     for (kind, reason) in reasons {

@@ -60,13 +60,16 @@ pub struct Paragraph {
     /// The text after white-space processing, for dumps.
     pub text: String,
     broken_at: Option<Option<f32>>,
+    /// Whether parley rounds line metrics to whole pixels (at device pixel ratio 1).
+    quantize: bool,
     /// Spans (style indices) pushed and not yet popped, while building.
     open: Vec<usize>,
 }
 
 impl Paragraph {
-    /// An empty paragraph in a block with style `root`.
-    pub(super) fn new(root: &ComputedStyle) -> Paragraph {
+    /// An empty paragraph in a block with style `root`; `quantize` rounds its line metrics
+    /// to whole pixels.
+    pub(super) fn new(root: &ComputedStyle, quantize: bool) -> Paragraph {
         Paragraph {
             items: Vec::new(),
             styles: vec![root.clone()],
@@ -75,6 +78,7 @@ impl Paragraph {
             layout: None,
             text: String::new(),
             broken_at: None,
+            quantize,
             open: Vec::new(),
         }
     }
@@ -128,7 +132,7 @@ impl Paragraph {
     ) {
         if self.layout.is_none() {
             let root = text_style(&self.styles[0], SpanBrush(0));
-            let mut builder = layout_context.tree_builder(&mut fonts.context, 1.0, true, &root);
+            let mut builder = layout_context.tree_builder(&mut fonts.context, 1.0, self.quantize, &root);
             let mut span = 0;
             for item in &self.items {
                 match item {

@@ -9,7 +9,9 @@
 //! Runs on the content process's main thread.
 
 use armature_api::limits::{self, Held, Refused};
-use armature_api::{ColorF, DeviceIntSize, IdNamespace, ImageBufferId, LayoutPoint, LayoutRect, LayoutSize};
+use armature_api::{
+    ColorF, DeviceIntSize, DevicePixelRatio, IdNamespace, ImageBufferId, LayoutPoint, LayoutRect, LayoutSize,
+};
 use taffy::{AvailableSpace, TaffyTree};
 
 use crate::dom::{Document, NodeData, NodeId};
@@ -188,7 +190,8 @@ fn refused_canvas(id: ImageBufferId, size: DeviceIntSize, refused: Refused) -> S
     }
 }
 
-/// Lays out a styled document in a viewport.
+/// Lays out a styled document in a viewport of `viewport` CSS pixels, to be drawn at
+/// `ratio` device pixels per CSS pixel.
 pub fn layout(
     document: &Document,
     styles: &StyleMap,
@@ -196,8 +199,13 @@ pub fn layout(
     images: &mut Images,
     namespace: IdNamespace,
     viewport: LayoutSize,
+    ratio: DevicePixelRatio,
 ) -> PageLayout {
     let mut builder = Builder {
+        // Text metrics snap to whole pixels only where a CSS pixel is a device pixel;
+        // elsewhere they stay fractional and each glyph snaps to a device pixel as the GPU
+        // process places it (snapping in CSS pixels would move text by whole device pixels).
+        quantize_text: ratio == DevicePixelRatio::ONE,
         document,
         styles,
         fonts,
@@ -276,6 +284,8 @@ struct Builder<'a> {
     canvases: Vec<PageCanvas>,
     /// What the canvases so far hold of [`limits::PAGE_CANVASES`].
     canvases_held: Held,
+    /// Whether text metrics snap to whole CSS pixels (see [`layout`]).
+    quantize_text: bool,
 }
 
 impl Builder<'_> {
@@ -390,7 +400,7 @@ impl Builder<'_> {
     /// content wrapped in anonymous text boxes.
     fn children(&mut self, parent: NodeId, parent_style: &ComputedStyle, flex: bool) -> Vec<BoxId> {
         let mut boxes = Vec::new();
-        let mut paragraph = Paragraph::new(parent_style);
+        let mut paragraph = Paragraph::new(parent_style, self.quantize_text);
         for &child in &self.document.node(parent).children {
             match &self.document.node(child).data {
                 NodeData::Text(text) => paragraph.items.push(InlineItem::Text(text.clone())),
@@ -466,7 +476,7 @@ impl Builder<'_> {
     /// Turns the pending inline run into an anonymous text box, unless it is only
     /// collapsible white space.
     fn flush(&mut self, paragraph: &mut Paragraph, parent_style: &ComputedStyle, boxes: &mut Vec<BoxId>) {
-        let done = std::mem::replace(paragraph, Paragraph::new(parent_style));
+        let done = std::mem::replace(paragraph, Paragraph::new(parent_style, self.quantize_text));
         if done.is_collapsible() {
             return;
         }

@@ -23,8 +23,8 @@ pub struct ReftestRun<'a> {
     pub manifest: &'a Path,
     /// Where failure images go.
     pub output: &'a Path,
-    /// Viewport of every page.
-    pub viewport: DeviceIntSize,
+    /// Viewport of every page (device pixels and ratio).
+    pub viewport: armature_api::Viewport,
     /// `--verbose`.
     pub verbose: bool,
 }

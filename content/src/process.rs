@@ -457,7 +457,8 @@ fn main_loop(
                 let title = laid_out.document.title();
                 #[cfg(feature = "vm")]
                 {
-                    scripts = start_scripts(&mut laid_out, &page, script_options, to_launcher);
+                    scripts =
+                        start_scripts(&mut laid_out, &page, viewport.ratio, script_options, to_launcher);
                 }
                 #[cfg(not(feature = "vm"))]
                 warn_scripts_ignored(&laid_out.document, script_options);
@@ -529,6 +530,10 @@ fn main_loop(
                     }
                 }
                 let (Some((content, page)), Some(gpu)) = (&mut shown, &mut link) else { continue };
+                #[cfg(feature = "vm")]
+                if let Some(scripts) = &scripts {
+                    scripts.set_device_pixel_ratio(viewport.ratio);
+                }
                 page.resize(*content, viewport);
                 for by in scrolls {
                     page.scroll(by);
@@ -587,6 +592,7 @@ fn main_loop(
 fn start_scripts(
     page: &mut LaidOutPage,
     path: &Path,
+    ratio: DevicePixelRatio,
     options: armature_api::messages::ScriptOptions,
     to_launcher: &IpcSender<ContentToLauncher>,
 ) -> Option<crate::script::PageScripts> {
@@ -606,6 +612,7 @@ fn start_scripts(
         path,
         &page.layout.canvases,
         images,
+        ratio,
         options,
         on_debugger,
     )?;

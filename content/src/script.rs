@@ -8,12 +8,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use armature_api::limits::{self, Held, Refused};
 use armature_api::messages::ScriptOptions;
-use armature_api::{ColorF, DeviceIntSize, ImageBufferId, ImageKey};
+use armature_api::{ColorF, DeviceIntSize, DevicePixelRatio, ImageBufferId, ImageKey};
 use armature_vm::dap::DapServer;
 use armature_vm::{
     CanvasCall, Host, Script, ScriptError, ScriptSource, VmConfig, VmGroup, VmId, no_such_canvas,
@@ -66,6 +67,8 @@ struct PageHost {
     /// The page's `<img>`s in document order: the key of each that loaded, or why not.
     images: Vec<Result<ImageKey, String>>,
     events: Sender<ScriptEvent>,
+    /// The page's device pixel ratio as f32 bits (VM threads read it; a resize sets it).
+    ratio: AtomicU32,
 }
 
 impl PageHost {
@@ -78,6 +81,9 @@ impl PageHost {
 impl Host for PageHost {
     fn console(&self, vm: VmId, script: &str, message: &str) {
         tracing::info!(target: "armature::script", "{} {vm} {script}: {message}", self.page);
+    }
+    fn device_pixel_ratio(&self) -> f32 {
+        f32::from_bits(self.ratio.load(Ordering::Relaxed))
     }
     fn canvas_count(&self) -> u32 {
         self.table().page
@@ -158,6 +164,7 @@ impl Host for PageHost {
 /// A running page's VMs.
 pub struct PageScripts {
     group: VmGroup,
+    host: Arc<PageHost>,
     events: Receiver<ScriptEvent>,
     /// The page's canvases' image buffers (`None`: it has no bitmap; drawing on it, or it,
     /// does nothing).
@@ -185,12 +192,13 @@ pub enum DebuggerNews {
 impl PageScripts {
     /// Starts the page's VMs and queues its scripts; `None` if it has none. Scripts that
     /// cannot be read are reported by name and skipped. `images` are the page's `<img>`s
-    /// in document order ([`page_images`]).
+    /// in document order ([`page_images`]); `ratio` is the page's device pixel ratio.
     pub fn start(
         document: &Document,
         page: &Path,
         canvases: &[PageCanvas],
         images: Vec<Result<ImageKey, String>>,
+        ratio: DevicePixelRatio,
         options: ScriptOptions,
         on_debugger: OnDebugger,
     ) -> Option<PageScripts> {
@@ -208,11 +216,16 @@ impl PageScripts {
             held: Held::default(),
         };
         let keys = images.iter().map(|image| image.as_ref().ok().copied()).collect();
-        let host =
-            Arc::new(PageHost { page: page_name.clone(), canvases: Mutex::new(table), images, events });
+        let host = Arc::new(PageHost {
+            page: page_name.clone(),
+            canvases: Mutex::new(table),
+            images,
+            events,
+            ratio: AtomicU32::new(ratio.get().to_bits()),
+        });
         let timeout = Duration::from_millis(options.timeout_ms.max(1));
         let config = VmConfig { debug: options.debug_port.is_some(), script_timeout: timeout };
-        let group = match VmGroup::new(host, config) {
+        let group = match VmGroup::new(host.clone(), config) {
             Ok(group) => group,
             Err(error) => {
                 tracing::error!(target: "armature::script", "{page_name}: scripts not run: {error}");
@@ -252,7 +265,7 @@ impl PageScripts {
             }
         }
         let canvases = canvases.iter().map(PageCanvas::buffer).collect();
-        Some(PageScripts { group, events: receiver, canvases, offscreen: HashMap::new(), images: keys })
+        Some(PageScripts { group, host, events: receiver, canvases, offscreen: HashMap::new(), images: keys })
     }
 
     /// Waits for the scripts' first tasks so what they draw is in the first frame, at most
@@ -357,6 +370,12 @@ impl PageScripts {
         for buffer in live {
             gpu.recreate_image_buffer(buffer);
         }
+    }
+
+    /// The page is now shown at `ratio` (the window moved to another screen): what
+    /// `device_pixel_ratio()` returns from the next call on.
+    pub fn set_device_pixel_ratio(&self, ratio: DevicePixelRatio) {
+        self.host.ratio.store(ratio.get().to_bits(), Ordering::Relaxed);
     }
 
     /// Tells every VM that the canvases are blank in a relaunched GPU process: each

@@ -316,6 +316,44 @@ fn a_canvas_with_a_side_of_zero_has_no_bitmap_and_drawing_on_it_does_nothing() {
 }
 
 #[test]
+fn scripts_read_the_device_pixel_ratio_and_a_canvas_sized_by_it_is_drawn_crisp() {
+    if !has_feature("vm") {
+        return;
+    }
+    // The HiDPI canvas recipe: a bitmap of the CSS size times the ratio, so each bitmap
+    // pixel is one device pixel. The script paints green at ratio 2 (red otherwise) and a
+    // stripe one bitmap pixel wide, which must stay one device pixel wide.
+    let html = r#"<html><head><style>body { margin: 0 } canvas { display: block; width: 50px; height: 50px }</style></head>
+      <body><canvas width="100" height="100"></canvas>
+      <script type="text/wat">(module
+        (import "armature" "device_pixel_ratio" (func $ratio (result f32)))
+        (import "armature" "fill_color" (func $fill (param i32 i32)))
+        (import "armature" "fill_rect" (func $rect (param i32 f32 f32 f32 f32)))
+        (func (export "main")
+          (call $fill (i32.const 0) (select (i32.const 0x00ff00ff) (i32.const 0xff0000ff)
+            (f32.eq (call $ratio) (f32.const 2))))
+          (call $rect (i32.const 0) (f32.const 0) (f32.const 0) (f32.const 100) (f32.const 100))
+          (call $fill (i32.const 0) (i32.const 0x0000ffff))
+          (call $rect (i32.const 0) (f32.const 50) (f32.const 0) (f32.const 1) (f32.const 100))))</script>
+      </body></html>"#;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("hidpi-canvas.html");
+    std::fs::write(&path, html).expect("write");
+    let (output, image) = render(&path, &["--window-size", "100x60", "--device-pixel-ratio", "2"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let image = image.expect("screenshot");
+    assert_pixel(&image, 10, 10, [0, 255, 0, 255], 0);
+    assert_pixel(&image, 49, 10, [0, 255, 0, 255], 0);
+    assert_pixel(&image, 50, 10, [0, 0, 255, 255], 0);
+    assert_pixel(&image, 51, 10, [0, 255, 0, 255], 0);
+    assert_pixel(&image, 99, 99, [0, 255, 0, 255], 0);
+    assert_pixel(&image, 101, 10, [255, 255, 255, 255], 0);
+    let (output, image) = render(&path, &["--window-size", "100x60"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_pixel(&image.expect("screenshot"), 10, 10, [255, 0, 0, 255], 0);
+}
+
+#[test]
 fn bad_scripts_are_reported_by_name_and_the_page_still_renders() {
     if !has_feature("vm") {
         return;

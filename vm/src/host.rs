@@ -81,6 +81,11 @@ pub trait Host: Send + Sync {
         let _ = vm;
         Err(format!("drop_canvas({canvas}): this host has no offscreen canvases"))
     }
+    /// `window.devicePixelRatio`: device pixels per CSS pixel of the screen the page is on
+    /// (a script sizes a canvas's bitmap by it to draw crisply on a HiDPI screen).
+    fn device_pixel_ratio(&self) -> f32 {
+        1.0
+    }
     /// How many `<img>` elements the page has.
     fn image_count(&self) -> u32 {
         0

@@ -722,6 +722,9 @@ fn host_linker(engine: &Engine) -> Linker<VmData> {
         data.shared.host.console(data.id, &data.script, &value.to_string());
     }));
     define(linker.func_wrap(HOST_MODULE, "vm_id", |caller: Caller<'_, VmData>| caller.data().id.0 as i32));
+    define(linker.func_wrap(HOST_MODULE, "device_pixel_ratio", |caller: Caller<'_, VmData>| {
+        caller.data().shared.host.device_pixel_ratio()
+    }));
     define(linker.func_wrap(HOST_MODULE, "canvas_count", |caller: Caller<'_, VmData>| {
         caller.data().shared.host.canvas_count() as i32
     }));

@@ -25,7 +25,7 @@ use crate::canvas::{RemoteImageBufferProxy, RemoteRenderingBackendProxy};
 use crate::dom::{Document, NodeId};
 use crate::fonts::Fonts;
 use crate::images::{ImageContent, Images};
-use crate::layout::{MAX_CANVAS_SIDE, PageCanvas};
+use crate::layout::{CanvasBitmap, MAX_CANVAS_SIDE, PageCanvas};
 
 /// What VM threads tell the main thread.
 #[derive(Debug)]
@@ -53,6 +53,8 @@ pub enum ScriptEvent {
 /// on a newer canvas).
 struct CanvasTable {
     page: u32,
+    /// The page canvases that have no bitmap, with the trap's message for drawing one.
+    bitmapless: BTreeMap<u32, String>,
     /// Live offscreen canvases and their sizes.
     offscreen: BTreeMap<u32, DeviceIntSize>,
     /// The next offscreen index.
@@ -96,6 +98,13 @@ impl Host for PageHost {
             Err(format!("canvas {canvas} was dropped (drop_canvas); it cannot be used again"))
         } else {
             Err(no_such_canvas(canvas, table.page, table.offscreen.len() as u32))
+        }
+    }
+    fn check_source(&self, canvas: u32) -> Result<(), String> {
+        self.check_canvas(canvas)?;
+        match self.table().bitmapless.get(&canvas) {
+            Some(why) => Err(why.clone()),
+            None => Ok(()),
         }
     }
     fn create_canvas(&self, _vm: VmId, width: u32, height: u32) -> Result<u32, String> {
@@ -209,8 +218,25 @@ impl PageScripts {
         let page_name = page.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         let (events, receiver) = crossbeam_channel::unbounded();
         let page_canvases = canvases.len() as u32;
+        let bitmapless = canvases
+            .iter()
+            .enumerate()
+            .filter_map(|(index, canvas)| {
+                let DeviceIntSize { width, height, .. } = canvas.size;
+                let why = match &canvas.bitmap {
+                    CanvasBitmap::Buffer => return None,
+                    // Canvas 2D's InvalidStateError.
+                    CanvasBitmap::Empty => format!(
+                        "canvas {index} is {width}x{height} pixels: a canvas with no pixels cannot be drawn"
+                    ),
+                    CanvasBitmap::Refused(why) => format!("canvas {index} cannot be drawn: {why}"),
+                };
+                Some((index as u32, why))
+            })
+            .collect();
         let table = CanvasTable {
             page: page_canvases,
+            bitmapless,
             offscreen: BTreeMap::new(),
             next: page_canvases,
             held: Held::default(),

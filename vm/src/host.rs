@@ -69,6 +69,11 @@ pub trait Host: Send + Sync {
         let count = self.canvas_count();
         if canvas < count { Ok(()) } else { Err(no_such_canvas(canvas, count, 0)) }
     }
+    /// Whether canvas `canvas` may be drawn into another (`draw_canvas`'s source); `Err`
+    /// is the trap's message. The default: any canvas scripts may draw on.
+    fn check_source(&self, canvas: u32) -> Result<(), String> {
+        self.check_canvas(canvas)
+    }
     /// `new OffscreenCanvas(width, height)`: a transparent canvas of its own, not on the
     /// page, drawn with the same calls; its index, or why not (the trap's message).
     fn create_canvas(&self, vm: VmId, width: u32, height: u32) -> Result<u32, String> {

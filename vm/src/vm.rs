@@ -811,7 +811,14 @@ fn host_linker(engine: &Engine) -> Linker<VmData> {
         HOST_MODULE,
         "draw_canvas",
         |c: Caller<'_, VmData>, canvas: i32, source: i32, x: f32, y: f32, w: f32, h: f32| {
-            let source = canvas_index(&c, source)?;
+            let host = &c.data().shared.host;
+            let source = match u32::try_from(source) {
+                Ok(index) => host.check_source(index).map(|()| index).map_err(wasmtime::Error::msg)?,
+                Err(_) => wasmtime::bail!(
+                    "there is no canvas {source} on the page (it has {})",
+                    host.canvas_count()
+                ),
+            };
             draw(&c, canvas, |canvas| CanvasCall::DrawCanvas { canvas, source, rect: [x, y, w, h] })
         },
     ));

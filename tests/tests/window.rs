@@ -1,6 +1,6 @@
 //! Window mode under a private Xvfb: the page's pixels in the window (screenshotted from
 //! outside with `xwd`), a relayout after a resize, scrolling by wheel and keys, the shared-
-//! memory fallback, closing the window, and the error without a display.
+//! memory fallback, a 2× screen, closing the window, and the error without a display.
 
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -138,6 +138,27 @@ fn the_gpu_process_draws_into_the_window_and_a_resize_lays_the_page_out_again() 
     for child in children {
         assert!(!Path::new(&format!("/proc/{child}")).exists(), "child {child} outlived the launcher");
     }
+}
+
+#[test]
+fn a_window_on_a_2x_screen_draws_what_a_2x_screenshot_shows() {
+    if !has_feature("window") {
+        return no_window_feature();
+    }
+    let page = page("hello.html");
+    let reference = render_ok(&page, &["--window-size", "320x240", "--device-pixel-ratio", "2"]);
+    let xvfb = Xvfb::start();
+    let x11 = xvfb.connect();
+    // winit's scale factor on X11, as a HiDPI desktop sets it: the 320x240 logical window
+    // is 640x480 device pixels.
+    let run = WindowRun::start_with(
+        &xvfb,
+        &page,
+        &["--window-size", "320x240"],
+        &[("WINIT_X11_SCALE_FACTOR", "2")],
+    );
+    let window = x11.window_of(run.child.id(), SHOW_TIMEOUT).expect("armature maps a window");
+    wait_for_pixels(&x11, &xvfb, window, "the page at 2×", shows(&reference));
 }
 
 #[test]

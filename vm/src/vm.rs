@@ -811,14 +811,7 @@ fn host_linker(engine: &Engine) -> Linker<VmData> {
         HOST_MODULE,
         "draw_canvas",
         |c: Caller<'_, VmData>, canvas: i32, source: i32, x: f32, y: f32, w: f32, h: f32| {
-            let host = &c.data().shared.host;
-            let source = match u32::try_from(source) {
-                Ok(index) => host.check_source(index).map(|()| index).map_err(wasmtime::Error::msg)?,
-                Err(_) => wasmtime::bail!(
-                    "there is no canvas {source} on the page (it has {})",
-                    host.canvas_count()
-                ),
-            };
+            let source = checked_canvas(&c, source, |host, index| host.check_source(index))?;
             draw(&c, canvas, |canvas| CanvasCall::DrawCanvas { canvas, source, rect: [x, y, w, h] })
         },
     ));
@@ -878,9 +871,19 @@ fn draw(
 /// `canvas` as a canvas index (the page's, or an offscreen one); a trap naming it if there
 /// is no such canvas.
 fn canvas_index(caller: &Caller<'_, VmData>, canvas: i32) -> wasmtime::Result<u32> {
-    let host = &caller.data().shared.host;
+    checked_canvas(caller, canvas, |host, index| host.check_canvas(index))
+}
+
+/// `canvas` as a canvas index that passes `check` (the host's rule for its use); a trap
+/// naming why not.
+fn checked_canvas(
+    caller: &Caller<'_, VmData>,
+    canvas: i32,
+    check: impl FnOnce(&dyn Host, u32) -> Result<(), String>,
+) -> wasmtime::Result<u32> {
+    let host = &*caller.data().shared.host;
     match u32::try_from(canvas) {
-        Ok(index) => host.check_canvas(index).map(|()| index).map_err(wasmtime::Error::msg),
+        Ok(index) => check(host, index).map(|()| index).map_err(wasmtime::Error::msg),
         Err(_) => wasmtime::bail!("there is no canvas {canvas} on the page (it has {})", host.canvas_count()),
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ColorF, DeviceIntSize, DevicePixelRatio, FontKey, ImageBufferId, ImageKey, LayoutPoint, LayoutRect,
-    LayoutSize,
+    LayoutSize, LayoutVector,
 };
 
 /// One glyph of a text run: its id in the font and its baseline origin in layout space.
@@ -145,6 +145,25 @@ pub enum DisplayItem {
     },
     /// Ends the innermost opacity group.
     PopOpacity,
+}
+
+impl DisplayItem {
+    /// Moves the item by `by` (a `position: fixed` box's items follow the scroll offset).
+    pub fn translate(&mut self, by: LayoutVector) {
+        match self {
+            DisplayItem::Rect { rect, .. }
+            | DisplayItem::Border { rect, .. }
+            | DisplayItem::Image { rect, .. }
+            | DisplayItem::Canvas { rect, .. }
+            | DisplayItem::PushClip { rect } => *rect = rect.translate(by),
+            DisplayItem::Text { glyphs, .. } => {
+                for glyph in glyphs {
+                    glyph.point += by;
+                }
+            }
+            DisplayItem::PopClip | DisplayItem::PushOpacity { .. } | DisplayItem::PopOpacity => {}
+        }
+    }
 }
 
 /// A frame's worth of paint operations for one page.

@@ -26,6 +26,6 @@ pub use ids::{ContentId, Epoch, FontKey, IdNamespace, ImageBufferId, ImageKey};
 pub use probe::{NoProbe, Probe, ProbePoint, SharedProbe};
 pub use stats::{ContentStageTimes, FrameStats, GpuStageTimes};
 pub use units::{
-    DeviceIntSize, DevicePixelRatio, LayoutPixel, LayoutPoint, LayoutRect, LayoutSize, RatioOutOfRange,
-    Viewport,
+    DeviceIntSize, DevicePixelRatio, LayoutPixel, LayoutPoint, LayoutRect, LayoutSize, LayoutVector,
+    RatioOutOfRange, Viewport,
 };

@@ -17,6 +17,8 @@ pub type LayoutPoint = euclid::Point2D<f32, LayoutPixel>;
 pub type LayoutSize = euclid::Size2D<f32, LayoutPixel>;
 /// A rectangle in layout space.
 pub type LayoutRect = euclid::Rect<f32, LayoutPixel>;
+/// A displacement in layout space.
+pub type LayoutVector = euclid::Vector2D<f32, LayoutPixel>;
 /// A size in whole device pixels (render targets, viewports).
 pub type DeviceIntSize = euclid::Size2D<u32, DevicePixel>;
 

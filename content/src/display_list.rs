@@ -3,6 +3,16 @@
 //! Per box: opacity group, background, border, replaced content, then (clipped when
 //! `overflow: hidden`) its children; a text box paints span backgrounds, then glyph runs,
 //! then its atomic inlines. Items wholly outside the viewport are culled.
+//!
+//! Positioned boxes are painted as CSS 2 Appendix E stacks them: each stacking context (the
+//! viewport, a positioned box, a box with opacity) paints its own box, then its positioned
+//! descendants with a negative `z-index`, then its in-flow descendants in tree order, then
+//! its other positioned descendants by `z-index` (tree order between equals). A positioned
+//! box is clipped by the `overflow: hidden` boxes around its containing block, not by those
+//! between it and its containing block. `position: fixed` boxes are painted in viewport
+//! coordinates moved by the scroll offset, so they stay put when the page scrolls.
+//! Simplification: a positioned box with `z-index: auto` is a stacking context of its own
+//! (as if `z-index: 0`), so a `z-index` inside it orders boxes only within it.
 
 use std::collections::BTreeSet;
 
@@ -14,7 +24,7 @@ use armature_api::{
 use crate::fonts::Fonts;
 use crate::images::ImageContent;
 use crate::layout::{BoxId, BoxKind, PageLayout, Paragraph};
-use crate::style::{ComputedStyle, Length, Overflow, StyleMap};
+use crate::style::{ComputedStyle, Length, Overflow, Position, StyleMap};
 
 /// The colour of a broken image's frame.
 const BROKEN_IMAGE_FRAME: ColorF = ColorF { r: 0.6, g: 0.6, b: 0.6, a: 1.0 };
@@ -42,10 +52,12 @@ pub fn build(
         styles,
         fonts,
         viewport: LayoutRect::new(scroll_offset, page.viewport),
+        scroll_offset,
+        pinned: false,
         items: Vec::new(),
         used_fonts: BTreeSet::new(),
     };
-    builder.paint_box(page.root());
+    builder.paint_context(page.root(), &[]);
     BuiltDisplayList {
         list: DisplayList {
             viewport: page.viewport,
@@ -62,28 +74,133 @@ struct Builder<'a> {
     page: &'a PageLayout,
     styles: &'a StyleMap,
     fonts: &'a Fonts,
+    /// What is visible, in the coordinates being painted (page, or viewport while `pinned`).
     viewport: LayoutRect,
+    scroll_offset: LayoutPoint,
+    /// Whether a `position: fixed` box is being painted (in viewport coordinates).
+    pinned: bool,
     items: Vec<DisplayItem>,
     used_fonts: BTreeSet<FontKey>,
 }
 
-impl Builder<'_> {
+/// A positioned box found in a stacking context, painted once its in-flow content is.
+struct Positioned {
+    id: BoxId,
+    /// Its `z-index`; `auto` paints as 0.
+    z: i32,
+    /// The `overflow: hidden` clips around its containing block, outermost first.
+    clips: Vec<LayoutRect>,
+}
+
+/// A box on the way from a stacking context's root down to the box being painted.
+struct Ancestor {
+    /// Its padding box, if it clips its content.
+    clip: Option<LayoutRect>,
+    /// Whether it is positioned (the containing block of absolute descendants).
+    positioned: bool,
+}
+
+impl<'a> Builder<'a> {
     fn visible(&self, rect: LayoutRect) -> bool {
         !rect.is_empty() && rect.intersects(&self.viewport)
     }
 
-    fn paint_box(&mut self, id: BoxId) {
-        let layout_box = self.page.get(id);
-        let style = layout_box.node.and_then(|node| self.styles.get(node));
-        let opacity = style.map_or(1.0, |style| style.opacity);
+    fn style(&self, id: BoxId) -> Option<&'a ComputedStyle> {
+        let styles = self.styles;
+        self.page.get(id).node.and_then(|node| styles.get(node))
+    }
+
+    /// Paints the stacking context rooted at `id` (see the module docs), inside `clips`.
+    fn paint_context(&mut self, id: BoxId, clips: &[LayoutRect]) {
+        let opacity = self.style(id).map_or(1.0, |style| style.opacity);
         if opacity <= 0.0 {
             return;
+        }
+        for &rect in clips {
+            self.items.push(DisplayItem::PushClip { rect });
         }
         if opacity < 1.0 {
             self.items.push(DisplayItem::PushOpacity { opacity });
         }
+        self.paint_own(id);
+        let below_flow = self.items.len();
+        let mut layer = Vec::new();
+        self.paint_contents(id, &mut Vec::new(), &mut layer);
+        // Stable: tree order between equal z-indices.
+        layer.sort_by_key(|positioned| positioned.z);
+        let negative = layer.partition_point(|positioned| positioned.z < 0);
+        if negative > 0 {
+            // Under the in-flow content, which is already in the list: set it aside.
+            let flow = self.items.split_off(below_flow);
+            for positioned in &layer[..negative] {
+                self.paint_positioned(positioned);
+            }
+            self.items.extend(flow);
+        }
+        for positioned in &layer[negative..] {
+            self.paint_positioned(positioned);
+        }
+        if opacity < 1.0 {
+            self.items.push(DisplayItem::PopOpacity);
+        }
+        for _ in clips {
+            self.items.push(DisplayItem::PopClip);
+        }
+    }
+
+    /// Paints a positioned box's stacking context; a fixed one in viewport coordinates, then
+    /// moved by the scroll offset.
+    fn paint_positioned(&mut self, positioned: &Positioned) {
+        if self.pinned || !self.page.get(positioned.id).fixed {
+            self.paint_context(positioned.id, &positioned.clips);
+            return;
+        }
+        let (start, page_viewport) = (self.items.len(), self.viewport);
+        self.pinned = true;
+        self.viewport = LayoutRect::new(LayoutPoint::zero(), page_viewport.size);
+        self.paint_context(positioned.id, &positioned.clips);
+        self.pinned = false;
+        self.viewport = page_viewport;
+        let by = self.scroll_offset.to_vector();
+        for item in &mut self.items[start..] {
+            item.translate(by);
+        }
+    }
+
+    /// Paints an in-flow box of the stacking context whose layer is `layer`, or adds it to the
+    /// layer if it is positioned.
+    fn paint_flow(&mut self, id: BoxId, path: &mut Vec<Ancestor>, layer: &mut Vec<Positioned>) {
+        let style = self.style(id);
+        let position = style.map_or(Position::Static, |style| style.position);
+        if position.is_positioned() {
+            let clips = match position {
+                // Its containing block is its parent: every clip on the way applies.
+                Position::Relative => path.len(),
+                // The nearest positioned ancestor and the clips outside it (none: the
+                // viewport's, or a containing block outside this stacking context).
+                Position::Absolute => {
+                    path.iter().rposition(|ancestor| ancestor.positioned).map_or(0, |at| at + 1)
+                }
+                Position::Fixed | Position::Static => 0,
+            };
+            let clips = path[..clips].iter().filter_map(|ancestor| ancestor.clip).collect();
+            layer.push(Positioned { id, z: style.and_then(|style| style.z_index).unwrap_or(0), clips });
+            return;
+        }
+        if style.is_some_and(|style| style.opacity < 1.0) {
+            // Opacity makes a stacking context, painted where the box is.
+            self.paint_context(id, &[]);
+            return;
+        }
+        self.paint_own(id);
+        self.paint_contents(id, path, layer);
+    }
+
+    /// A box's background, border and replaced content.
+    fn paint_own(&mut self, id: BoxId) {
+        let layout_box = self.page.get(id);
         let rect = layout_box.rect;
-        if let Some(style) = style {
+        if let Some(style) = self.style(id) {
             let radius = resolve_radius(style, rect.size);
             let background_is_canvas = layout_box.node == self.page.canvas_background_source;
             if !background_is_canvas && !style.background_color.is_transparent() && self.visible(rect) {
@@ -116,21 +233,27 @@ impl Builder<'_> {
             }
             _ => {}
         }
-        let clips = style.is_some_and(|style| style.overflow == Overflow::Hidden);
-        if clips {
-            self.items.push(DisplayItem::PushClip { rect: layout_box.padding_rect() });
+    }
+
+    /// A box's content after its own: its text and children, clipped if it clips.
+    fn paint_contents(&mut self, id: BoxId, path: &mut Vec<Ancestor>, layer: &mut Vec<Positioned>) {
+        let layout_box = self.page.get(id);
+        let style = self.style(id);
+        let clip =
+            style.is_some_and(|style| style.overflow == Overflow::Hidden).then(|| layout_box.padding_rect());
+        if let Some(rect) = clip {
+            self.items.push(DisplayItem::PushClip { rect });
         }
         if let BoxKind::Text(paragraph) = layout_box.kind {
-            self.paint_text(self.page.paragraph(paragraph), content.origin);
+            self.paint_text(self.page.paragraph(paragraph), layout_box.content_rect().origin);
         }
+        path.push(Ancestor { clip, positioned: style.is_some_and(|style| style.position.is_positioned()) });
         for &child in &layout_box.children {
-            self.paint_box(child);
+            self.paint_flow(child, path, layer);
         }
-        if clips {
+        path.pop();
+        if clip.is_some() {
             self.items.push(DisplayItem::PopClip);
-        }
-        if opacity < 1.0 {
-            self.items.push(DisplayItem::PopOpacity);
         }
     }
 
@@ -206,5 +329,81 @@ fn resolve_radius(style: &ComputedStyle, size: LayoutSize) -> BorderRadius {
         top_right: top_right * scale,
         bottom_right: bottom_right * scale,
         bottom_left: bottom_left * scale,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use armature_api::{IdNamespace, LayoutPoint, LayoutSize};
+
+    use super::*;
+    use crate::dom::Document;
+    use crate::images::Images;
+
+    /// The background rects of `html` laid out in a 200x100 viewport, built at `scroll`.
+    fn rects(html: &str, scroll: f32) -> (Vec<(LayoutRect, [u8; 3])>, f32) {
+        let document = Document::parse(html).expect("parses");
+        let styles = crate::style::compute(&document);
+        let mut fonts = Fonts::new(IdNamespace(1)).expect("bundled fonts");
+        let mut images = Images::new(IdNamespace(1), Path::new("page.html"));
+        let ratio = DevicePixelRatio::ONE;
+        let viewport = LayoutSize::new(200.0, 100.0);
+        let page = crate::layout::layout(
+            &document,
+            &styles,
+            &mut fonts,
+            &mut images,
+            IdNamespace(1),
+            viewport,
+            ratio,
+        );
+        let built = build(&page, &styles, &fonts, LayoutPoint::new(0.0, scroll), ratio);
+        let rects = built
+            .list
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                DisplayItem::Rect { rect, color, .. } => {
+                    Some((*rect, [color.r, color.g, color.b].map(|channel| (channel * 255.0).round() as u8)))
+                }
+                _ => None,
+            })
+            .collect();
+        (rects, page.document_height)
+    }
+
+    const PAGE: &str = "<body style='margin: 0'>\
+        <div style='height: 300px; background: #0000ff'></div>\
+        <div style='position: fixed; bottom: 0; left: 10px; width: 50px; height: 20px; background: #ff0000'></div>\
+        <div style='position: fixed; top: 500px; width: 5px; height: 5px; background: #00ff00'></div>\
+        <div style='position: absolute; top: 400px; width: 5px; height: 5px; background: #ffff00'></div></body>";
+
+    #[test]
+    fn fixed_boxes_follow_the_scroll_offset_and_do_not_lengthen_the_document() {
+        for scroll in [0.0, 150.0] {
+            let (rects, document_height) = rects(PAGE, scroll);
+            let fixed =
+                rects.iter().find(|(_, color)| *color == [255, 0, 0]).expect("the fixed box is painted");
+            // In page coordinates at the viewport's bottom, wherever the page is scrolled.
+            assert_eq!(
+                fixed.0,
+                LayoutRect::new(LayoutPoint::new(10.0, scroll + 80.0), LayoutSize::new(50.0, 20.0))
+            );
+            let flow = rects.iter().find(|(_, color)| *color == [0, 0, 255]).expect("the in-flow box");
+            assert_eq!(flow.0.origin, LayoutPoint::zero(), "in-flow boxes do not move");
+            // The absolute box makes the page longer; the fixed one below the viewport does
+            // not (it can never be scrolled to), and it is culled.
+            assert_eq!(document_height, 405.0);
+            assert!(!rects.iter().any(|(_, color)| *color == [0, 255, 0]), "{rects:?}");
+        }
+    }
+
+    #[test]
+    fn a_fixed_box_paints_over_the_in_flow_boxes_it_overlaps() {
+        let (rects, _) = rects(PAGE, 150.0);
+        let order: Vec<[u8; 3]> = rects.iter().map(|(_, color)| *color).collect();
+        assert_eq!(order, [[0, 0, 255], [255, 0, 0]], "the yellow box is culled at 150");
     }
 }

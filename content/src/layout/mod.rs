@@ -107,6 +107,9 @@ pub struct LayoutBox {
     pub padding: Sides<f32>,
     /// Child boxes in paint order (for a text box: its atomic inlines).
     pub children: Vec<BoxId>,
+    /// Whether the box is, or is inside, a `position: fixed` box placed in the viewport: it
+    /// stays put when the page scrolls, and it does not make the document longer.
+    pub fixed: bool,
     taffy: taffy::NodeId,
 }
 
@@ -248,9 +251,13 @@ pub fn layout(
         document_height: 0.0,
         canvases,
     };
-    place(&tree, &mut page, root, LayoutPoint::zero());
-    page.document_height =
-        page.boxes.iter().map(|layout_box| layout_box.rect.max_y()).fold(viewport.height, f32::max);
+    place(&tree, &mut page, root, LayoutPoint::zero(), &mut Hoisted::new());
+    page.document_height = page
+        .boxes
+        .iter()
+        .filter(|layout_box| !layout_box.fixed)
+        .map(|layout_box| layout_box.rect.max_y())
+        .fold(viewport.height, f32::max);
     page
 }
 
@@ -311,6 +318,7 @@ impl Builder<'_> {
             border: zero,
             padding: zero,
             children: Vec::new(),
+            fixed: false,
             taffy,
         });
         id
@@ -409,7 +417,11 @@ impl Builder<'_> {
                     if style.display == Display::None {
                         continue;
                     }
-                    if !flex && style.display.is_inline_level() {
+                    if style.position.is_out_of_flow() {
+                        // Out of flow, it takes no room in the lines around it: the inline
+                        // run goes on past it (its static position is the run's top).
+                        boxes.push(self.element_box(child, style, flex));
+                    } else if !flex && style.display.is_inline_level() {
                         self.inline_content(&mut paragraph, child, style, parent_style, &mut boxes);
                     } else {
                         self.flush(&mut paragraph, parent_style, &mut boxes);
@@ -453,6 +465,9 @@ impl Builder<'_> {
                     let Some(child_style) = self.styles.get(child) else { continue };
                     match child_style.display {
                         Display::None => {}
+                        _ if child_style.position.is_out_of_flow() => {
+                            boxes.push(self.element_box(child, child_style, false));
+                        }
                         Display::Block | Display::Flex if !self.is_replaced(child) => {
                             let open = paragraph.open_spans();
                             for _ in &open {
@@ -581,9 +596,27 @@ fn replaced_size(known: taffy::Size<Option<f32>>, width: f32, height: f32) -> ta
     }
 }
 
+/// Where the containing block of each absolutely positioned box was placed (taffy gives such
+/// a box's location from its containing block, not from its parent), and whether that is the
+/// viewport of a `position: fixed` box.
+type Hoisted = std::collections::HashMap<taffy::NodeId, (LayoutPoint, bool)>;
+
 /// Writes absolute rects into the boxes, walking taffy's results from `id` at `origin`.
-fn place(tree: &TaffyTree<Measured>, page: &mut PageLayout, id: BoxId, origin: LayoutPoint) {
-    let Ok(layout) = tree.layout(page.boxes[id.index()].taffy).copied() else { return };
+fn place(
+    tree: &TaffyTree<Measured>,
+    page: &mut PageLayout,
+    id: BoxId,
+    origin: LayoutPoint,
+    hoisted: &mut Hoisted,
+) {
+    let node = page.boxes[id.index()].taffy;
+    let Ok(layout) = tree.layout(node).copied() else { return };
+    let is_viewport = page.boxes[id.index()].kind == BoxKind::Viewport;
+    for &out_of_flow in tree.hoisted_children(node).unwrap_or(&[]) {
+        let fixed = is_viewport
+            && tree.style(out_of_flow).is_ok_and(|style| style.position == taffy::Position::Fixed);
+        hoisted.insert(out_of_flow, (origin, fixed));
+    }
     let rect_sides = |rect: taffy::Rect<f32>| Sides {
         top: rect.top,
         right: rect.right,
@@ -621,15 +654,19 @@ fn place(tree: &TaffyTree<Measured>, page: &mut PageLayout, id: BoxId, origin: L
                     .unwrap_or(taffy::Rect::ZERO);
                 let at =
                     LayoutPoint::new(content.origin.x + x + margin.left, content.origin.y + y + margin.top);
-                place(tree, page, atomic, at);
+                page.boxes[atomic.index()].fixed = page.boxes[id.index()].fixed;
+                place(tree, page, atomic, at, hoisted);
             }
         }
         _ => {
+            let fixed = layout_box.fixed;
             for child in layout_box.children.clone() {
-                let Ok(child_layout) = tree.layout(page.boxes[child.index()].taffy) else { continue };
-                let at =
-                    LayoutPoint::new(origin.x + child_layout.location.x, origin.y + child_layout.location.y);
-                place(tree, page, child, at);
+                let child_node = page.boxes[child.index()].taffy;
+                let Ok(child_layout) = tree.layout(child_node) else { continue };
+                let (from, child_fixed) = hoisted.get(&child_node).copied().unwrap_or((origin, false));
+                let at = LayoutPoint::new(from.x + child_layout.location.x, from.y + child_layout.location.y);
+                page.boxes[child.index()].fixed = fixed || child_fixed;
+                place(tree, page, child, at, hoisted);
             }
         }
     }
@@ -684,11 +721,24 @@ fn taffy_style(style: &ComputedStyle, kind: &BoxKind) -> taffy::Style {
         Overflow::Visible => taffy::Overflow::Visible,
         Overflow::Hidden => taffy::Overflow::Hidden,
     };
+    let position = match style.position {
+        style::Position::Static => taffy::Position::Static,
+        style::Position::Relative => taffy::Position::Relative,
+        style::Position::Absolute => taffy::Position::Absolute,
+        style::Position::Fixed => taffy::Position::Fixed,
+    };
     taffy::Style {
         display: if *kind == BoxKind::Flex { taffy::Display::Flex } else { taffy::Display::Block },
         // CSS's initial box-sizing; taffy defaults to border-box.
         box_sizing: taffy::BoxSizing::ContentBox,
         overflow: taffy::Point { x: overflow, y: overflow },
+        position,
+        // Static boxes ignore their insets (taffy would not, for a relative-like static).
+        inset: if style.position.is_positioned() {
+            taffy_rect(style.inset, length_percentage_auto)
+        } else {
+            taffy_rect(Sides::all(Length::Auto), length_percentage_auto)
+        },
         // Hidden overflow reserves no scrollbar: nothing here scrolls.
         scrollbar_width: 0.0,
         size: taffy::Size { width: dimension(style.width), height: dimension(style.height) },

@@ -190,6 +190,10 @@ fn compute_element(
             tracing::debug!(target: "armature::style", "ignored '{}: {}'", declaration.name, declaration.value);
         }
     }
+    // CSS 2 §9.7: an absolutely positioned box is block-level whatever its display says.
+    if style.position.is_out_of_flow() && style.display.is_inline_level() {
+        style.display = Display::Block;
+    }
     style
 }
 
@@ -298,5 +302,33 @@ mod tests {
         assert_eq!((b.font_style, b.line_height), (FontStyle::Italic, LineHeight::Number(1.5)));
         let c = style_of(page, "c");
         assert_eq!((c.width, c.height), (Length::Px(40.0), Length::Px(20.0)));
+    }
+
+    #[test]
+    fn positioning_properties_and_absolute_boxes_are_blockified() {
+        let page = "<style>#a { position: absolute; top: 1em; left: 10%; z-index: -3 } \
+                    #b { position: relative; inset: 1px 2px; z-index: 2.5; position: sticky } \
+                    #c { position: fixed; display: inline-block; z-index: auto } \
+                    #d { position: relative; display: inline } #e { top: 5px; display: inline }</style>\
+                    <span id=a></span><div id=b></div><span id=c></span><span id=d></span><span id=e></span>";
+        let a = style_of(page, "a");
+        assert_eq!((a.position, a.display, a.z_index), (Position::Absolute, Display::Block, Some(-3)));
+        assert_eq!(
+            (a.inset.top, a.inset.left, a.inset.right),
+            (Length::Px(16.0), Length::Percent(10.0), Length::Auto)
+        );
+        // sticky and a fractional z-index are not supported: the declarations are ignored.
+        let b = style_of(page, "b");
+        assert_eq!((b.position, b.z_index), (Position::Relative, None));
+        assert_eq!(b.inset.to_array(), [Length::Px(1.0), Length::Px(2.0), Length::Px(1.0), Length::Px(2.0)]);
+        let c = style_of(page, "c");
+        assert_eq!((c.position, c.display, c.z_index), (Position::Fixed, Display::Block, None));
+        // Only out-of-flow boxes are blockified; insets do nothing to a static box's style.
+        assert_eq!(style_of(page, "d").display, Display::Inline);
+        let e = style_of(page, "e");
+        assert_eq!(
+            (e.position, e.display, e.inset.top),
+            (Position::Static, Display::Inline, Length::Px(5.0))
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! style, colour, per side), border-radius, background(-color), color, opacity, font-size,
 //! font-weight, font-style, font-family (generic), line-height, text-align, white-space,
 //! flex-direction, flex-wrap, justify-content, align-items, gap, flex(-grow/-shrink/-basis),
-//! overflow. Units: px, pt, %, em, rem.
+//! overflow, position, top/right/bottom/left (and `inset`), z-index. Units: px, pt, %, em, rem.
 
 use armature_api::ColorF;
 
@@ -97,6 +97,34 @@ pub enum Overflow {
     Visible,
     /// Content is clipped to the padding box.
     Hidden,
+}
+
+/// `position` (CSS 2 §9.3.1; `sticky` is not supported and is ignored).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Position {
+    /// In normal flow; the insets do nothing.
+    Static,
+    /// In normal flow, then moved by its insets without moving anything else.
+    Relative,
+    /// Out of flow, placed by its insets in its containing block: the padding box of the
+    /// nearest positioned ancestor, or the viewport.
+    Absolute,
+    /// Out of flow, placed by its insets in the viewport, and stays there when the page
+    /// scrolls.
+    Fixed,
+}
+
+impl Position {
+    /// Whether the box is positioned (not `static`): it is painted in its stacking
+    /// context's positioned layer and is the containing block of absolute descendants.
+    pub fn is_positioned(self) -> bool {
+        self != Position::Static
+    }
+
+    /// Whether the box is taken out of normal flow (`absolute` or `fixed`).
+    pub fn is_out_of_flow(self) -> bool {
+        matches!(self, Position::Absolute | Position::Fixed)
+    }
 }
 
 /// `flex-direction`.
@@ -220,6 +248,12 @@ pub struct ComputedStyle {
     pub white_space: WhiteSpace,
     /// `overflow`.
     pub overflow: Overflow,
+    /// `position`.
+    pub position: Position,
+    /// `top`, `right`, `bottom`, `left` (what positioning does with them).
+    pub inset: Sides<Length>,
+    /// `z-index`: `None` is `auto`.
+    pub z_index: Option<i32>,
     /// `flex-direction`.
     pub flex_direction: FlexDirection,
     /// `flex-wrap`.
@@ -265,6 +299,9 @@ impl ComputedStyle {
             text_align: TextAlign::Left,
             white_space: WhiteSpace::Normal,
             overflow: Overflow::Visible,
+            position: Position::Static,
+            inset: Sides::all(Length::Auto),
+            z_index: None,
             flex_direction: FlexDirection::Row,
             flex_wrap: FlexWrap::NoWrap,
             justify_content: JustifyContent::FlexStart,
@@ -469,6 +506,30 @@ pub fn apply_property(
                 // Without scrolling, scroll containers clip like `hidden`.
                 "hidden" | "clip" | "scroll" | "auto" => Overflow::Hidden,
                 _ => return false,
+            }
+        }
+        "position" => {
+            style.position = match keyword.as_str() {
+                "static" => Position::Static,
+                "relative" => Position::Relative,
+                "absolute" => Position::Absolute,
+                "fixed" => Position::Fixed,
+                _ => return false,
+            }
+        }
+        "top" => return set(&mut style.inset.top, length()),
+        "right" => return set(&mut style.inset.right, length()),
+        "bottom" => return set(&mut style.inset.bottom, length()),
+        "left" => return set(&mut style.inset.left, length()),
+        "inset" => return set(&mut style.inset, parse_sides(value, font)),
+        "z-index" => {
+            style.z_index = match keyword.as_str() {
+                "auto" => None,
+                // Browsers clamp to the i32 range; a fraction is not an integer.
+                _ => match keyword.parse::<i64>() {
+                    Ok(index) => Some(index.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32),
+                    Err(_) => return false,
+                },
             }
         }
         "flex-direction" => {

@@ -375,7 +375,7 @@ mod tests {
     }
 
     const PAGE: &str = "<body style='margin: 0'>\
-        <div style='height: 300px; background: #0000ff'></div>\
+        <div style='height: 300px; top: 30px; background: #0000ff'></div>\
         <div style='position: fixed; bottom: 0; left: 10px; width: 50px; height: 20px; background: #ff0000'></div>\
         <div style='position: fixed; top: 500px; width: 5px; height: 5px; background: #00ff00'></div>\
         <div style='position: absolute; top: 400px; width: 5px; height: 5px; background: #ffff00'></div></body>";
@@ -392,7 +392,7 @@ mod tests {
                 LayoutRect::new(LayoutPoint::new(10.0, scroll + 80.0), LayoutSize::new(50.0, 20.0))
             );
             let flow = rects.iter().find(|(_, color)| *color == [0, 0, 255]).expect("the in-flow box");
-            assert_eq!(flow.0.origin, LayoutPoint::zero(), "in-flow boxes do not move");
+            assert_eq!(flow.0.origin, LayoutPoint::zero(), "in-flow boxes do not move, nor do static insets");
             // The absolute box makes the page longer; the fixed one below the viewport does
             // not (it can never be scrolled to), and it is culled.
             assert_eq!(document_height, 405.0);

@@ -733,12 +733,8 @@ fn taffy_style(style: &ComputedStyle, kind: &BoxKind) -> taffy::Style {
         box_sizing: taffy::BoxSizing::ContentBox,
         overflow: taffy::Point { x: overflow, y: overflow },
         position,
-        // Static boxes ignore their insets (taffy would not, for a relative-like static).
-        inset: if style.position.is_positioned() {
-            taffy_rect(style.inset, length_percentage_auto)
-        } else {
-            taffy_rect(Sides::all(Length::Auto), length_percentage_auto)
-        },
+        // taffy, as CSS, ignores a static box's insets.
+        inset: taffy_rect(style.inset, length_percentage_auto),
         // Hidden overflow reserves no scrollbar: nothing here scrolls.
         scrollbar_width: 0.0,
         size: taffy::Size { width: dimension(style.width), height: dimension(style.height) },

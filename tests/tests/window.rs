@@ -295,18 +295,26 @@ fn a_crashed_content_process_leaves_an_error_page_in_the_window() {
     )
     .expect("signal the content process");
 
-    // The error page: its heading is dark red (#b3261e) on light grey.
-    let heading = |shot: &Screenshot| {
+    // The error page: a dark red (#b3261e) heading on light grey (#f2f2f2). Both colours
+    // are told apart from the page's own: its first bar is a lighter red (#d32f2f) on
+    // #fbfbf7, which a looser test once took for the error page before it was shown.
+    let error_page = |shot: &Screenshot| {
+        let near = |[r, g, b, _]: [u8; 4], [er, eg, eb]: [u8; 3]| {
+            r.abs_diff(er) <= 8 && g.abs_diff(eg) <= 8 && b.abs_diff(eb) <= 8
+        };
+        if !near(shot.pixel(2, 2), [0xf2, 0xf2, 0xf2]) {
+            return Err(format!("background {:?} is not the error page's", shot.pixel(2, 2)));
+        }
         let red = (0..shot.height)
             .flat_map(|y| (0..shot.width).map(move |x| (x, y)))
-            .filter(|&(x, y)| {
-                let [r, g, b, _] = shot.pixel(x, y);
-                r > 150 && g < 80 && b < 80
-            })
+            .filter(|&(x, y)| near(shot.pixel(x, y), [0xb3, 0x26, 0x1e]))
             .count();
         if red > 200 { Ok(()) } else { Err(format!("{red} heading-red pixels")) }
     };
-    wait_for_pixels(&x11, &xvfb, window, "the error page", heading);
+    let before =
+        Screenshot { width: reference.width(), height: reference.height(), rgba: reference.to_vec() };
+    assert!(error_page(&before).is_err(), "the page itself must not pass for the error page");
+    wait_for_pixels(&x11, &xvfb, window, "the error page", error_page);
     let dumps = std::fs::read_dir(reports.path())
         .expect("reports directory")
         .flatten()

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::capture::{Levels, StreamRecording};
 use crate::{
     CanvasItem, ContentId, ContentStageTimes, DeviceIntSize, DisplayList, Epoch, FrameStats, ImageBufferId,
-    ResourceUpdate, Viewport,
+    LayoutVector, ResourceUpdate, Viewport,
 };
 
 /// The command-line value of `--role`, naming what a child process is.
@@ -267,13 +267,13 @@ pub enum LauncherToContent {
 /// A scroll request; content clamps the result to the page.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ScrollBy {
-    /// By this many CSS pixels down (negative: up).
-    Pixels(f32),
-    /// By this many viewport heights (less a little overlap, as browsers do).
+    /// By this many CSS pixels right and down (negative: left and up).
+    Pixels(LayoutVector),
+    /// By this many viewport heights down (less a little overlap, as browsers do).
     Pages(f32),
-    /// To the top of the page.
+    /// To the top of the page, staying where it is across.
     Start,
-    /// To the bottom of the page.
+    /// To the bottom of the page, staying where it is across.
     End,
 }
 

@@ -371,7 +371,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        (rects, page.document_height)
+        (rects, page.document_size.height)
     }
 
     const PAGE: &str = "<body style='margin: 0'>\

@@ -266,9 +266,21 @@ impl ShownPage {
         clock.lap()
     }
 
-    /// The largest vertical scroll offset: the document's height past the viewport.
-    fn max_scroll(&self) -> f32 {
-        (self.page.layout.document_height - self.page.layout.viewport.height).max(0.0)
+    /// The largest scroll offset: how far the document reaches past the viewport.
+    fn max_scroll(&self) -> LayoutPoint {
+        let layout = &self.page.layout;
+        (layout.document_size - layout.viewport).max(LayoutSize::zero()).to_vector().to_point()
+    }
+
+    /// `to` kept on the page and snapped to a whole device pixel, so edges stay as crisp as
+    /// on an unscrolled page; where an axis is not a number, it stays where it is.
+    fn clamp_scroll(&self, to: LayoutPoint) -> LayoutPoint {
+        let max = self.max_scroll();
+        let axis = |to: f32, now: f32, max: f32| {
+            let to = if to.is_nan() { now } else { to.clamp(0.0, max) };
+            self.ratio.snap(to)
+        };
+        LayoutPoint::new(axis(to.x, self.scroll.x, max.x), axis(to.y, self.scroll.y, max.y))
     }
 
     /// Lays the page out again for a new viewport, keeping the scroll position where it can.
@@ -284,27 +296,27 @@ impl ShownPage {
             viewport.layout_size(),
             viewport.ratio,
         );
-        self.scroll.y = self.ratio.snap(self.scroll.y.clamp(0.0, self.max_scroll()));
+        self.scroll = self.clamp_scroll(self.scroll);
         self.build();
     }
 
     /// Scrolls; `false` if the position did not change (already at that end).
     fn scroll(&mut self, by: ScrollBy) -> bool {
-        let viewport = self.page.layout.viewport.height;
+        let (scroll, viewport) = (self.scroll, self.page.layout.viewport.height);
         let target = match by {
-            ScrollBy::Pixels(dy) => self.scroll.y + dy,
+            ScrollBy::Pixels(by) => scroll + by,
             // Browsers keep a little of the old view on screen when paging.
-            ScrollBy::Pages(pages) => self.scroll.y + pages * (viewport - PAGE_OVERLAP).max(viewport * 0.5),
-            ScrollBy::Start => 0.0,
-            ScrollBy::End => f32::INFINITY,
+            ScrollBy::Pages(pages) => {
+                LayoutPoint::new(scroll.x, scroll.y + pages * (viewport - PAGE_OVERLAP).max(viewport * 0.5))
+            }
+            ScrollBy::Start => LayoutPoint::new(scroll.x, 0.0),
+            ScrollBy::End => LayoutPoint::new(scroll.x, f32::INFINITY),
         };
-        let target = if target.is_nan() { self.scroll.y } else { target.clamp(0.0, self.max_scroll()) };
-        // On a whole device pixel, so edges stay as crisp as on an unscrolled page.
-        let target = self.ratio.snap(target);
-        if target == self.scroll.y {
+        let target = self.clamp_scroll(target);
+        if target == self.scroll {
             return false;
         }
-        self.scroll.y = target;
+        self.scroll = target;
         self.build();
         true
     }
@@ -550,7 +562,7 @@ fn main_loop(
             LauncherToContent::Scroll(by) => {
                 let (Some((_, page)), Some(gpu)) = (&mut shown, &mut link) else { continue };
                 if page.scroll(by) {
-                    tracing::debug!(target: "armature::content", "scrolled to {}", page.scroll.y);
+                    tracing::debug!(target: "armature::content", "scrolled to {:?}", page.scroll);
                     send_or_wait(page.send_frame(gpu));
                     probe.annotate(annotation::EPOCH, &page.epoch.0.to_string());
                 }
@@ -646,4 +658,55 @@ fn send_or_wait(sent: Result<(), String>) {
 /// A page path as a `file://` URL, for annotations.
 fn file_url(page: &Path) -> String {
     format!("file://{}", page.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use armature_api::{DeviceIntSize, LayoutVector};
+
+    use super::*;
+
+    /// A 1000x600 page shown in a 200x100 viewport.
+    fn wide_page() -> ShownPage {
+        let html = "<body style='margin: 0'><div style='width: 1000px; height: 600px'></div></body>";
+        let path = std::env::temp_dir().join(format!("armature-scroll-{}.html", std::process::id()));
+        std::fs::write(&path, html).expect("write the page");
+        let viewport = Viewport::from_css(DeviceIntSize::new(200, 100), DevicePixelRatio::ONE);
+        let page = lay_out_page(ContentId(1), &path, viewport).expect("lays out");
+        let _ = std::fs::remove_file(&path);
+        ShownPage::new(page, DevicePixelRatio::ONE)
+    }
+
+    #[test]
+    fn scrolling_stays_on_the_page_on_both_axes() {
+        let mut shown = wide_page();
+        let by = |x, y| ScrollBy::Pixels(LayoutVector::new(x, y));
+        assert!(shown.scroll(by(120.0, 30.0)));
+        assert_eq!(shown.scroll, LayoutPoint::new(120.0, 30.0));
+        assert_eq!(shown.display_list.scroll_offset, shown.scroll, "the list is rebuilt there");
+        // Past the far edges: the document less the viewport.
+        assert!(shown.scroll(by(5000.0, 5000.0)));
+        assert_eq!(shown.scroll, LayoutPoint::new(800.0, 500.0));
+        assert!(!shown.scroll(by(1.0, 0.0)), "already at the right edge");
+        // Home and End move down the page only; the position across is kept.
+        assert!(shown.scroll(ScrollBy::Start));
+        assert_eq!(shown.scroll, LayoutPoint::new(800.0, 0.0));
+        assert!(shown.scroll(ScrollBy::End));
+        assert_eq!(shown.scroll, LayoutPoint::new(800.0, 500.0));
+        // An axis that is not a number stays put; the other still moves.
+        assert!(shown.scroll(by(f32::NAN, -100.0)));
+        assert_eq!(shown.scroll, LayoutPoint::new(800.0, 400.0));
+        assert!(shown.scroll(by(f32::NEG_INFINITY, 0.0)));
+        assert_eq!(shown.scroll.x, 0.0);
+    }
+
+    #[test]
+    fn a_wider_viewport_pulls_the_scroll_position_back_onto_the_page() {
+        let mut shown = wide_page();
+        shown.scroll(ScrollBy::Pixels(LayoutVector::new(700.0, 0.0)));
+        shown.resize(ContentId(1), Viewport::from_css(DeviceIntSize::new(600, 100), DevicePixelRatio::ONE));
+        assert_eq!(shown.scroll, LayoutPoint::new(400.0, 0.0));
+        shown.resize(ContentId(1), Viewport::from_css(DeviceIntSize::new(1200, 700), DevicePixelRatio::ONE));
+        assert_eq!(shown.scroll, LayoutPoint::zero(), "the whole page fits");
+    }
 }

@@ -19,12 +19,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use armature_api::messages::{FramePixels, ScrollBy, WindowTarget};
-use armature_api::{DeviceIntSize, DevicePixelRatio, Viewport};
+use armature_api::{DeviceIntSize, DevicePixelRatio, LayoutVector, Viewport};
 use winit::application::ApplicationHandler;
 use winit::dpi::{LogicalSize, PhysicalSize};
 use winit::event::{ElementState, KeyEvent, MouseScrollDelta, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, EventLoop, EventLoopProxy};
-use winit::keyboard::{Key, NamedKey};
+use winit::keyboard::{Key, ModifiersState, NamedKey};
 use winit::raw_window_handle::{HasWindowHandle, RawWindowHandle};
 use winit::window::{Window, WindowId};
 
@@ -88,6 +88,7 @@ pub fn run(run: WindowRun<'_>) -> Result<(), LauncherError> {
         session: None,
         presenter: None,
         last_frame: None,
+        modifiers: ModifiersState::empty(),
         finished: None,
     };
     event_loop.run_app(&mut app).map_err(|error| LauncherError::Window(error.to_string()))?;
@@ -120,6 +121,8 @@ struct App {
     presenter: Option<SoftPresenter>,
     /// The newest frame that came back as pixels, drawn again when the window is exposed.
     last_frame: Option<FramePixels>,
+    /// The keyboard modifiers held now (Shift turns the wheel sideways).
+    modifiers: ModifiersState,
     finished: Option<Result<(), LauncherError>>,
 }
 
@@ -163,13 +166,18 @@ impl App {
         }
     }
 
+    /// The scroll a key asks for, as desktop browsers map them.
     fn key(&self, event: &KeyEvent) -> Option<ScrollBy> {
         if event.state != ElementState::Pressed {
             return None;
         }
+        let step = |x: f32, y: f32| Some(ScrollBy::Pixels(LayoutVector::new(x, y)));
         match &event.logical_key {
-            Key::Named(NamedKey::ArrowDown) => Some(ScrollBy::Pixels(ARROW_STEP)),
-            Key::Named(NamedKey::ArrowUp) => Some(ScrollBy::Pixels(-ARROW_STEP)),
+            Key::Named(NamedKey::ArrowDown) => step(0.0, ARROW_STEP),
+            Key::Named(NamedKey::ArrowUp) => step(0.0, -ARROW_STEP),
+            Key::Named(NamedKey::ArrowRight) => step(ARROW_STEP, 0.0),
+            Key::Named(NamedKey::ArrowLeft) => step(-ARROW_STEP, 0.0),
+            Key::Named(NamedKey::Space) if self.modifiers.shift_key() => Some(ScrollBy::Pages(-1.0)),
             Key::Named(NamedKey::PageDown | NamedKey::Space) => Some(ScrollBy::Pages(1.0)),
             Key::Named(NamedKey::PageUp) => Some(ScrollBy::Pages(-1.0)),
             Key::Named(NamedKey::Home) => Some(ScrollBy::Start),
@@ -288,16 +296,24 @@ impl ApplicationHandler<AppEvent> for App {
                 }
             }
             WindowEvent::MouseWheel { delta, .. } => {
-                // winit: positive y is the wheel turned away (up): the page moves down.
-                let pixels = match delta {
-                    MouseScrollDelta::LineDelta(_, lines) => -lines * WHEEL_LINE,
+                // winit: positive x and y move the content right and down (the wheel turned
+                // left or up), so the scroll position goes the other way.
+                let mut by = match delta {
+                    MouseScrollDelta::LineDelta(x, y) => LayoutVector::new(-x, -y) * WHEEL_LINE,
                     // Touchpads scroll in physical pixels.
-                    MouseScrollDelta::PixelDelta(position) => -position.y as f32 / self.viewport.ratio.get(),
+                    MouseScrollDelta::PixelDelta(position) => {
+                        LayoutVector::new(-position.x as f32, -position.y as f32) / self.viewport.ratio.get()
+                    }
                 };
-                if pixels != 0.0 {
-                    self.command(WindowCommand::Scroll(ScrollBy::Pixels(pixels)));
+                // Shift turns a plain wheel sideways, as in desktop browsers.
+                if self.modifiers.shift_key() && by.x == 0.0 {
+                    by = LayoutVector::new(by.y, 0.0);
+                }
+                if by != LayoutVector::zero() {
+                    self.command(WindowCommand::Scroll(ScrollBy::Pixels(by)));
                 }
             }
+            WindowEvent::ModifiersChanged(modifiers) => self.modifiers = modifiers.state(),
             WindowEvent::KeyboardInput { event, .. } => {
                 if let Some(by) = self.key(&event) {
                     self.command(WindowCommand::Scroll(by));

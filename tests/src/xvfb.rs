@@ -13,6 +13,9 @@ use x11rb::protocol::xproto::{
 use x11rb::protocol::xtest::ConnectionExt as _;
 use x11rb::rust_connection::RustConnection;
 
+/// X keysym of the left Shift key.
+const XK_SHIFT_L: u32 = 0xffe1;
+
 /// An Xvfb server on a free display, killed on drop.
 pub struct Xvfb {
     child: Child,
@@ -75,6 +78,24 @@ impl Screenshot {
     pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
         let offset = ((y * self.width + x) * 4) as usize;
         [self.rgba[offset], self.rgba[offset + 1], self.rgba[offset + 2], self.rgba[offset + 3]]
+    }
+
+    /// How many pixels of the whole shot differ from the same-sized part of `other` whose
+    /// top-left is `at` (by more than 2 per channel); pixels past `other`'s edges differ.
+    pub fn differs_from_part(&self, other: &image::RgbaImage, at: (u32, u32)) -> usize {
+        let mut differing = 0;
+        for y in 0..self.height {
+            for x in 0..self.width {
+                let theirs = other.get_pixel_checked(x + at.0, y + at.1);
+                let ours = self.pixel(x, y);
+                if theirs
+                    .is_none_or(|theirs| ours.iter().zip(theirs.0).take(3).any(|(a, b)| a.abs_diff(b) > 2))
+                {
+                    differing += 1;
+                }
+            }
+        }
+        differing
     }
 
     /// How many pixels of rows `rows` differ from `other`'s rows starting at `other_first_row`
@@ -158,8 +179,27 @@ impl X11 {
 
     /// Turns the mouse wheel by `notches` (positive: down) over the window, through XTEST.
     pub fn wheel(&self, window: xproto::Window, notches: i32) {
+        self.click_wheel(window, if notches > 0 { 5 } else { 4 }, notches);
+    }
+
+    /// Tilts the wheel sideways by `notches` (positive: right) over the window: buttons 6
+    /// and 7, as a tilt wheel or a touchpad's horizontal scroll sends them.
+    pub fn wheel_sideways(&self, window: xproto::Window, notches: i32) {
+        self.click_wheel(window, if notches > 0 { 7 } else { 6 }, notches);
+    }
+
+    /// Turns the wheel by `notches` (positive: down) with Shift held down.
+    pub fn shift_wheel(&self, window: xproto::Window, notches: i32) {
+        self.focus(window);
+        let shift = self.keycode(XK_SHIFT_L);
+        self.fake(xproto::KEY_PRESS_EVENT, shift);
+        self.wheel(window, notches);
+        self.fake(xproto::KEY_RELEASE_EVENT, shift);
+        self.connection.flush().expect("flush");
+    }
+
+    fn click_wheel(&self, window: xproto::Window, button: u8, notches: i32) {
         self.connection.warp_pointer(x11rb::NONE, window, 0, 0, 0, 0, 20, 20).expect("warp_pointer");
-        let button = if notches > 0 { 5 } else { 4 };
         for _ in 0..notches.unsigned_abs() {
             self.fake(xproto::BUTTON_PRESS_EVENT, button);
             self.fake(xproto::BUTTON_RELEASE_EVENT, button);
@@ -169,10 +209,23 @@ impl X11 {
 
     /// Presses and releases the key that types `keysym` (e.g. 0xff57, End), through XTEST.
     pub fn key(&self, window: xproto::Window, keysym: u32) {
+        self.focus(window);
+        let keycode = self.keycode(keysym);
+        self.fake(xproto::KEY_PRESS_EVENT, keycode);
+        self.fake(xproto::KEY_RELEASE_EVENT, keycode);
+        self.connection.flush().expect("flush");
+    }
+
+    /// Puts the pointer over the window and gives it the keyboard.
+    fn focus(&self, window: xproto::Window) {
         self.connection.warp_pointer(x11rb::NONE, window, 0, 0, 0, 0, 20, 20).expect("warp_pointer");
         self.connection
             .set_input_focus(xproto::InputFocus::POINTER_ROOT, window, x11rb::CURRENT_TIME)
             .expect("focus");
+    }
+
+    /// The keycode that types `keysym` on the server's keyboard.
+    fn keycode(&self, keysym: u32) -> u8 {
         let setup = self.connection.setup();
         let (first, last) = (setup.min_keycode, setup.max_keycode);
         let mapping = self
@@ -184,10 +237,7 @@ impl X11 {
         let per = usize::from(mapping.keysyms_per_keycode);
         let index =
             mapping.keysyms.iter().position(|&sym| sym == keysym).expect("the keysym is on the keyboard");
-        let keycode = first + (index / per) as u8;
-        self.fake(xproto::KEY_PRESS_EVENT, keycode);
-        self.fake(xproto::KEY_RELEASE_EVENT, keycode);
-        self.connection.flush().expect("flush");
+        first + (index / per) as u8
     }
 
     fn fake(&self, kind: u8, detail: u8) {

@@ -129,7 +129,8 @@ fn the_text_format_is_an_indented_tree_and_the_window_size_applies() {
     assert!(output.status.success());
     let text = String::from_utf8(output.stdout).expect("UTF-8");
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("viewport 500x300, document height 300"));
+    // The 600 px flex row overflows the 500 px viewport: the document is as wide as it.
+    assert_eq!(lines.next(), Some("viewport 500x300, document 600x300"));
     assert_eq!(lines.next(), Some("viewport (0, 0) 500x300"));
     assert!(text.contains("\n      flex <div#row.row> (0, 0) 600x80\n"), "{text}");
     assert!(text.contains("\n        block <div#b> (250, 0) 100x80\n"), "{text}");

@@ -15,6 +15,8 @@ const SHOW_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// X keysym of the End key.
 const XK_END: u32 = 0xff57;
+/// X keysym of the Right arrow key.
+const XK_RIGHT: u32 = 0xff53;
 
 /// A window-mode armature on an Xvfb display, killed (and reaped) on drop.
 struct WindowRun {
@@ -199,6 +201,71 @@ fn the_wheel_and_the_end_key_scroll_a_tall_page() {
     // End: the bottom of the 3000 px document, with its text.
     x11.key(window, XK_END);
     wait_for_pixels(&x11, &xvfb, window, "the bottom of the page", slice(2700));
+
+    x11.close(window);
+    let (status, stderr) = run.wait(Duration::from_secs(30));
+    assert!(status.success(), "{status}\n{stderr}");
+}
+
+#[test]
+fn shift_wheel_tilt_wheel_and_arrow_keys_scroll_a_wide_page_sideways() {
+    if !has_feature("window") {
+        return no_window_feature();
+    }
+    let page = page("wide.html");
+    // The whole 1600 px width in one frame: the window must show parts of it.
+    let whole = render_ok(&page, &["--window-size", "1600x300"]);
+    let xvfb = Xvfb::start();
+    let x11 = xvfb.connect();
+    let run = WindowRun::start(&xvfb, &page, &["--window-size", "400x300"]);
+    let window = x11.window_of(run.child.id(), SHOW_TIMEOUT).expect("armature maps a window");
+    let at = |x: u32| {
+        let whole = &whole;
+        move |shot: &Screenshot| match shot.differs_from_part(whole, (x, 0)) {
+            0 => Ok(()),
+            differing => Err(format!("{differing} pixels differ from the document at x = {x}")),
+        }
+    };
+    // The document x the window shows, if it is a whole number of wheel notches (48 px)
+    // right of `from`.
+    let notches_from = |shot: &Screenshot, from: u32| {
+        (0..=25)
+            .map(|n| from + n * 48)
+            .take_while(|&x| x <= 1200)
+            .find(|&x| shot.differs_from_part(&whole, (x, 0)) == 0)
+    };
+    // Waits for at least `notches` notches right of `from`, and for the window to settle
+    // there: an XTEST click may reach winit twice (as a button and as a smooth-scroll
+    // valuator), and a late second one must not be taken for the next step's doing.
+    let notches_past = |from: u32, notches: u32, what: &str| loop {
+        let shot =
+            wait_for_pixels(&x11, &xvfb, window, what, |shot: &Screenshot| match notches_from(shot, from) {
+                Some(x) if x >= from + notches * 48 => Ok(()),
+                Some(x) => Err(format!("scrolled to only x = {x}")),
+                None => Err(format!("not {from} + a whole number of notches across")),
+            });
+        let x = notches_from(&shot, from);
+        std::thread::sleep(Duration::from_millis(500));
+        if notches_from(&x11.screenshot(&xvfb.display, window), from) == x {
+            return x.expect("matched above");
+        }
+    };
+    wait_for_pixels(&x11, &xvfb, window, "the left edge of the page", at(0));
+
+    for _ in 0..3 {
+        x11.key(window, XK_RIGHT);
+    }
+    wait_for_pixels(&x11, &xvfb, window, "the page 3 arrow steps across", at(120));
+    x11.wheel_sideways(window, 2);
+    let tilted = notches_past(120, 2, "the page scrolled right by a tilt wheel");
+    x11.shift_wheel(window, 2);
+    notches_past(tilted, 2, "the page scrolled right by Shift+wheel");
+
+    // Both ends: the right edge is the document's width less the window's.
+    x11.wheel_sideways(window, 40);
+    wait_for_pixels(&x11, &xvfb, window, "the right edge of the page", at(1200));
+    x11.shift_wheel(window, -40);
+    wait_for_pixels(&x11, &xvfb, window, "the left edge again", at(0));
 
     x11.close(window);
     let (status, stderr) = run.wait(Duration::from_secs(30));

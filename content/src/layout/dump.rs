@@ -53,6 +53,8 @@ pub struct LayoutDump {
     pub viewport_width: f32,
     /// Viewport height.
     pub viewport_height: f32,
+    /// Width of the whole document (its scrollable overflow, at least the viewport's).
+    pub document_width: f32,
     /// Height of the whole document.
     pub document_height: f32,
     /// The box tree from the viewport down.
@@ -64,7 +66,8 @@ pub fn dump(page: &PageLayout, document: &Document) -> LayoutDump {
     LayoutDump {
         viewport_width: page.viewport.width,
         viewport_height: page.viewport.height,
-        document_height: round(page.document_height),
+        document_width: round(page.document_size.width),
+        document_height: round(page.document_size.height),
         root: dump_box(page, document, page.root()),
     }
 }
@@ -72,8 +75,8 @@ pub fn dump(page: &PageLayout, document: &Document) -> LayoutDump {
 /// The dump as an indented tree, one box or line per line.
 pub fn to_text(dump: &LayoutDump) -> String {
     let mut out = format!(
-        "viewport {}x{}, document height {}\n",
-        dump.viewport_width, dump.viewport_height, dump.document_height
+        "viewport {}x{}, document {}x{}\n",
+        dump.viewport_width, dump.viewport_height, dump.document_width, dump.document_height
     );
     write_text(&dump.root, 0, &mut out);
     out

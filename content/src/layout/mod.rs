@@ -147,8 +147,9 @@ pub struct PageLayout {
     pub canvas_background_source: Option<NodeId>,
     /// The viewport.
     pub viewport: LayoutSize,
-    /// The height of the whole document (may exceed the viewport).
-    pub document_height: f32,
+    /// How far the page reaches right and down: the viewport's scrollable overflow, at
+    /// least the viewport (see [`scrollable_overflow`]).
+    pub document_size: LayoutSize,
     /// Canvases on the page, in document order.
     pub canvases: Vec<PageCanvas>,
 }
@@ -248,17 +249,82 @@ pub fn layout(
         canvas_background,
         canvas_background_source,
         viewport,
-        document_height: 0.0,
+        document_size: viewport,
         canvases,
     };
     place(&tree, &mut page, root, LayoutPoint::zero(), &mut Hoisted::new());
-    page.document_height = page
-        .boxes
-        .iter()
-        .filter(|layout_box| !layout_box.fixed)
-        .map(|layout_box| layout_box.rect.max_y())
-        .fold(viewport.height, f32::max);
+    page.document_size = scrollable_overflow(&page, styles);
     page
+}
+
+/// The viewport's scrollable overflow (CSS Overflow 3 §2.2): the far right and bottom edges
+/// of every box and line of text, less what an `overflow: hidden` box on its containing
+/// block chain clips away, and less fixed boxes (they never scroll). Overflow above or left
+/// of the page's origin cannot be scrolled to, so only the far edges count.
+fn scrollable_overflow(page: &PageLayout, styles: &StyleMap) -> LayoutSize {
+    let mut reach = Reach { page, styles, far: LayoutPoint::zero() };
+    reach.visit(page.root(), None, None);
+    LayoutSize::new(reach.far.x.max(page.viewport.width), reach.far.y.max(page.viewport.height))
+}
+
+/// The walk behind [`scrollable_overflow`]. A clip of `None` clips nothing.
+struct Reach<'a> {
+    page: &'a PageLayout,
+    styles: &'a StyleMap,
+    far: LayoutPoint,
+}
+
+impl Reach<'_> {
+    /// Counts box `id` and its subtree; `flow_clip` is what clips its parent's content,
+    /// `positioned_clip` what clips the content of its nearest positioned ancestor (the
+    /// containing block of an absolute box, which escapes the clips in between).
+    fn visit(&mut self, id: BoxId, flow_clip: Option<LayoutRect>, positioned_clip: Option<LayoutRect>) {
+        let layout_box = self.page.get(id);
+        if layout_box.fixed {
+            return;
+        }
+        let style = layout_box.node.and_then(|node| self.styles.get(node));
+        let position = style.map_or(style::Position::Static, |style| style.position);
+        let clip = if position.is_out_of_flow() { positioned_clip } else { flow_clip };
+        self.reach(layout_box.rect, clip);
+        let content_clip = match style {
+            Some(style) if style.overflow == style::Overflow::Hidden => {
+                let padding = layout_box.padding_rect();
+                Some(clip.map_or(Some(padding), |clip| clip.intersection(&padding)).unwrap_or_default())
+            }
+            _ => clip,
+        };
+        if let BoxKind::Text(paragraph) = layout_box.kind
+            && let Some(text) = &self.page.paragraph(paragraph).layout
+        {
+            let origin = layout_box.content_rect().origin;
+            for line in text.lines() {
+                let metrics = line.metrics();
+                // Trailing white space hangs past the line's end; it makes no overflow.
+                let width = (metrics.advance - metrics.hanging_advance).max(0.0);
+                let line_rect = LayoutRect::new(
+                    LayoutPoint::new(origin.x + metrics.offset, origin.y + metrics.block_min_coord),
+                    LayoutSize::new(width, metrics.block_max_coord - metrics.block_min_coord),
+                );
+                self.reach(line_rect, content_clip);
+            }
+        }
+        let children_positioned_clip = if position.is_positioned() { content_clip } else { positioned_clip };
+        for &child in &layout_box.children {
+            self.visit(child, content_clip, children_positioned_clip);
+        }
+    }
+
+    fn reach(&mut self, rect: LayoutRect, clip: Option<LayoutRect>) {
+        let visible = match clip {
+            Some(clip) => match rect.intersection(&clip) {
+                Some(visible) => visible,
+                None => return,
+            },
+            None => rect,
+        };
+        self.far = LayoutPoint::new(self.far.x.max(visible.max_x()), self.far.y.max(visible.max_y()));
+    }
 }
 
 /// CSS Backgrounds §2.11.2: the root element's background paints the canvas; if it has
@@ -455,6 +521,14 @@ impl Builder<'_> {
             let id = self.element_box(node, style, false);
             self.atomic_roots.push(id);
             paragraph.items.push(InlineItem::Atomic(id));
+            return;
+        }
+        if self.document.tag(node).is_some_and(|tag| &**tag == "br") {
+            // A forced line break: a newline that white-space processing keeps.
+            let kept = ComputedStyle { white_space: style::WhiteSpace::Pre, ..style.clone() };
+            paragraph.push_span(node, &kept);
+            paragraph.items.push(InlineItem::Text("\n".to_owned()));
+            paragraph.pop_span();
             return;
         }
         paragraph.push_span(node, style);
@@ -780,5 +854,79 @@ fn taffy_style(style: &ComputedStyle, kind: &BoxKind) -> taffy::Style {
         flex_shrink: style.flex_shrink,
         flex_basis: dimension(style.flex_basis),
         ..block_style()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// `body` (with no margin) laid out in a 200x100 viewport.
+    fn lay_out(body: &str) -> PageLayout {
+        let html = format!("<body style='margin: 0; font-size: 16px'>{body}</body>");
+        let document = Document::parse(&html).expect("parses");
+        let styles = crate::style::compute(&document);
+        let mut fonts = Fonts::new(IdNamespace(1)).expect("bundled fonts");
+        let mut images = Images::new(IdNamespace(1), Path::new("page.html"));
+        let viewport = LayoutSize::new(200.0, 100.0);
+        layout(&document, &styles, &mut fonts, &mut images, IdNamespace(1), viewport, DevicePixelRatio::ONE)
+    }
+
+    fn document_size(body: &str) -> LayoutSize {
+        lay_out(body).document_size
+    }
+
+    /// The text of each line of the page's only paragraph.
+    fn lines(body: &str) -> Vec<String> {
+        let page = lay_out(body);
+        let [paragraph] = page.paragraphs.as_slice() else { panic!("one paragraph") };
+        let layout = paragraph.layout.as_ref().expect("shaped");
+        layout.lines().map(|line| paragraph.text[line.text_range()].trim_end().to_owned()).collect()
+    }
+
+    #[test]
+    fn br_breaks_the_line_and_white_space_after_it_collapses() {
+        assert_eq!(lines("one<br>two <b>bold<br>   still</b><br><br>end"), ["one", "two bold", "still", "", "end"]);
+        assert_eq!(lines("one<br style='display: none'>two"), ["onetwo"]);
+    }
+
+    #[test]
+    fn the_document_reaches_as_far_as_its_boxes_and_text() {
+        assert_eq!(document_size(""), LayoutSize::new(200.0, 100.0), "never less than the viewport");
+        assert_eq!(
+            document_size("<div style='width: 500px; height: 300px'></div>"),
+            LayoutSize::new(500.0, 300.0)
+        );
+        // A relative offset moves the box's overflow with it.
+        assert_eq!(
+            document_size("<div style='position: relative; left: 50px; width: 300px; height: 10px'></div>"),
+            LayoutSize::new(350.0, 100.0)
+        );
+        // A word too long for its line overflows its box, and the page with it.
+        let word = document_size(&format!("<p style='margin: 0'>{}</p>", "m".repeat(60)));
+        assert!(word.width > 600.0, "{word:?}");
+        // Trailing white space hangs: a line that fits makes no overflow.
+        assert_eq!(document_size("<p style='margin: 0'>short line    </p>").width, 200.0);
+    }
+
+    #[test]
+    fn clipped_and_fixed_content_makes_no_overflow() {
+        // A carousel: a wide track inside a box that clips it.
+        let carousel = "<div style='overflow: hidden; width: 180px; height: 50px'>\
+            <div style='width: 2000px; height: 400px'></div></div>";
+        assert_eq!(document_size(carousel), LayoutSize::new(200.0, 100.0));
+        // An absolute box escapes a static clip on the way to its containing block...
+        let escapes = "<div style='overflow: hidden; width: 50px; height: 50px'>\
+            <div style='position: absolute; left: 400px; top: 10px; width: 10px; height: 10px'></div></div>";
+        assert_eq!(document_size(escapes), LayoutSize::new(410.0, 100.0));
+        // ...but not one that is its containing block.
+        let clipped = "<div style='position: relative; overflow: hidden; width: 50px; height: 50px'>\
+            <div style='position: absolute; left: 400px; width: 10px; height: 10px'></div></div>";
+        assert_eq!(document_size(clipped), LayoutSize::new(200.0, 100.0));
+        // A fixed box never moves, so nothing past the viewport can be scrolled to.
+        let fixed = "<div style='position: fixed; left: 900px; top: 900px; width: 10px; height: 10px'></div>";
+        assert_eq!(document_size(fixed), LayoutSize::new(200.0, 100.0));
     }
 }

@@ -24,7 +24,7 @@ use armature_api::{
 use crate::fonts::Fonts;
 use crate::images::ImageContent;
 use crate::layout::{BoxId, BoxKind, PageLayout, Paragraph};
-use crate::style::{ComputedStyle, Length, Overflow, Position, StyleMap};
+use crate::style::{ComputedStyle, Length, Position, StyleMap};
 
 /// The colour of a broken image's frame.
 const BROKEN_IMAGE_FRAME: ColorF = ColorF { r: 0.6, g: 0.6, b: 0.6, a: 1.0 };
@@ -239,8 +239,7 @@ impl<'a> Builder<'a> {
     fn paint_contents(&mut self, id: BoxId, path: &mut Vec<Ancestor>, layer: &mut Vec<Positioned>) {
         let layout_box = self.page.get(id);
         let style = self.style(id);
-        let clip =
-            style.is_some_and(|style| style.overflow == Overflow::Hidden).then(|| layout_box.padding_rect());
+        let clip = self.page.overflow_clip(id, style);
         if let Some(rect) = clip {
             self.items.push(DisplayItem::PushClip { rect });
         }

@@ -266,10 +266,17 @@ impl ShownPage {
         clock.lap()
     }
 
-    /// The largest scroll offset: how far the document reaches past the viewport.
+    /// The largest scroll offset: how far the document reaches past the viewport, along the
+    /// axes the viewport's overflow lets the user scroll.
     fn max_scroll(&self) -> LayoutPoint {
         let layout = &self.page.layout;
-        (layout.document_size - layout.viewport).max(LayoutSize::zero()).to_vector().to_point()
+        let past = (layout.document_size - layout.viewport).max(LayoutSize::zero());
+        let overflow = layout.viewport_overflow;
+        let along = |scrolls: bool, past: f32| if scrolls { past } else { 0.0 };
+        LayoutPoint::new(
+            along(overflow.x.scrolls_viewport(), past.width),
+            along(overflow.y.scrolls_viewport(), past.height),
+        )
     }
 
     /// `to` kept on the page and snapped to a whole device pixel, so edges stay as crisp as
@@ -668,9 +675,17 @@ mod tests {
 
     /// A 1000x600 page shown in a 200x100 viewport.
     fn wide_page() -> ShownPage {
-        let html = "<body style='margin: 0'><div style='width: 1000px; height: 600px'></div></body>";
-        let path = std::env::temp_dir().join(format!("armature-scroll-{}.html", std::process::id()));
-        std::fs::write(&path, html).expect("write the page");
+        page_with_body_style("margin: 0")
+    }
+
+    /// A 1000x600 div in a body of style `body`, shown in a 200x100 viewport.
+    fn page_with_body_style(body: &str) -> ShownPage {
+        let html = format!("<body style='{body}'><div style='width: 1000px; height: 600px'></div></body>");
+        // One file per call: tests run in parallel threads of one process.
+        static PAGES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let serial = PAGES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("armature-scroll-{}-{serial}.html", std::process::id()));
+        std::fs::write(&path, &html).expect("write the page");
         let viewport = Viewport::from_css(DeviceIntSize::new(200, 100), DevicePixelRatio::ONE);
         let page = lay_out_page(ContentId(1), &path, viewport).expect("lays out");
         let _ = std::fs::remove_file(&path);
@@ -698,6 +713,19 @@ mod tests {
         assert_eq!(shown.scroll, LayoutPoint::new(800.0, 400.0));
         assert!(shown.scroll(by(f32::NEG_INFINITY, 0.0)));
         assert_eq!(shown.scroll.x, 0.0);
+    }
+
+    #[test]
+    fn the_viewport_scrolls_only_along_the_axes_its_overflow_lets_it() {
+        let by = ScrollBy::Pixels(LayoutVector::new(100.0, 100.0));
+        let mut shown = page_with_body_style("margin: 0; overflow-x: hidden");
+        assert!(shown.scroll(by));
+        assert_eq!(shown.scroll, LayoutPoint::new(0.0, 100.0));
+        let mut shown = page_with_body_style("margin: 0; overflow: hidden");
+        assert!(!shown.scroll(by), "overflow: hidden on the body stops the user scrolling");
+        assert!(!shown.scroll(ScrollBy::End));
+        let mut shown = page_with_body_style("margin: 0; overflow: auto");
+        assert!(shown.scroll(by), "auto, as visible, scrolls");
     }
 
     #[test]

@@ -150,6 +150,8 @@ pub struct PageLayout {
     /// How far the page reaches right and down: the viewport's scrollable overflow, at
     /// least the viewport (see [`scrollable_overflow`]).
     pub document_size: LayoutSize,
+    /// The overflow the viewport took from the root element or the body.
+    pub viewport_overflow: ViewportOverflow,
     /// Canvases on the page, in document order.
     pub canvases: Vec<PageCanvas>,
 }
@@ -168,6 +170,68 @@ impl PageLayout {
     /// A paragraph.
     pub fn paragraph(&self, id: ParagraphId) -> &Paragraph {
         &self.paragraphs[id.0 as usize]
+    }
+
+    /// What box `id` (of style `style`) clips its content to: its padding box, unbounded
+    /// along an axis it does not clip; `None` if it clips nothing. The element whose
+    /// overflow went to the viewport clips nothing itself (CSS Overflow 3 §3.3).
+    pub fn overflow_clip(&self, id: BoxId, style: Option<&ComputedStyle>) -> Option<LayoutRect> {
+        let layout_box = self.get(id);
+        let style = style.filter(|style| style.clips_overflow())?;
+        if layout_box.node.is_some() && layout_box.node == self.viewport_overflow.source {
+            return None;
+        }
+        let padding = layout_box.padding_rect();
+        let axis = |clips: bool, start: f32, length: f32| {
+            if clips { (start, length) } else { (-UNBOUNDED, 2.0 * UNBOUNDED) }
+        };
+        let (x, width) = axis(style.overflow_x.clips(), padding.origin.x, padding.size.width);
+        let (y, height) = axis(style.overflow_y.clips(), padding.origin.y, padding.size.height);
+        Some(LayoutRect::new(LayoutPoint::new(x, y), LayoutSize::new(width, height)))
+    }
+}
+
+/// Where a clip along one axis only reaches along the other: past any coordinate a page can
+/// have (the GPU process refuses scroll offsets beyond 8e6), and still finite.
+const UNBOUNDED: f32 = 1.0e7;
+
+/// The viewport's overflow (CSS Overflow 3 §3.3): the root element's, or the body's when the
+/// root's is `visible` on both axes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ViewportOverflow {
+    /// The element it came from; that element's own used overflow is `visible`.
+    pub source: Option<NodeId>,
+    /// Along x.
+    pub x: style::Overflow,
+    /// Along y.
+    pub y: style::Overflow,
+}
+
+impl ViewportOverflow {
+    /// A viewport that takes nothing: it scrolls along both axes.
+    pub const VISIBLE: ViewportOverflow =
+        ViewportOverflow { source: None, x: style::Overflow::Visible, y: style::Overflow::Visible };
+
+    fn of(document: &Document, styles: &StyleMap) -> ViewportOverflow {
+        let shown = |id: NodeId| styles.get(id).filter(|style| style.display != Display::None);
+        let Some(root) =
+            document.node(NodeId::DOCUMENT).children.iter().copied().find(|&id| document.tag(id).is_some())
+        else {
+            return ViewportOverflow::VISIBLE;
+        };
+        let Some(root_style) = shown(root) else { return ViewportOverflow::VISIBLE };
+        let body = document
+            .node(root)
+            .children
+            .iter()
+            .copied()
+            .find(|&id| document.tag(id).is_some_and(|tag| &**tag == "body") && shown(id).is_some());
+        let source = match body {
+            Some(body) if !root_style.clips_overflow() => body,
+            _ => root,
+        };
+        let Some(style) = styles.get(source) else { return ViewportOverflow::VISIBLE };
+        ViewportOverflow { source: Some(source), x: style.overflow_x, y: style.overflow_y }
     }
 }
 
@@ -250,6 +314,7 @@ pub fn layout(
         canvas_background_source,
         viewport,
         document_size: viewport,
+        viewport_overflow: ViewportOverflow::of(document, styles),
         canvases,
     };
     place(&tree, &mut page, root, LayoutPoint::zero(), &mut Hoisted::new());
@@ -287,12 +352,9 @@ impl Reach<'_> {
         let position = style.map_or(style::Position::Static, |style| style.position);
         let clip = if position.is_out_of_flow() { positioned_clip } else { flow_clip };
         self.reach(layout_box.rect, clip);
-        let content_clip = match style {
-            Some(style) if style.overflow == style::Overflow::Hidden => {
-                let padding = layout_box.padding_rect();
-                Some(clip.map_or(Some(padding), |clip| clip.intersection(&padding)).unwrap_or_default())
-            }
-            _ => clip,
+        let content_clip = match self.page.overflow_clip(id, style) {
+            Some(own) => Some(clip.map_or(Some(own), |clip| clip.intersection(&own)).unwrap_or_default()),
+            None => clip,
         };
         if let BoxKind::Text(paragraph) = layout_box.kind
             && let Some(text) = &self.page.paragraph(paragraph).layout
@@ -791,9 +853,11 @@ fn taffy_rect<T>(sides: Sides<Length>, convert: impl Fn(Length) -> T) -> taffy::
 /// The taffy style of an element's box.
 fn taffy_style(style: &ComputedStyle, kind: &BoxKind) -> taffy::Style {
     use style::{AlignItems, FlexDirection, FlexWrap, JustifyContent, Overflow};
-    let overflow = match style.overflow {
+    let overflow = |overflow| match overflow {
         Overflow::Visible => taffy::Overflow::Visible,
-        Overflow::Hidden => taffy::Overflow::Hidden,
+        Overflow::Clip => taffy::Overflow::Clip,
+        // No box scrolls, so none reserves a scrollbar's room (taffy's Scroll would).
+        Overflow::Hidden | Overflow::Scroll | Overflow::Auto => taffy::Overflow::Hidden,
     };
     let position = match style.position {
         style::Position::Static => taffy::Position::Static,
@@ -805,7 +869,7 @@ fn taffy_style(style: &ComputedStyle, kind: &BoxKind) -> taffy::Style {
         display: if *kind == BoxKind::Flex { taffy::Display::Flex } else { taffy::Display::Block },
         // CSS's initial box-sizing; taffy defaults to border-box.
         box_sizing: taffy::BoxSizing::ContentBox,
-        overflow: taffy::Point { x: overflow, y: overflow },
+        overflow: taffy::Point { x: overflow(style.overflow_x), y: overflow(style.overflow_y) },
         position,
         // taffy, as CSS, ignores a static box's insets.
         inset: taffy_rect(style.inset, length_percentage_auto),
@@ -862,10 +926,15 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::style::Overflow;
 
     /// `body` (with no margin) laid out in a 200x100 viewport.
     fn lay_out(body: &str) -> PageLayout {
-        let html = format!("<body style='margin: 0; font-size: 16px'>{body}</body>");
+        lay_out_document(format!("<body style='margin: 0; font-size: 16px'>{body}</body>"))
+    }
+
+    /// A whole page laid out in a 200x100 viewport.
+    fn lay_out_document(html: String) -> PageLayout {
         let document = Document::parse(&html).expect("parses");
         let styles = crate::style::compute(&document);
         let mut fonts = Fonts::new(IdNamespace(1)).expect("bundled fonts");
@@ -888,7 +957,10 @@ mod tests {
 
     #[test]
     fn br_breaks_the_line_and_white_space_after_it_collapses() {
-        assert_eq!(lines("one<br>two <b>bold<br>   still</b><br><br>end"), ["one", "two bold", "still", "", "end"]);
+        assert_eq!(
+            lines("one<br>two <b>bold<br>   still</b><br><br>end"),
+            ["one", "two bold", "still", "", "end"]
+        );
         assert_eq!(lines("one<br style='display: none'>two"), ["onetwo"]);
     }
 
@@ -909,6 +981,49 @@ mod tests {
         assert!(word.width > 600.0, "{word:?}");
         // Trailing white space hangs: a line that fits makes no overflow.
         assert_eq!(document_size("<p style='margin: 0'>short line    </p>").width, 200.0);
+    }
+
+    #[test]
+    fn one_axis_clips_and_the_viewport_takes_the_body_or_root_overflow() {
+        let tall_and_wide = "<div style='width: 600px; height: 300px'></div>";
+        // overflow-x: clip clips across only; the page still reaches down.
+        let clip_x = format!("<div style='overflow-x: clip; width: 100px'>{tall_and_wide}</div>");
+        assert_eq!(document_size(&clip_x), LayoutSize::new(200.0, 300.0));
+
+        // The body's overflow goes to the viewport: the body itself clips nothing (the page
+        // still reaches 600 across), and the viewport does not scroll across.
+        let page = lay_out(&format!("<div style='overflow-x: hidden'></div>{tall_and_wide}"));
+        let overflow = page.viewport_overflow;
+        assert_eq!((overflow.x, overflow.y), (Overflow::Visible, Overflow::Visible), "a div's stays its own");
+        for (html, source, x, y) in [
+            ("<body style='overflow-x: hidden'>", "body", Overflow::Hidden, Overflow::Auto),
+            (
+                "<html style='overflow: clip'><body style='overflow: scroll'>",
+                "html",
+                Overflow::Clip,
+                Overflow::Clip,
+            ),
+        ] {
+            let document = Document::parse(&format!("{html}{tall_and_wide}")).expect("parses");
+            let styles = crate::style::compute(&document);
+            let overflow = ViewportOverflow::of(&document, &styles);
+            assert_eq!((overflow.x, overflow.y), (x, y), "{html}");
+            assert_eq!(
+                overflow.source.and_then(|id| document.tag(id)).map(|tag| tag.to_string()),
+                Some(source.into())
+            );
+        }
+        let page = lay_out_document("<body style='margin: 0; overflow: hidden'>".to_owned() + tall_and_wide);
+        assert_eq!(page.document_size, LayoutSize::new(600.0, 300.0), "the body does not clip");
+        let body = page.boxes.iter().position(|layout_box| layout_box.node == page.viewport_overflow.source);
+        let body = BoxId(body.expect("the body's box") as u32);
+        assert_eq!(
+            page.overflow_clip(
+                body,
+                Some(&ComputedStyle { overflow_x: Overflow::Hidden, ..ComputedStyle::initial() })
+            ),
+            None
+        );
     }
 
     #[test]

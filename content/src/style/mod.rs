@@ -194,6 +194,16 @@ fn compute_element(
     if style.position.is_out_of_flow() && style.display.is_inline_level() {
         style.display = Display::Block;
     }
+    // CSS Overflow 3 §3.1: a box that scrolls along one axis cannot let content show along
+    // the other; visible and clip compute to auto and hidden there.
+    if style.overflow_x.is_scroll_container() || style.overflow_y.is_scroll_container() {
+        let scrolling = |overflow| match overflow {
+            Overflow::Visible => Overflow::Auto,
+            Overflow::Clip => Overflow::Hidden,
+            other => other,
+        };
+        (style.overflow_x, style.overflow_y) = (scrolling(style.overflow_x), scrolling(style.overflow_y));
+    }
     style
 }
 
@@ -330,5 +340,22 @@ mod tests {
             (e.position, e.display, e.inset.top),
             (Position::Static, Display::Inline, Length::Px(5.0))
         );
+    }
+
+    #[test]
+    fn overflow_per_axis_and_how_visible_and_clip_compute() {
+        let page = "<style>#a { overflow: hidden auto } #b { overflow-x: hidden } #c { overflow-x: clip }                     #d { overflow: scroll clip } #e { overflow: clip; overflow: hidden auto scroll }</style>                    <div id=a></div><div id=b></div><div id=c></div><div id=d></div><div id=e></div>";
+        let axes = |id| {
+            let style = style_of(page, id);
+            (style.overflow_x, style.overflow_y)
+        };
+        assert_eq!(axes("a"), (Overflow::Hidden, Overflow::Auto), "x then y");
+        // A scroll container along one axis: visible becomes auto along the other...
+        assert_eq!(axes("b"), (Overflow::Hidden, Overflow::Auto));
+        // ...but clip is not a scroll container, so visible stays.
+        assert_eq!(axes("c"), (Overflow::Clip, Overflow::Visible));
+        assert_eq!(axes("d"), (Overflow::Scroll, Overflow::Hidden), "clip becomes hidden");
+        // Three values are invalid: the declaration before stands.
+        assert_eq!(axes("e"), (Overflow::Clip, Overflow::Clip));
     }
 }

@@ -90,13 +90,50 @@ pub enum WhiteSpace {
     PreWrap,
 }
 
-/// `overflow` (both axes).
+/// `overflow-x` or `overflow-y` (CSS Overflow 3 §3). Boxes inside the page do not scroll
+/// (there are no nested scroll containers), so every value but `visible` clips there; the
+/// values differ in how they compute and in what they do to the viewport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Overflow {
     /// Content may paint outside the box.
     Visible,
-    /// Content is clipped to the padding box.
+    /// Clipped to the padding box; a scroll container that only scripts could scroll.
     Hidden,
+    /// Clipped to the padding box, and not a scroll container.
+    Clip,
+    /// Clipped to the padding box; a scroll container with scrollbars.
+    Scroll,
+    /// Clipped to the padding box; a scroll container when the content overflows.
+    Auto,
+}
+
+impl Overflow {
+    /// Whether content is clipped along this axis.
+    pub fn clips(self) -> bool {
+        self != Overflow::Visible
+    }
+
+    /// Whether the value makes the box a scroll container.
+    pub fn is_scroll_container(self) -> bool {
+        matches!(self, Overflow::Hidden | Overflow::Scroll | Overflow::Auto)
+    }
+
+    /// Whether the user may scroll the viewport along this axis when it has this value:
+    /// `visible` acts as `auto` there and `clip` as `hidden` (CSS Overflow 3 §3.3).
+    pub fn scrolls_viewport(self) -> bool {
+        matches!(self, Overflow::Visible | Overflow::Scroll | Overflow::Auto)
+    }
+
+    fn parse(keyword: &str) -> Option<Overflow> {
+        Some(match keyword {
+            "visible" => Overflow::Visible,
+            "hidden" => Overflow::Hidden,
+            "clip" => Overflow::Clip,
+            "scroll" => Overflow::Scroll,
+            "auto" | "overlay" => Overflow::Auto,
+            _ => return None,
+        })
+    }
 }
 
 /// `position` (CSS 2 §9.3.1; `sticky` is not supported and is ignored).
@@ -246,8 +283,10 @@ pub struct ComputedStyle {
     pub text_align: TextAlign,
     /// `white-space` (inherited).
     pub white_space: WhiteSpace,
-    /// `overflow`.
-    pub overflow: Overflow,
+    /// `overflow-x`.
+    pub overflow_x: Overflow,
+    /// `overflow-y`.
+    pub overflow_y: Overflow,
     /// `position`.
     pub position: Position,
     /// `top`, `right`, `bottom`, `left` (what positioning does with them).
@@ -298,7 +337,8 @@ impl ComputedStyle {
             line_height: LineHeight::Normal,
             text_align: TextAlign::Left,
             white_space: WhiteSpace::Normal,
-            overflow: Overflow::Visible,
+            overflow_x: Overflow::Visible,
+            overflow_y: Overflow::Visible,
             position: Position::Static,
             inset: Sides::all(Length::Auto),
             z_index: None,
@@ -326,6 +366,11 @@ impl ComputedStyle {
             white_space: self.white_space,
             ..ComputedStyle::initial()
         }
+    }
+
+    /// Whether the box clips its content along either axis.
+    pub fn clips_overflow(&self) -> bool {
+        self.overflow_x.clips() || self.overflow_y.clips()
     }
 
     /// Whether the font is bold enough for the bold face.
@@ -500,14 +545,18 @@ pub fn apply_property(
                 _ => return false,
             }
         }
-        "overflow" | "overflow-x" | "overflow-y" => {
-            style.overflow = match keyword.as_str() {
-                "visible" => Overflow::Visible,
-                // Without scrolling, scroll containers clip like `hidden`.
-                "hidden" | "clip" | "scroll" | "auto" => Overflow::Hidden,
+        "overflow" => {
+            // One value for both axes, or x then y.
+            let values: Option<Vec<Overflow>> =
+                keyword.split_ascii_whitespace().map(Overflow::parse).collect();
+            match values.as_deref() {
+                Some(&[both]) => (style.overflow_x, style.overflow_y) = (both, both),
+                Some(&[x, y]) => (style.overflow_x, style.overflow_y) = (x, y),
                 _ => return false,
             }
         }
+        "overflow-x" => return set(&mut style.overflow_x, Overflow::parse(&keyword)),
+        "overflow-y" => return set(&mut style.overflow_y, Overflow::parse(&keyword)),
         "position" => {
             style.position = match keyword.as_str() {
                 "static" => Position::Static,

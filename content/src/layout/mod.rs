@@ -323,8 +323,8 @@ pub fn layout(
 }
 
 /// The viewport's scrollable overflow (CSS Overflow 3 §2.2): the far right and bottom edges
-/// of every box and line of text, less what an `overflow: hidden` box on its containing
-/// block chain clips away, and less fixed boxes (they never scroll). Overflow above or left
+/// of every box and line of text, less what a box that clips its overflow on the
+/// containing block chain clips away, and less fixed boxes (they never scroll). Overflow above or left
 /// of the page's origin cannot be scrolled to, so only the far edges count.
 fn scrollable_overflow(page: &PageLayout, styles: &StyleMap) -> LayoutSize {
     let mut reach = Reach { page, styles, far: LayoutPoint::zero() };

@@ -99,7 +99,7 @@ fn shows(reference: &image::RgbaImage) -> impl Fn(&Screenshot) -> Result<(), Str
                 reference.dimensions()
             ));
         }
-        match shot.rows_differ(0..shot.height, reference, 0) {
+        match shot.differs_from_part(reference, (0, 0)) {
             0 => Ok(()),
             differing => Err(format!("{differing} pixels differ from the headless render")),
         }
@@ -177,7 +177,7 @@ fn the_wheel_and_the_end_key_scroll_a_tall_page() {
     let window = x11.window_of(run.child.id(), SHOW_TIMEOUT).expect("armature maps a window");
     let slice = |first_row: u32| {
         let whole = &whole;
-        move |shot: &Screenshot| match shot.rows_differ(0..300, whole, first_row) {
+        move |shot: &Screenshot| match shot.differs_from_part(whole, (0, first_row)) {
             0 => Ok(()),
             differing => Err(format!("{differing} pixels differ from document rows {first_row}..")),
         }
@@ -190,7 +190,7 @@ fn the_wheel_and_the_end_key_scroll_a_tall_page() {
     x11.wheel(window, 5);
     let scrolled = |shot: &Screenshot| {
         let offsets = (1..=20).map(|notches| notches * 48);
-        match offsets.clone().find(|&offset| shot.rows_differ(0..300, &whole, offset) == 0) {
+        match offsets.clone().find(|&offset| shot.differs_from_part(&whole, (0, offset)) == 0) {
             Some(offset) if offset >= 5 * 48 => Ok(()),
             Some(offset) => Err(format!("scrolled by only {offset} px")),
             None => Err(format!("not a slice of the document at any of {:?}", offsets.collect::<Vec<_>>())),

@@ -314,7 +314,9 @@ impl ApplicationHandler<AppEvent> for App {
                 }
             }
             WindowEvent::ModifiersChanged(modifiers) => self.modifiers = modifiers.state(),
-            WindowEvent::KeyboardInput { event, .. } => {
+            // winit makes up a press for each key already held when the window gains focus;
+            // that key was pressed for another window, and must not scroll this one.
+            WindowEvent::KeyboardInput { event, is_synthetic: false, .. } => {
                 if let Some(by) = self.key(&event) {
                     self.command(WindowCommand::Scroll(by));
                 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::capture::{Levels, StreamRecording};
 use crate::{
     CanvasItem, ContentId, ContentStageTimes, DeviceIntSize, DisplayList, Epoch, FrameStats, ImageBufferId,
-    LayoutVector, ResourceUpdate, Viewport,
+    LayoutPoint, LayoutVector, ResourceUpdate, Viewport,
 };
 
 /// The command-line value of `--role`, naming what a child process is.
@@ -247,8 +247,15 @@ pub enum LauncherToContent {
         /// The new viewport.
         viewport: Viewport,
     },
-    /// Scroll the page (wheel, keys) and send a frame if the position changed.
-    Scroll(ScrollBy),
+    /// Scroll the page, or a box in it that scrolls, and send a frame if anything moved.
+    Scroll {
+        /// How far.
+        by: ScrollBy,
+        /// The viewport point (CSS px) the scroll is aimed at: the pointer, for a wheel;
+        /// the last click, for keys. The innermost scrollable box there moves, or the
+        /// page; `None`: the page.
+        at: Option<LayoutPoint>,
+    },
     /// Send the current frame again (the window was exposed and lost its pixels).
     Redraw,
     /// Load and lay out a page, answer with its box tree, draw nothing (`--dump-layout`).

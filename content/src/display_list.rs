@@ -11,6 +11,12 @@
 //! box is clipped by the `overflow: hidden` boxes around its containing block, not by those
 //! between it and its containing block. `position: fixed` boxes are painted in viewport
 //! coordinates moved by the scroll offset, so they stay put when the page scrolls.
+//!
+//! A scroll frame (a box the user can scroll, see [`crate::layout::overflow`]) paints its
+//! content moved by the frame's scroll position, inside its clip; so does a positioned box
+//! whose containing block is inside the frame, though it is painted later, with its
+//! stacking context. Items stay in page coordinates, so the GPU process needs to know
+//! nothing of frames.
 //! Simplification: a positioned box with `z-index: auto` is a stacking context of its own
 //! (as if `z-index: 0`), so a `z-index` inside it orders boxes only within it.
 
@@ -18,12 +24,13 @@ use std::collections::BTreeSet;
 
 use armature_api::{
     BorderRadius, BorderSide, BorderSides, ColorF, DevicePixelRatio, DisplayItem, DisplayList, FontKey,
-    GlyphInstance, LayoutPoint, LayoutRect, LayoutSize,
+    GlyphInstance, LayoutPoint, LayoutRect, LayoutSize, LayoutVector,
 };
 
 use crate::fonts::Fonts;
 use crate::images::ImageContent;
 use crate::layout::{BoxId, BoxKind, PageLayout, Paragraph};
+use crate::scroll::ScrollPositions;
 use crate::style::{ComputedStyle, Length, Position, StyleMap};
 
 /// The colour of a broken image's frame.
@@ -37,20 +44,22 @@ pub struct BuiltDisplayList {
     pub fonts: BTreeSet<FontKey>,
 }
 
-/// Builds the display list of a laid-out page scrolled to `scroll_offset` (the page point
-/// at the viewport's top-left), to be drawn at `ratio` device pixels per CSS pixel; items
-/// outside the visible rect are culled.
+/// Builds the display list of a laid-out page with its viewport and scroll frames scrolled
+/// to `scroll`, to be drawn at `ratio` device pixels per CSS pixel; items outside the
+/// visible rect are culled.
 pub fn build(
     page: &PageLayout,
     styles: &StyleMap,
     fonts: &Fonts,
-    scroll_offset: LayoutPoint,
+    scroll: &ScrollPositions,
     ratio: DevicePixelRatio,
 ) -> BuiltDisplayList {
+    let scroll_offset = scroll.viewport();
     let mut builder = Builder {
         page,
         styles,
         fonts,
+        scroll,
         viewport: LayoutRect::new(scroll_offset, page.viewport),
         scroll_offset,
         pinned: false,
@@ -74,7 +83,9 @@ struct Builder<'a> {
     page: &'a PageLayout,
     styles: &'a StyleMap,
     fonts: &'a Fonts,
-    /// What is visible, in the coordinates being painted (page, or viewport while `pinned`).
+    scroll: &'a ScrollPositions,
+    /// What is visible, in the coordinates being painted: the page's, or the viewport's
+    /// while `pinned`, less the scroll frames' positions the items will be moved by.
     viewport: LayoutRect,
     scroll_offset: LayoutPoint,
     /// Whether a `position: fixed` box is being painted (in viewport coordinates).
@@ -88,16 +99,21 @@ struct Positioned {
     id: BoxId,
     /// Its `z-index`; `auto` paints as 0.
     z: i32,
-    /// The `overflow: hidden` clips around its containing block, outermost first.
+    /// The clips around its containing block, outermost first, where they are painted.
     clips: Vec<LayoutRect>,
+    /// How far the scroll frames around its containing block move it.
+    shift: LayoutVector,
 }
 
 /// A box on the way from a stacking context's root down to the box being painted.
 struct Ancestor {
-    /// Its padding box, if it clips its content.
+    /// Its padding box, if it clips its content, where it is painted.
     clip: Option<LayoutRect>,
     /// Whether it is positioned (the containing block of absolute descendants).
     positioned: bool,
+    /// How far the scroll frames from the stacking context's root down to it, itself
+    /// included, move its content.
+    shift: LayoutVector,
 }
 
 impl<'a> Builder<'a> {
@@ -148,11 +164,21 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Paints a positioned box's stacking context; a fixed one in viewport coordinates, then
-    /// moved by the scroll offset.
+    /// Paints a positioned box's stacking context: moved by the scroll frames around it, or,
+    /// for a fixed one, in viewport coordinates, then moved by the scroll offset.
     fn paint_positioned(&mut self, positioned: &Positioned) {
         if self.pinned || !self.page.get(positioned.id).fixed {
-            self.paint_context(positioned.id, &positioned.clips);
+            if positioned.shift == LayoutVector::zero() {
+                self.paint_context(positioned.id, &positioned.clips);
+                return;
+            }
+            for &rect in &positioned.clips {
+                self.items.push(DisplayItem::PushClip { rect });
+            }
+            self.shifted(positioned.shift, |builder| builder.paint_context(positioned.id, &[]));
+            for _ in &positioned.clips {
+                self.items.push(DisplayItem::PopClip);
+            }
             return;
         }
         let (start, page_viewport) = (self.items.len(), self.viewport);
@@ -167,13 +193,26 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Paints whatever `paint` adds moved by `shift`: culled against the viewport moved the
+    /// other way, then moved.
+    fn shifted(&mut self, shift: LayoutVector, paint: impl FnOnce(&mut Self)) {
+        let (start, viewport) = (self.items.len(), self.viewport);
+        self.viewport = viewport.translate(-shift);
+        paint(self);
+        self.viewport = viewport;
+        for item in &mut self.items[start..] {
+            item.translate(shift);
+        }
+    }
+
     /// Paints an in-flow box of the stacking context whose layer is `layer`, or adds it to the
     /// layer if it is positioned.
     fn paint_flow(&mut self, id: BoxId, path: &mut Vec<Ancestor>, layer: &mut Vec<Positioned>) {
         let style = self.style(id);
         let position = style.map_or(Position::Static, |style| style.position);
         if position.is_positioned() {
-            let clips = match position {
+            // The ancestors down to its containing block.
+            let chain = match position {
                 // Its containing block is its parent: every clip on the way applies.
                 Position::Relative => path.len(),
                 // The nearest positioned ancestor and the clips outside it (none: the
@@ -183,8 +222,13 @@ impl<'a> Builder<'a> {
                 }
                 Position::Fixed | Position::Static => 0,
             };
-            let clips = path[..clips].iter().filter_map(|ancestor| ancestor.clip).collect();
-            layer.push(Positioned { id, z: style.and_then(|style| style.z_index).unwrap_or(0), clips });
+            let chain = &path[..chain];
+            layer.push(Positioned {
+                id,
+                z: style.and_then(|style| style.z_index).unwrap_or(0),
+                clips: chain.iter().filter_map(|ancestor| ancestor.clip).collect(),
+                shift: chain.last().map_or(LayoutVector::zero(), |ancestor| ancestor.shift),
+            });
             return;
         }
         if style.is_some_and(|style| style.opacity < 1.0) {
@@ -235,7 +279,8 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// A box's content after its own: its text and children, clipped if it clips.
+    /// A box's content after its own: its text and children, clipped if it clips, and moved
+    /// by its scroll position if it is a scroll frame.
     fn paint_contents(&mut self, id: BoxId, path: &mut Vec<Ancestor>, layer: &mut Vec<Positioned>) {
         let layout_box = self.page.get(id);
         let style = self.style(id);
@@ -243,12 +288,27 @@ impl<'a> Builder<'a> {
         if let Some(rect) = clip {
             self.items.push(DisplayItem::PushClip { rect });
         }
-        if let BoxKind::Text(paragraph) = layout_box.kind {
-            self.paint_text(self.page.paragraph(paragraph), layout_box.content_rect().origin);
-        }
-        path.push(Ancestor { clip, positioned: style.is_some_and(|style| style.position.is_positioned()) });
-        for &child in &layout_box.children {
-            self.paint_flow(child, path, layer);
+        let scrolled = layout_box
+            .scroll_frame
+            .map_or(LayoutVector::zero(), |frame| -self.scroll.frame(frame).to_vector());
+        let outer = path.last().map_or(LayoutVector::zero(), |parent| parent.shift);
+        path.push(Ancestor {
+            clip: clip.map(|rect| rect.translate(outer)),
+            positioned: style.is_some_and(|style| style.position.is_positioned()),
+            shift: outer + scrolled,
+        });
+        let mut paint = |builder: &mut Self| {
+            if let BoxKind::Text(paragraph) = layout_box.kind {
+                builder.paint_text(builder.page.paragraph(paragraph), layout_box.content_rect().origin);
+            }
+            for &child in &layout_box.children {
+                builder.paint_flow(child, path, layer);
+            }
+        };
+        if scrolled == LayoutVector::zero() {
+            paint(self);
+        } else {
+            self.shifted(scrolled, paint);
         }
         path.pop();
         if clip.is_some() {
@@ -333,33 +393,17 @@ fn resolve_radius(style: &ComputedStyle, size: LayoutSize) -> BorderRadius {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    use armature_api::{IdNamespace, LayoutPoint, LayoutSize};
+    use armature_api::messages::ScrollBy;
+    use armature_api::{LayoutPoint, LayoutSize};
 
     use super::*;
-    use crate::dom::Document;
-    use crate::images::Images;
+    use crate::layout::TestPage;
 
-    /// The background rects of `html` laid out in a 200x100 viewport, built at `scroll`.
-    fn rects(html: &str, scroll: f32) -> (Vec<(LayoutRect, [u8; 3])>, f32) {
-        let document = Document::parse(html).expect("parses");
-        let styles = crate::style::compute(&document);
-        let mut fonts = Fonts::new(IdNamespace(1)).expect("bundled fonts");
-        let mut images = Images::new(IdNamespace(1), Path::new("page.html"));
-        let ratio = DevicePixelRatio::ONE;
-        let viewport = LayoutSize::new(200.0, 100.0);
-        let page = crate::layout::layout(
-            &document,
-            &styles,
-            &mut fonts,
-            &mut images,
-            IdNamespace(1),
-            viewport,
-            ratio,
-        );
-        let built = build(&page, &styles, &fonts, LayoutPoint::new(0.0, scroll), ratio);
-        let rects = built
+    /// The background rects and clips of `page` built at `scroll`, in paint order; clips
+    /// have the colour `[0, 0, 0]`.
+    fn painted(page: &TestPage, scroll: &ScrollPositions) -> Vec<(LayoutRect, [u8; 3])> {
+        let built = build(&page.layout, &page.styles, &page.fonts, scroll, DevicePixelRatio::ONE);
+        built
             .list
             .items
             .iter()
@@ -367,10 +411,25 @@ mod tests {
                 DisplayItem::Rect { rect, color, .. } => {
                     Some((*rect, [color.r, color.g, color.b].map(|channel| (channel * 255.0).round() as u8)))
                 }
+                DisplayItem::PushClip { rect } => Some((*rect, [0, 0, 0])),
                 _ => None,
             })
-            .collect();
-        (rects, page.document_size.height)
+            .collect()
+    }
+
+    /// The background rects of `html` laid out in a 200x100 viewport, built with the page
+    /// scrolled down `scroll`.
+    fn rects(html: &str, scroll: f32) -> (Vec<(LayoutRect, [u8; 3])>, f32) {
+        let page = TestPage::new(html, 200.0, 100.0);
+        let mut positions = ScrollPositions::new(&page.layout);
+        positions.scroll(
+            &page.layout,
+            ScrollBy::Pixels(LayoutVector::new(0.0, scroll)),
+            None,
+            DevicePixelRatio::ONE,
+        );
+        let rects = painted(&page, &positions).into_iter().filter(|(_, color)| *color != [0, 0, 0]).collect();
+        (rects, page.layout.document_size.height)
     }
 
     const PAGE: &str = "<body style='margin: 0'>\
@@ -404,5 +463,48 @@ mod tests {
         let (rects, _) = rects(PAGE, 150.0);
         let order: Vec<[u8; 3]> = rects.iter().map(|(_, color)| *color).collect();
         assert_eq!(order, [[0, 0, 255], [255, 0, 0]], "the yellow box is culled at 150");
+    }
+
+    fn rect(x: f32, y: f32, width: f32, height: f32) -> LayoutRect {
+        LayoutRect::new(LayoutPoint::new(x, y), LayoutSize::new(width, height))
+    }
+
+    #[test]
+    fn a_scrolled_frame_moves_what_it_holds_and_not_itself() {
+        let page = TestPage::new(
+            "<body style='margin: 0'><div id=list style='overflow: auto; width: 100px; height: 50px; background: #0000ff'>\
+               <div style='height: 40px; background: #ff0000'></div>\
+               <div style='position: relative; height: 40px; background: #00ff00'></div>\
+               <div style='position: absolute; top: 0; left: 150px; width: 10px; height: 10px; background: #ffff00'></div>\
+             </div></body>",
+            200.0,
+            100.0,
+        );
+        let mut positions = ScrollPositions::new(&page.layout);
+        let down = ScrollBy::Pixels(LayoutVector::new(0.0, 25.0));
+        assert!(positions.scroll(
+            &page.layout,
+            down,
+            Some(LayoutPoint::new(50.0, 10.0)),
+            DevicePixelRatio::ONE
+        ));
+        assert_eq!(positions.viewport(), LayoutPoint::zero(), "the list took the scroll");
+        let clip = rect(0.0, 0.0, 100.0, 50.0);
+        assert_eq!(
+            painted(&page, &positions),
+            [
+                // The list and its clip stay put; the in-flow child moves up...
+                (clip, [0, 0, 255]),
+                (clip, [0, 0, 0]),
+                (rect(0.0, -25.0, 100.0, 40.0), [255, 0, 0]),
+                // ...and so does the relative one, though it is painted after the list, in
+                // the page's positioned layer, inside the list's clip moved by its position.
+                (clip, [0, 0, 0]),
+                (rect(0.0, 15.0, 100.0, 40.0), [0, 255, 0]),
+                // The absolute one's containing block is the viewport: it does not scroll
+                // with the list, and the list does not clip it.
+                (rect(150.0, 0.0, 10.0, 10.0), [255, 255, 0]),
+            ]
+        );
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Modules are named after the stages of the data path: [`page`] (load), [`dom`]
 //! (html5ever into our arena), [`style`] (cascade), [`layout`] (taffy boxes, parley text,
-//! with [`fonts`] and [`images`]), [`display_list`]; [`canvas`] is the content side of the
+//! with [`fonts`] and [`images`]), [`display_list`] (at the positions [`scroll`] keeps); [`canvas`] is the content side of the
 //! stream to the GPU process (`RemoteRenderingBackendProxy`, image-buffer proxies and their
 //! Canvas-2D-like drawing API); [`process`] is the content process's main loop.
 //!
@@ -19,6 +19,7 @@ pub mod page;
 pub mod process;
 #[cfg(feature = "vm")]
 pub mod script;
+pub mod scroll;
 pub mod style;
 pub mod test_support;
 

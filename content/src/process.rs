@@ -24,6 +24,7 @@ use crate::fonts::{FontError, Fonts};
 use crate::images::Images;
 use crate::layout::{CanvasBitmap, PageCanvas, PageLayout};
 use crate::page::PageError;
+use crate::scroll::ScrollPositions;
 use crate::style::StyleMap;
 
 /// Why the content process stopped with an error.
@@ -110,7 +111,8 @@ pub fn render_page(
     let laid_out = lay_out_page(content, page, viewport)?;
     let mut clock = StageClock::start();
     let (layout, styles, fonts) = (&laid_out.layout, &laid_out.styles, &laid_out.fonts);
-    let built = crate::display_list::build(layout, styles, fonts, LayoutPoint::zero(), viewport.ratio);
+    let built =
+        crate::display_list::build(layout, styles, fonts, &ScrollPositions::new(layout), viewport.ratio);
     let timings = ContentStageTimes { display_list_us: clock.lap(), ..laid_out.timings };
     Ok(RenderedPage {
         title: laid_out.document.title(),
@@ -229,7 +231,7 @@ struct ShownPage {
     page: LaidOutPage,
     /// Device pixels per CSS pixel of the screen (or screenshot) it is shown on.
     ratio: DevicePixelRatio,
-    scroll: LayoutPoint,
+    scroll: ScrollPositions,
     display_list: DisplayList,
     used_fonts: BTreeSet<armature_api::FontKey>,
     sent: SentResources,
@@ -239,9 +241,9 @@ struct ShownPage {
 impl ShownPage {
     fn new(page: LaidOutPage, ratio: DevicePixelRatio) -> ShownPage {
         ShownPage {
+            scroll: ScrollPositions::new(&page.layout),
             page,
             ratio,
-            scroll: LayoutPoint::zero(),
             display_list: DisplayList {
                 viewport: LayoutSize::zero(),
                 scroll_offset: LayoutPoint::zero(),
@@ -260,34 +262,10 @@ impl ShownPage {
         let mut clock = StageClock::start();
         let page = &self.page;
         let built =
-            crate::display_list::build(&page.layout, &page.styles, &page.fonts, self.scroll, self.ratio);
+            crate::display_list::build(&page.layout, &page.styles, &page.fonts, &self.scroll, self.ratio);
         self.display_list = built.list;
         self.used_fonts = built.fonts;
         clock.lap()
-    }
-
-    /// The largest scroll offset: how far the document reaches past the viewport, along the
-    /// axes the viewport's overflow lets the user scroll.
-    fn max_scroll(&self) -> LayoutPoint {
-        let layout = &self.page.layout;
-        let past = (layout.document_size - layout.viewport).max(LayoutSize::zero());
-        let overflow = layout.viewport_overflow;
-        let along = |scrolls: bool, past: f32| if scrolls { past } else { 0.0 };
-        LayoutPoint::new(
-            along(overflow.x.scrolls_viewport(), past.width),
-            along(overflow.y.scrolls_viewport(), past.height),
-        )
-    }
-
-    /// `to` kept on the page and snapped to a whole device pixel, so edges stay as crisp as
-    /// on an unscrolled page; where an axis is not a number, it stays where it is.
-    fn clamp_scroll(&self, to: LayoutPoint) -> LayoutPoint {
-        let max = self.max_scroll();
-        let axis = |to: f32, now: f32, max: f32| {
-            let to = if to.is_nan() { now } else { to.clamp(0.0, max) };
-            self.ratio.snap(to)
-        };
-        LayoutPoint::new(axis(to.x, self.scroll.x, max.x), axis(to.y, self.scroll.y, max.y))
     }
 
     /// Lays the page out again for a new viewport, keeping the scroll position where it can.
@@ -303,27 +281,16 @@ impl ShownPage {
             viewport.layout_size(),
             viewport.ratio,
         );
-        self.scroll = self.clamp_scroll(self.scroll);
+        self.scroll = self.scroll.relayout(&page.layout, viewport.ratio);
         self.build();
     }
 
-    /// Scrolls; `false` if the position did not change (already at that end).
-    fn scroll(&mut self, by: ScrollBy) -> bool {
-        let (scroll, viewport) = (self.scroll, self.page.layout.viewport.height);
-        let target = match by {
-            ScrollBy::Pixels(by) => scroll + by,
-            // Browsers keep a little of the old view on screen when paging.
-            ScrollBy::Pages(pages) => {
-                LayoutPoint::new(scroll.x, scroll.y + pages * (viewport - PAGE_OVERLAP).max(viewport * 0.5))
-            }
-            ScrollBy::Start => LayoutPoint::new(scroll.x, 0.0),
-            ScrollBy::End => LayoutPoint::new(scroll.x, f32::INFINITY),
-        };
-        let target = self.clamp_scroll(target);
-        if target == self.scroll {
+    /// Scrolls what is under viewport point `at` (see [`crate::scroll`]); `false` if
+    /// nothing moved.
+    fn scroll(&mut self, by: ScrollBy, at: Option<LayoutPoint>) -> bool {
+        if !self.scroll.scroll(&self.page.layout, by, at, self.ratio) {
             return false;
         }
-        self.scroll = target;
         self.build();
         true
     }
@@ -359,9 +326,6 @@ impl ShownPage {
         }
     }
 }
-
-/// How much of the old view stays on screen when paging (Page Down), in CSS pixels.
-const PAGE_OVERLAP: f32 = 40.0;
 
 /// The content process's main loop. Returns when the launcher says `Shutdown` or goes away.
 /// It runs on a thread with a large stack, since the page's front end (style and layout
@@ -540,7 +504,7 @@ fn main_loop(
                 while let Ok(next) = from_launcher.try_recv() {
                     match next {
                         LauncherToContent::Resize { viewport: newer } => viewport = newer,
-                        LauncherToContent::Scroll(by) => scrolls.push(by),
+                        LauncherToContent::Scroll { by, at } => scrolls.push((by, at)),
                         LauncherToContent::Redraw => {}
                         other => {
                             pending.push_back(other);
@@ -554,8 +518,8 @@ fn main_loop(
                     scripts.set_device_pixel_ratio(viewport.ratio);
                 }
                 page.resize(*content, viewport);
-                for by in scrolls {
-                    page.scroll(by);
+                for (by, at) in scrolls {
+                    page.scroll(by, at);
                 }
                 let css = viewport.layout_size();
                 tracing::info!(
@@ -566,9 +530,9 @@ fn main_loop(
                 send_or_wait(page.send_frame(gpu));
                 probe.annotate(annotation::EPOCH, &page.epoch.0.to_string());
             }
-            LauncherToContent::Scroll(by) => {
+            LauncherToContent::Scroll { by, at } => {
                 let (Some((_, page)), Some(gpu)) = (&mut shown, &mut link) else { continue };
-                if page.scroll(by) {
+                if page.scroll(by, at) {
                     tracing::debug!(target: "armature::content", "scrolled to {:?}", page.scroll);
                     send_or_wait(page.send_frame(gpu));
                     probe.annotate(annotation::EPOCH, &page.epoch.0.to_string());
@@ -696,45 +660,45 @@ mod tests {
     fn scrolling_stays_on_the_page_on_both_axes() {
         let mut shown = wide_page();
         let by = |x, y| ScrollBy::Pixels(LayoutVector::new(x, y));
-        assert!(shown.scroll(by(120.0, 30.0)));
-        assert_eq!(shown.scroll, LayoutPoint::new(120.0, 30.0));
-        assert_eq!(shown.display_list.scroll_offset, shown.scroll, "the list is rebuilt there");
+        assert!(shown.scroll(by(120.0, 30.0), None));
+        assert_eq!(shown.scroll.viewport(), LayoutPoint::new(120.0, 30.0));
+        assert_eq!(shown.display_list.scroll_offset, shown.scroll.viewport(), "the list is rebuilt there");
         // Past the far edges: the document less the viewport.
-        assert!(shown.scroll(by(5000.0, 5000.0)));
-        assert_eq!(shown.scroll, LayoutPoint::new(800.0, 500.0));
-        assert!(!shown.scroll(by(1.0, 0.0)), "already at the right edge");
+        assert!(shown.scroll(by(5000.0, 5000.0), None));
+        assert_eq!(shown.scroll.viewport(), LayoutPoint::new(800.0, 500.0));
+        assert!(!shown.scroll(by(1.0, 0.0), None), "already at the right edge");
         // Home and End move down the page only; the position across is kept.
-        assert!(shown.scroll(ScrollBy::Start));
-        assert_eq!(shown.scroll, LayoutPoint::new(800.0, 0.0));
-        assert!(shown.scroll(ScrollBy::End));
-        assert_eq!(shown.scroll, LayoutPoint::new(800.0, 500.0));
+        assert!(shown.scroll(ScrollBy::Start, None));
+        assert_eq!(shown.scroll.viewport(), LayoutPoint::new(800.0, 0.0));
+        assert!(shown.scroll(ScrollBy::End, None));
+        assert_eq!(shown.scroll.viewport(), LayoutPoint::new(800.0, 500.0));
         // An axis that is not a number stays put; the other still moves.
-        assert!(shown.scroll(by(f32::NAN, -100.0)));
-        assert_eq!(shown.scroll, LayoutPoint::new(800.0, 400.0));
-        assert!(shown.scroll(by(f32::NEG_INFINITY, 0.0)));
-        assert_eq!(shown.scroll.x, 0.0);
+        assert!(shown.scroll(by(f32::NAN, -100.0), None));
+        assert_eq!(shown.scroll.viewport(), LayoutPoint::new(800.0, 400.0));
+        assert!(shown.scroll(by(f32::NEG_INFINITY, 0.0), None));
+        assert_eq!(shown.scroll.viewport().x, 0.0);
     }
 
     #[test]
     fn the_viewport_scrolls_only_along_the_axes_its_overflow_lets_it() {
         let by = ScrollBy::Pixels(LayoutVector::new(100.0, 100.0));
         let mut shown = page_with_body_style("margin: 0; overflow-x: hidden");
-        assert!(shown.scroll(by));
-        assert_eq!(shown.scroll, LayoutPoint::new(0.0, 100.0));
+        assert!(shown.scroll(by, None));
+        assert_eq!(shown.scroll.viewport(), LayoutPoint::new(0.0, 100.0));
         let mut shown = page_with_body_style("margin: 0; overflow: hidden");
-        assert!(!shown.scroll(by), "overflow: hidden on the body stops the user scrolling");
-        assert!(!shown.scroll(ScrollBy::End));
+        assert!(!shown.scroll(by, None), "overflow: hidden on the body stops the user scrolling");
+        assert!(!shown.scroll(ScrollBy::End, None));
         let mut shown = page_with_body_style("margin: 0; overflow: auto");
-        assert!(shown.scroll(by), "auto, as visible, scrolls");
+        assert!(shown.scroll(by, None), "auto, as visible, scrolls");
     }
 
     #[test]
     fn a_wider_viewport_pulls_the_scroll_position_back_onto_the_page() {
         let mut shown = wide_page();
-        shown.scroll(ScrollBy::Pixels(LayoutVector::new(700.0, 0.0)));
+        shown.scroll(ScrollBy::Pixels(LayoutVector::new(700.0, 0.0)), None);
         shown.resize(ContentId(1), Viewport::from_css(DeviceIntSize::new(600, 100), DevicePixelRatio::ONE));
-        assert_eq!(shown.scroll, LayoutPoint::new(400.0, 0.0));
+        assert_eq!(shown.scroll.viewport(), LayoutPoint::new(400.0, 0.0));
         shown.resize(ContentId(1), Viewport::from_css(DeviceIntSize::new(1200, 700), DevicePixelRatio::ONE));
-        assert_eq!(shown.scroll, LayoutPoint::zero(), "the whole page fits");
+        assert_eq!(shown.scroll.viewport(), LayoutPoint::zero(), "the whole page fits");
     }
 }

@@ -144,8 +144,13 @@ pub struct RenderedPage {
 pub enum WindowCommand {
     /// The window's new inner size or device pixel ratio: lay the page out again.
     Resize(Viewport),
-    /// Wheel or keys.
-    Scroll(armature_api::messages::ScrollBy),
+    /// Wheel or keys, aimed at a viewport point (CSS px): see `LauncherToContent::Scroll`.
+    Scroll {
+        /// How far.
+        by: armature_api::messages::ScrollBy,
+        /// Where.
+        at: Option<armature_api::LayoutPoint>,
+    },
     /// The window lost its pixels (exposed): draw the frame again.
     Redraw,
     /// The window was closed: end the session.
@@ -686,7 +691,7 @@ impl Session {
                             viewport = size;
                             LauncherToContent::Resize { viewport: size }
                         }
-                        Ok(WindowCommand::Scroll(by)) => LauncherToContent::Scroll(by),
+                        Ok(WindowCommand::Scroll { by, at }) => LauncherToContent::Scroll { by, at },
                         Ok(WindowCommand::Redraw) => LauncherToContent::Redraw,
                     };
                     // A content process that is gone says so through its channel.

@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use armature_api::messages::{FramePixels, ScrollBy, WindowTarget};
-use armature_api::{DeviceIntSize, DevicePixelRatio, LayoutVector, Viewport};
+use armature_api::{DeviceIntSize, DevicePixelRatio, LayoutPoint, LayoutVector, Viewport};
 use winit::application::ApplicationHandler;
 use winit::dpi::{LogicalSize, PhysicalSize};
-use winit::event::{ElementState, KeyEvent, MouseScrollDelta, WindowEvent};
+use winit::event::{ElementState, KeyEvent, MouseButton, MouseScrollDelta, WindowEvent};
 use winit::event_loop::{ActiveEventLoop, EventLoop, EventLoopProxy};
 use winit::keyboard::{Key, ModifiersState, NamedKey};
 use winit::raw_window_handle::{HasWindowHandle, RawWindowHandle};
@@ -89,6 +89,8 @@ pub fn run(run: WindowRun<'_>) -> Result<(), LauncherError> {
         presenter: None,
         last_frame: None,
         modifiers: ModifiersState::empty(),
+        pointer: None,
+        clicked: None,
         finished: None,
     };
     event_loop.run_app(&mut app).map_err(|error| LauncherError::Window(error.to_string()))?;
@@ -123,6 +125,12 @@ struct App {
     last_frame: Option<FramePixels>,
     /// The keyboard modifiers held now (Shift turns the wheel sideways).
     modifiers: ModifiersState,
+    /// Where the pointer is, in CSS pixels from the viewport's top-left (`None`: outside):
+    /// a wheel scrolls the box under it.
+    pointer: Option<LayoutPoint>,
+    /// Where the user last clicked: keys scroll the box there, as in browsers (`None`
+    /// before the first click: the page).
+    clicked: Option<LayoutPoint>,
     finished: Option<Result<(), LauncherError>>,
 }
 
@@ -310,15 +318,23 @@ impl ApplicationHandler<AppEvent> for App {
                     by = LayoutVector::new(by.y, 0.0);
                 }
                 if by != LayoutVector::zero() {
-                    self.command(WindowCommand::Scroll(ScrollBy::Pixels(by)));
+                    self.command(WindowCommand::Scroll { by: ScrollBy::Pixels(by), at: self.pointer });
                 }
+            }
+            WindowEvent::CursorMoved { position, .. } => {
+                let ratio = self.viewport.ratio.get();
+                self.pointer = Some(LayoutPoint::new(position.x as f32 / ratio, position.y as f32 / ratio));
+            }
+            WindowEvent::CursorLeft { .. } => self.pointer = None,
+            WindowEvent::MouseInput { state: ElementState::Pressed, button: MouseButton::Left, .. } => {
+                self.clicked = self.pointer;
             }
             WindowEvent::ModifiersChanged(modifiers) => self.modifiers = modifiers.state(),
             // winit makes up a press for each key already held when the window gains focus;
             // that key was pressed for another window, and must not scroll this one.
             WindowEvent::KeyboardInput { event, is_synthetic: false, .. } => {
                 if let Some(by) = self.key(&event) {
-                    self.command(WindowCommand::Scroll(by));
+                    self.command(WindowCommand::Scroll { by, at: self.clicked });
                 }
             }
             _ => {}

@@ -23,6 +23,13 @@ pub struct DumpBox {
     pub width: f32,
     /// Border-box height.
     pub height: f32,
+    /// A box the user can scroll: how far its content reaches across from its padding box's
+    /// left (its scrollable overflow, at least the padding box: the DOM's `scrollWidth`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scroll_width: Option<f32>,
+    /// A box the user can scroll: how far its content reaches down (`scrollHeight`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scroll_height: Option<f32>,
     /// Line boxes of a text box.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<DumpLine>,
@@ -92,9 +99,13 @@ fn write_text(node: &DumpBox, depth: usize, out: &mut String) {
     use std::fmt::Write;
     let indent = "  ".repeat(depth);
     let element = node.element.as_ref().map(|element| format!(" <{element}>")).unwrap_or_default();
+    let scrolls = match (node.scroll_width, node.scroll_height) {
+        (Some(width), Some(height)) => format!(" scrolls {width}x{height}"),
+        _ => String::new(),
+    };
     let _ = writeln!(
         out,
-        "{indent}{}{element} ({}, {}) {}x{}",
+        "{indent}{}{element} ({}, {}) {}x{}{scrolls}",
         node.kind, node.x, node.y, node.width, node.height
     );
     for line in &node.lines {
@@ -143,6 +154,7 @@ fn dump_box(page: &PageLayout, document: &Document, id: BoxId) -> DumpBox {
             }
         }
     }
+    let extent = layout_box.scroll_frame.map(|frame| page.scroll_frame(frame).extent);
     DumpBox {
         kind,
         element: layout_box.node.map(|node| selector(document, node)),
@@ -150,6 +162,8 @@ fn dump_box(page: &PageLayout, document: &Document, id: BoxId) -> DumpBox {
         y: round(layout_box.rect.origin.y),
         width: round(layout_box.rect.size.width),
         height: round(layout_box.rect.size.height),
+        scroll_width: extent.map(|extent| round(extent.width)),
+        scroll_height: extent.map(|extent| round(extent.height)),
         lines,
         children: layout_box.children.iter().map(|&child| dump_box(page, document, child)).collect(),
     }

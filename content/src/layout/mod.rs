@@ -21,9 +21,11 @@ use crate::style::{self, ComputedStyle, Display, Length, Sides, StyleMap};
 
 pub mod dump;
 pub mod inline;
+pub mod overflow;
 
 use inline::InlineItem;
 pub use inline::{Paragraph, SpanBrush, SpanPaint};
+pub use overflow::{ScrollFrame, ScrollFrameId};
 
 /// Index of a box in [`PageLayout::boxes`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -110,6 +112,8 @@ pub struct LayoutBox {
     /// Whether the box is, or is inside, a `position: fixed` box placed in the viewport: it
     /// stays put when the page scrolls, and it does not make the document longer.
     pub fixed: bool,
+    /// The scroll frame it is, if the user can scroll its content.
+    pub scroll_frame: Option<ScrollFrameId>,
     taffy: taffy::NodeId,
 }
 
@@ -148,10 +152,12 @@ pub struct PageLayout {
     /// The viewport.
     pub viewport: LayoutSize,
     /// How far the page reaches right and down: the viewport's scrollable overflow, at
-    /// least the viewport (see [`scrollable_overflow`]).
+    /// least the viewport (see [`overflow`]).
     pub document_size: LayoutSize,
     /// The overflow the viewport took from the root element or the body.
     pub viewport_overflow: ViewportOverflow,
+    /// The boxes the user can scroll, parents before the frames inside them.
+    pub scroll_frames: Vec<ScrollFrame>,
     /// Canvases on the page, in document order.
     pub canvases: Vec<PageCanvas>,
 }
@@ -165,6 +171,27 @@ impl PageLayout {
     /// A box.
     pub fn get(&self, id: BoxId) -> &LayoutBox {
         &self.boxes[id.index()]
+    }
+
+    /// A scroll frame.
+    pub fn scroll_frame(&self, id: ScrollFrameId) -> &ScrollFrame {
+        &self.scroll_frames[id.index()]
+    }
+
+    /// Every scroll frame with its id, parents first.
+    pub fn scroll_frames(&self) -> impl Iterator<Item = (ScrollFrameId, &ScrollFrame)> {
+        self.scroll_frames.iter().enumerate().map(|(index, frame)| (ScrollFrameId(index as u32), frame))
+    }
+
+    /// The largest scroll position of the viewport: how far the document reaches past it,
+    /// along the axes its overflow lets the user scroll.
+    pub fn max_scroll(&self) -> LayoutPoint {
+        let past = (self.document_size - self.viewport).max(LayoutSize::zero());
+        let overflow = self.viewport_overflow;
+        LayoutPoint::new(
+            if overflow.x.scrolls_viewport() { past.width } else { 0.0 },
+            if overflow.y.scrolls_viewport() { past.height } else { 0.0 },
+        )
     }
 
     /// A paragraph.
@@ -315,78 +342,12 @@ pub fn layout(
         viewport,
         document_size: viewport,
         viewport_overflow: ViewportOverflow::of(document, styles),
+        scroll_frames: Vec::new(),
         canvases,
     };
     place(&tree, &mut page, root, LayoutPoint::zero(), &mut Hoisted::new());
-    page.document_size = scrollable_overflow(&page, styles);
+    overflow::find(&mut page, styles);
     page
-}
-
-/// The viewport's scrollable overflow (CSS Overflow 3 §2.2): the far right and bottom edges
-/// of every box and line of text, less what a box that clips its overflow on the
-/// containing block chain clips away, and less fixed boxes (they never scroll). Overflow above or left
-/// of the page's origin cannot be scrolled to, so only the far edges count.
-fn scrollable_overflow(page: &PageLayout, styles: &StyleMap) -> LayoutSize {
-    let mut reach = Reach { page, styles, far: LayoutPoint::zero() };
-    reach.visit(page.root(), None, None);
-    LayoutSize::new(reach.far.x.max(page.viewport.width), reach.far.y.max(page.viewport.height))
-}
-
-/// The walk behind [`scrollable_overflow`]. A clip of `None` clips nothing.
-struct Reach<'a> {
-    page: &'a PageLayout,
-    styles: &'a StyleMap,
-    far: LayoutPoint,
-}
-
-impl Reach<'_> {
-    /// Counts box `id` and its subtree; `flow_clip` is what clips its parent's content,
-    /// `positioned_clip` what clips the content of its nearest positioned ancestor (the
-    /// containing block of an absolute box, which escapes the clips in between).
-    fn visit(&mut self, id: BoxId, flow_clip: Option<LayoutRect>, positioned_clip: Option<LayoutRect>) {
-        let layout_box = self.page.get(id);
-        if layout_box.fixed {
-            return;
-        }
-        let style = layout_box.node.and_then(|node| self.styles.get(node));
-        let position = style.map_or(style::Position::Static, |style| style.position);
-        let clip = if position.is_out_of_flow() { positioned_clip } else { flow_clip };
-        self.reach(layout_box.rect, clip);
-        let content_clip = match self.page.overflow_clip(id, style) {
-            Some(own) => Some(clip.map_or(Some(own), |clip| clip.intersection(&own)).unwrap_or_default()),
-            None => clip,
-        };
-        if let BoxKind::Text(paragraph) = layout_box.kind
-            && let Some(text) = &self.page.paragraph(paragraph).layout
-        {
-            let origin = layout_box.content_rect().origin;
-            for line in text.lines() {
-                let metrics = line.metrics();
-                // Trailing white space hangs past the line's end; it makes no overflow.
-                let width = (metrics.advance - metrics.hanging_advance).max(0.0);
-                let line_rect = LayoutRect::new(
-                    LayoutPoint::new(origin.x + metrics.offset, origin.y + metrics.block_min_coord),
-                    LayoutSize::new(width, metrics.block_max_coord - metrics.block_min_coord),
-                );
-                self.reach(line_rect, content_clip);
-            }
-        }
-        let children_positioned_clip = if position.is_positioned() { content_clip } else { positioned_clip };
-        for &child in &layout_box.children {
-            self.visit(child, content_clip, children_positioned_clip);
-        }
-    }
-
-    fn reach(&mut self, rect: LayoutRect, clip: Option<LayoutRect>) {
-        let visible = match clip {
-            Some(clip) => match rect.intersection(&clip) {
-                Some(visible) => visible,
-                None => return,
-            },
-            None => rect,
-        };
-        self.far = LayoutPoint::new(self.far.x.max(visible.max_x()), self.far.y.max(visible.max_y()));
-    }
 }
 
 /// CSS Backgrounds §2.11.2: the root element's background paints the canvas; if it has
@@ -447,6 +408,7 @@ impl Builder<'_> {
             padding: zero,
             children: Vec::new(),
             fixed: false,
+            scroll_frame: None,
             taffy,
         });
         id
@@ -921,10 +883,55 @@ fn taffy_style(style: &ComputedStyle, kind: &BoxKind) -> taffy::Style {
     }
 }
 
+/// A page laid out from HTML, with what building its display list takes (unit tests).
+#[cfg(test)]
+pub(crate) struct TestPage {
+    pub document: Document,
+    pub styles: StyleMap,
+    pub fonts: Fonts,
+    pub layout: PageLayout,
+}
+
+#[cfg(test)]
+impl TestPage {
+    /// `html` laid out in a `width`x`height` viewport at one device pixel per CSS pixel.
+    pub fn new(html: &str, width: f32, height: f32) -> TestPage {
+        let document = Document::parse(html).expect("parses");
+        let styles = crate::style::compute(&document);
+        let mut fonts = Fonts::new(IdNamespace(1)).expect("bundled fonts");
+        let mut images = Images::new(IdNamespace(1), std::path::Path::new("page.html"));
+        let viewport = LayoutSize::new(width, height);
+        let layout = layout(
+            &document,
+            &styles,
+            &mut fonts,
+            &mut images,
+            IdNamespace(1),
+            viewport,
+            DevicePixelRatio::ONE,
+        );
+        TestPage { document, styles, fonts, layout }
+    }
+
+    /// The box of the element with id `id`.
+    pub fn element_box(&self, id: &str) -> BoxId {
+        let node = self
+            .document
+            .descendants(NodeId::DOCUMENT)
+            .find(|&node| self.document.attr(node, "id") == Some(id));
+        let index = self.layout.boxes.iter().position(|layout_box| node.is_some() && layout_box.node == node);
+        BoxId(index.unwrap_or_else(|| panic!("no box for #{id}")) as u32)
+    }
+
+    /// The scroll frame of the element with id `id`.
+    pub fn frame(&self, id: &str) -> &ScrollFrame {
+        let frame = self.layout.get(self.element_box(id)).scroll_frame;
+        self.layout.scroll_frame(frame.unwrap_or_else(|| panic!("#{id} is no scroll frame")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
     use crate::style::Overflow;
 
@@ -935,12 +942,7 @@ mod tests {
 
     /// A whole page laid out in a 200x100 viewport.
     fn lay_out_document(html: String) -> PageLayout {
-        let document = Document::parse(&html).expect("parses");
-        let styles = crate::style::compute(&document);
-        let mut fonts = Fonts::new(IdNamespace(1)).expect("bundled fonts");
-        let mut images = Images::new(IdNamespace(1), Path::new("page.html"));
-        let viewport = LayoutSize::new(200.0, 100.0);
-        layout(&document, &styles, &mut fonts, &mut images, IdNamespace(1), viewport, DevicePixelRatio::ONE)
+        TestPage::new(&html, 200.0, 100.0).layout
     }
 
     fn document_size(body: &str) -> LayoutSize {
@@ -1043,5 +1045,73 @@ mod tests {
         // A fixed box never moves, so nothing past the viewport can be scrolled to.
         let fixed = "<div style='position: fixed; left: 900px; top: 900px; width: 10px; height: 10px'></div>";
         assert_eq!(document_size(fixed), LayoutSize::new(200.0, 100.0));
+    }
+
+    /// A page of 200x100 whose `#list` (100x50 at 20,20) scrolls down, holding `inner`.
+    fn list_page(list_style: &str, inner: &str) -> TestPage {
+        let html = format!(
+            "<body style='margin: 0'><div style='height: 20px'></div>\
+             <div id=list style='margin-left: 20px; width: 100px; height: 50px; {list_style}'>{inner}</div>\
+             <div style='height: 300px'></div></body>"
+        );
+        TestPage::new(&html, 200.0, 100.0)
+    }
+
+    #[test]
+    fn a_box_the_user_can_scroll_is_a_frame_that_reaches_as_far_as_its_content() {
+        let tall = "<div style='width: 80px; height: 200px'></div>";
+        let page = list_page("overflow-y: auto", tall);
+        let list = page.frame("list");
+        assert_eq!(list.port, LayoutRect::new(LayoutPoint::new(20.0, 20.0), LayoutSize::new(100.0, 50.0)));
+        assert_eq!(list.extent, LayoutSize::new(100.0, 200.0), "at least the port across");
+        // overflow-x: visible beside auto computes to auto (CSS Overflow 3 §3.1).
+        assert!(list.scrolls_x && list.scrolls_y);
+        assert_eq!(list.max_scroll(), LayoutPoint::new(0.0, 150.0));
+        assert_eq!((list.parent, list.pinned), (None, false));
+        // What the frame holds makes the page no longer: only the frame's own box counts.
+        assert_eq!(page.layout.document_size, LayoutSize::new(200.0, 370.0));
+
+        // Along an axis that is hidden the user cannot scroll, however far the content goes.
+        let wide = "<div style='width: 300px; height: 200px'></div>";
+        let list = list_page("overflow-x: hidden; overflow-y: scroll", wide);
+        let list = list.frame("list");
+        assert_eq!(list.extent, LayoutSize::new(300.0, 200.0));
+        assert_eq!((list.scrolls_x, list.scrolls_y), (false, true));
+        assert_eq!(list.max_scroll(), LayoutPoint::new(0.0, 150.0));
+
+        // Hidden on both axes only clips (only scripts could scroll it); nor does the body,
+        // whose overflow went to the viewport, make a frame.
+        assert!(list_page("overflow: hidden", tall).layout.scroll_frames.is_empty());
+        let body =
+            TestPage::new("<body style='overflow: auto'><div style='height: 500px'></div>", 200.0, 100.0);
+        assert!(body.layout.scroll_frames.is_empty());
+    }
+
+    #[test]
+    fn frames_hold_what_their_containing_block_chain_puts_in_them() {
+        let page = list_page(
+            "overflow: auto",
+            "<div id=inner style='overflow: auto; height: 30px'><div style='height: 90px'></div></div>\
+             <div style='position: absolute; left: 500px; top: 0; width: 10px; height: 10px'></div>\
+             <div style='position: fixed; left: 0; top: 0; width: 10px; height: 10px'>\
+               <div id=pinned style='overflow: auto; height: 10px'><div style='height: 25px'></div></div></div>",
+        );
+        let (list, inner, pinned) = (page.frame("list"), page.frame("inner"), page.frame("pinned"));
+        // The absolute box's containing block is the viewport: it escapes the list and
+        // widens the page; the nested frame counts in the list only as its own box.
+        assert_eq!(list.extent, LayoutSize::new(100.0, 50.0));
+        assert_eq!(page.layout.document_size.width, 510.0);
+        assert_eq!(inner.parent, page.layout.get(page.element_box("list")).scroll_frame);
+        assert_eq!(inner.extent.height, 90.0);
+        // A frame in a fixed box stays put when the page scrolls.
+        assert_eq!((pinned.parent, pinned.pinned, pinned.extent.height), (None, true, 25.0));
+
+        // A positioned list is the containing block: the absolute box is in it.
+        let positioned = list_page(
+            "overflow: auto; position: relative",
+            "<div style='position: absolute; left: 500px; width: 10px; height: 10px'></div>",
+        );
+        assert_eq!(positioned.frame("list").extent, LayoutSize::new(510.0, 50.0));
+        assert_eq!(positioned.layout.document_size.width, 200.0);
     }
 }

@@ -118,6 +118,12 @@ impl Overflow {
         matches!(self, Overflow::Hidden | Overflow::Scroll | Overflow::Auto)
     }
 
+    /// Whether the user may scroll a box along this axis when it has this value (`hidden`
+    /// only scripts may scroll).
+    pub fn user_scrolls(self) -> bool {
+        matches!(self, Overflow::Scroll | Overflow::Auto)
+    }
+
     /// Whether the user may scroll the viewport along this axis when it has this value:
     /// `visible` acts as `auto` there and `clip` as `hidden` (CSS Overflow 3 §3.3).
     pub fn scrolls_viewport(self) -> bool {

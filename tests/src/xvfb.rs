@@ -155,13 +155,26 @@ impl X11 {
 
     /// Turns the mouse wheel by `notches` (positive: down) over the window, through XTEST.
     pub fn wheel(&self, window: xproto::Window, notches: i32) {
-        self.click_wheel(window, if notches > 0 { 5 } else { 4 }, notches);
+        self.wheel_at(window, (20, 20), notches);
+    }
+
+    /// Turns the mouse wheel by `notches` with the pointer at `at` in the window.
+    pub fn wheel_at(&self, window: xproto::Window, at: (i16, i16), notches: i32) {
+        self.click_wheel(window, at, if notches > 0 { 5 } else { 4 }, notches);
+    }
+
+    /// Clicks the left button at `at` in the window.
+    pub fn click(&self, window: xproto::Window, at: (i16, i16)) {
+        self.connection.warp_pointer(x11rb::NONE, window, 0, 0, 0, 0, at.0, at.1).expect("warp_pointer");
+        self.fake(xproto::BUTTON_PRESS_EVENT, 1);
+        self.fake(xproto::BUTTON_RELEASE_EVENT, 1);
+        self.connection.flush().expect("flush");
     }
 
     /// Tilts the wheel sideways by `notches` (positive: right) over the window: buttons 6
     /// and 7, as a tilt wheel or a touchpad's horizontal scroll sends them.
     pub fn wheel_sideways(&self, window: xproto::Window, notches: i32) {
-        self.click_wheel(window, if notches > 0 { 7 } else { 6 }, notches);
+        self.click_wheel(window, (20, 20), if notches > 0 { 7 } else { 6 }, notches);
     }
 
     /// Turns the wheel by `notches` (positive: down) with Shift held down.
@@ -174,8 +187,8 @@ impl X11 {
         self.connection.flush().expect("flush");
     }
 
-    fn click_wheel(&self, window: xproto::Window, button: u8, notches: i32) {
-        self.connection.warp_pointer(x11rb::NONE, window, 0, 0, 0, 0, 20, 20).expect("warp_pointer");
+    fn click_wheel(&self, window: xproto::Window, at: (i16, i16), button: u8, notches: i32) {
+        self.connection.warp_pointer(x11rb::NONE, window, 0, 0, 0, 0, at.0, at.1).expect("warp_pointer");
         for _ in 0..notches.unsigned_abs() {
             self.fake(xproto::BUTTON_PRESS_EVENT, button);
             self.fake(xproto::BUTTON_RELEASE_EVENT, button);

@@ -137,6 +137,29 @@ fn the_text_format_is_an_indented_tree_and_the_window_size_applies() {
 }
 
 #[test]
+fn boxes_the_user_can_scroll_show_how_far_their_content_reaches() {
+    let dump = dump_layout(&page("scroll-boxes.html"), &["--window-size", "400x300"]);
+    let mut scrolls = Vec::new();
+    let mut stack = vec![&dump["root"]];
+    while let Some(node) = stack.pop() {
+        if let (Some(width), Some(height)) = (node["scroll_width"].as_f64(), node["scroll_height"].as_f64()) {
+            scrolls.push((node["element"].as_str().unwrap_or_default().to_owned(), width, height));
+        }
+        stack.extend(node["children"].as_array().into_iter().flatten());
+    }
+    scrolls.sort_by(|a, b| a.0.cmp(&b.0));
+    let names: Vec<&str> = scrolls.iter().map(|(name, ..)| name.as_str()).collect();
+    // The inbox and the code block, and the reading column (auto too); not the body or
+    // the boxes that do not clip.
+    assert_eq!(names, ["div#inbox", "div.reading", "pre"], "{scrolls:?}");
+    // Twelve mails of 40 px in the 160x200 inbox; one long line in the code block.
+    assert_eq!((scrolls[0].1, scrolls[0].2), (160.0, 480.0));
+    assert!(scrolls[2].1 > 800.0 && scrolls[2].2 == 52.0, "{scrolls:?}");
+    // What they hold makes the page no longer: it ends at the footer.
+    assert_eq!(dump["document_height"], 500.0);
+}
+
+#[test]
 fn a_missing_page_fails_the_dump_with_the_usual_message() {
     let output = armature().args(["/no/such/page.html", "--dump-layout"]).output().expect("armature runs");
     assert_eq!(output.status.code(), Some(2));

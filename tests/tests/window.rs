@@ -17,6 +17,8 @@ const SHOW_TIMEOUT: Duration = Duration::from_secs(60);
 const XK_END: u32 = 0xff57;
 /// X keysym of the Right arrow key.
 const XK_RIGHT: u32 = 0xff53;
+/// X keysym of the Home key.
+const XK_HOME: u32 = 0xff50;
 
 /// A window-mode armature on an Xvfb display, killed (and reaped) on drop.
 struct WindowRun {
@@ -266,6 +268,80 @@ fn shift_wheel_tilt_wheel_and_arrow_keys_scroll_a_wide_page_sideways() {
     wait_for_pixels(&x11, &xvfb, window, "the right edge of the page", at(1200));
     x11.shift_wheel(window, -40);
     wait_for_pixels(&x11, &xvfb, window, "the left edge again", at(0));
+
+    x11.close(window);
+    let (status, stderr) = run.wait(Duration::from_secs(30));
+    assert!(status.success(), "{status}\n{stderr}");
+}
+
+#[test]
+fn the_wheel_scrolls_the_box_under_the_pointer_then_the_page_and_keys_the_box_last_clicked() {
+    if !has_feature("window") {
+        return no_window_feature();
+    }
+    // scroll-boxes.html is 500 px high, in a 400x300 window: the page scrolls by 200. Its
+    // inbox (160x200 at 0,40) holds 480 px of mail: it scrolls by 280.
+    let page = page("scroll-boxes.html");
+    let whole = render_ok(&page, &["--window-size", "400x500"]);
+    // The whole page with the inbox at its end: its first mail pulled up by 280 px.
+    let html = std::fs::read_to_string(&page).expect("the page");
+    let first_mail = "<div class=\"mail\" style=\"background: #8e24aa";
+    assert!(html.contains(first_mail), "scroll-boxes.html changed: update this test");
+    let scrolled_page =
+        std::env::temp_dir().join(format!("armature-scroll-boxes-{}.html", std::process::id()));
+    std::fs::write(&scrolled_page, html.replace(first_mail, &format!("{first_mail}; margin-top: -280px")))
+        .expect("write the page");
+    let inbox_at_end = render_ok(&scrolled_page, &["--window-size", "400x500"]);
+    let _ = std::fs::remove_file(&scrolled_page);
+    assert!(whole != inbox_at_end, "the scrolled inbox looks different");
+    let part = |whole: &image::RgbaImage, y: u32, what: &'static str| {
+        let whole = whole.clone();
+        move |shot: &Screenshot| match shot.differs_from_part(&whole, (0, y)) {
+            0 => Ok(()),
+            differing => Err(format!("{differing} pixels differ from {what}")),
+        }
+    };
+
+    let xvfb = Xvfb::start();
+    let x11 = xvfb.connect();
+    let run = WindowRun::start(&xvfb, &page, &["--window-size", "400x300"]);
+    let window = x11.window_of(run.child.id(), SHOW_TIMEOUT).expect("armature maps a window");
+    wait_for_pixels(&x11, &xvfb, window, "the top of the page", part(&whole, 0, "the page"));
+
+    // Over the inbox the wheel scrolls it and leaves the page where it is...
+    x11.wheel_at(window, (80, 140), 2);
+    wait_for_pixels(&x11, &xvfb, window, "the inbox scrolled", |shot: &Screenshot| {
+        let first_mail = shot.pixel(150, 45);
+        let bar = shot.pixel(300, 20);
+        match (first_mail, bar) {
+            ([0x8e, 0x24, 0xaa, _], _) => Err("the first mail is still at the inbox's top".into()),
+            (_, [0x26, 0x32, 0x38, _]) => Ok(()),
+            (_, bar) => Err(format!("the page scrolled too: {bar:?} where its top bar was")),
+        }
+    });
+    // ...until the inbox reaches its end: then the page scrolls, to its own end.
+    x11.wheel_at(window, (80, 140), 30);
+    wait_for_pixels(
+        &x11,
+        &xvfb,
+        window,
+        "the inbox and then the page at their ends",
+        part(&inbox_at_end, 200, "both at their ends"),
+    );
+
+    // Keys scroll the box last clicked: Home takes the inbox (now 0..40 on screen) to its
+    // start and leaves the page; pressed again, with the inbox at its start, it takes the page.
+    x11.click(window, (80, 20));
+    x11.key(window, XK_HOME);
+    wait_for_pixels(
+        &x11,
+        &xvfb,
+        window,
+        "the inbox at its start, the page at its end",
+        part(&whole, 200, "the page's end"),
+    );
+    x11.key(window, XK_HOME);
+    wait_for_pixels(&x11, &xvfb, window, "the top of the page again", part(&whole, 0, "the page"));
 
     x11.close(window);
     let (status, stderr) = run.wait(Duration::from_secs(30));

@@ -17,6 +17,7 @@
 //! whose containing block is inside the frame, though it is painted later, with its
 //! stacking context. Items stay in page coordinates, so the GPU process needs to know
 //! nothing of frames.
+//!
 //! Simplification: a positioned box with `z-index: auto` is a stacking context of its own
 //! (as if `z-index: 0`), so a `z-index` inside it orders boxes only within it.
 
@@ -63,6 +64,7 @@ pub fn build(
         viewport: LayoutRect::new(scroll_offset, page.viewport),
         scroll_offset,
         pinned: false,
+        moved: LayoutVector::zero(),
         items: Vec::new(),
         used_fonts: BTreeSet::new(),
     };
@@ -90,6 +92,9 @@ struct Builder<'a> {
     scroll_offset: LayoutPoint,
     /// Whether a `position: fixed` box is being painted (in viewport coordinates).
     pinned: bool,
+    /// How far the scroll frames around what is being painted will move it (the
+    /// [`shifted`](Self::shifted) calls under way): a fixed box must not move with them.
+    moved: LayoutVector,
     items: Vec<DisplayItem>,
     used_fonts: BTreeSet<FontKey>,
 }
@@ -187,7 +192,8 @@ impl<'a> Builder<'a> {
         self.paint_context(positioned.id, &positioned.clips);
         self.pinned = false;
         self.viewport = page_viewport;
-        let by = self.scroll_offset.to_vector();
+        // To the viewport's place on the page, wherever the frames around it are scrolled.
+        let by = self.scroll_offset.to_vector() - self.moved;
         for item in &mut self.items[start..] {
             item.translate(by);
         }
@@ -198,7 +204,9 @@ impl<'a> Builder<'a> {
     fn shifted(&mut self, shift: LayoutVector, paint: impl FnOnce(&mut Self)) {
         let (start, viewport) = (self.items.len(), self.viewport);
         self.viewport = viewport.translate(-shift);
+        self.moved += shift;
         paint(self);
+        self.moved -= shift;
         self.viewport = viewport;
         for item in &mut self.items[start..] {
             item.translate(shift);
@@ -506,5 +514,31 @@ mod tests {
                 (rect(150.0, 0.0, 10.0, 10.0), [255, 255, 0]),
             ]
         );
+    }
+
+    #[test]
+    fn a_fixed_box_stays_put_inside_a_scrolled_frame() {
+        // The fixed box is painted in the opacity box's stacking context, which the list
+        // moves; the fixed box itself must not move with it.
+        let page = TestPage::new(
+            "<body style='margin: 0'><div id=list style='overflow: auto; width: 100px; height: 50px'>\
+               <div style='opacity: 0.5; height: 200px'>\
+                 <div style='position: fixed; right: 0; bottom: 0; width: 10px; height: 10px; background: #ff0000'>\
+               </div></div></div><div style='height: 300px'></div></body>",
+            200.0,
+            100.0,
+        );
+        let mut positions = ScrollPositions::new(&page.layout);
+        let down = ScrollBy::Pixels(LayoutVector::new(0.0, 40.0));
+        assert!(positions.scroll(
+            &page.layout,
+            down,
+            Some(LayoutPoint::new(50.0, 10.0)),
+            DevicePixelRatio::ONE
+        ));
+        assert!(positions.scroll(&page.layout, down, None, DevicePixelRatio::ONE));
+        let fixed = painted(&page, &positions).into_iter().find(|(_, color)| *color == [255, 0, 0]);
+        // At the viewport's bottom right, on the page scrolled down 40.
+        assert_eq!(fixed, Some((rect(190.0, 130.0, 10.0, 10.0), [255, 0, 0])));
     }
 }

@@ -108,6 +108,15 @@ fn shows(reference: &image::RgbaImage) -> impl Fn(&Screenshot) -> Result<(), Str
     }
 }
 
+/// The window shows exactly the part of `whole` (a headless render of the whole document)
+/// whose top-left is at `at`: the page scrolled there.
+fn shows_part(whole: &image::RgbaImage, at: (u32, u32)) -> impl Fn(&Screenshot) -> Result<(), String> + '_ {
+    move |shot| match shot.differs_from_part(whole, at) {
+        0 => Ok(()),
+        differing => Err(format!("{differing} pixels differ from the document at {at:?}")),
+    }
+}
+
 #[test]
 fn the_gpu_process_draws_into_the_window_and_a_resize_lays_the_page_out_again() {
     if !has_feature("window") {
@@ -177,13 +186,7 @@ fn the_wheel_and_the_end_key_scroll_a_tall_page() {
     let x11 = xvfb.connect();
     let run = WindowRun::start(&xvfb, &page, &["--window-size", "400x300"]);
     let window = x11.window_of(run.child.id(), SHOW_TIMEOUT).expect("armature maps a window");
-    let slice = |first_row: u32| {
-        let whole = &whole;
-        move |shot: &Screenshot| match shot.differs_from_part(whole, (0, first_row)) {
-            0 => Ok(()),
-            differing => Err(format!("{differing} pixels differ from document rows {first_row}..")),
-        }
-    };
+    let slice = |first_row: u32| shows_part(&whole, (0, first_row));
     wait_for_pixels(&x11, &xvfb, window, "the top of the page", slice(0));
 
     // Five notches down. Each is 48 px, but an XTEST wheel click may reach winit twice
@@ -221,13 +224,7 @@ fn shift_wheel_tilt_wheel_and_arrow_keys_scroll_a_wide_page_sideways() {
     let x11 = xvfb.connect();
     let run = WindowRun::start(&xvfb, &page, &["--window-size", "400x300"]);
     let window = x11.window_of(run.child.id(), SHOW_TIMEOUT).expect("armature maps a window");
-    let at = |x: u32| {
-        let whole = &whole;
-        move |shot: &Screenshot| match shot.differs_from_part(whole, (x, 0)) {
-            0 => Ok(()),
-            differing => Err(format!("{differing} pixels differ from the document at x = {x}")),
-        }
-    };
+    let at = |x: u32| shows_part(&whole, (x, 0));
     // The document x the window shows, if it is a whole number of wheel notches (48 px)
     // right of `from`.
     let notches_from = |shot: &Screenshot, from: u32| {
@@ -294,19 +291,12 @@ fn the_wheel_scrolls_the_box_under_the_pointer_then_the_page_and_keys_the_box_la
     let inbox_at_end = render_ok(&scrolled_page, &["--window-size", "400x500"]);
     let _ = std::fs::remove_file(&scrolled_page);
     assert!(whole != inbox_at_end, "the scrolled inbox looks different");
-    let part = |whole: &image::RgbaImage, y: u32, what: &'static str| {
-        let whole = whole.clone();
-        move |shot: &Screenshot| match shot.differs_from_part(&whole, (0, y)) {
-            0 => Ok(()),
-            differing => Err(format!("{differing} pixels differ from {what}")),
-        }
-    };
 
     let xvfb = Xvfb::start();
     let x11 = xvfb.connect();
     let run = WindowRun::start(&xvfb, &page, &["--window-size", "400x300"]);
     let window = x11.window_of(run.child.id(), SHOW_TIMEOUT).expect("armature maps a window");
-    wait_for_pixels(&x11, &xvfb, window, "the top of the page", part(&whole, 0, "the page"));
+    wait_for_pixels(&x11, &xvfb, window, "the top of the page", shows_part(&whole, (0, 0)));
 
     // Over the inbox the wheel scrolls it and leaves the page where it is...
     x11.wheel_at(window, (80, 140), 2);
@@ -326,7 +316,7 @@ fn the_wheel_scrolls_the_box_under_the_pointer_then_the_page_and_keys_the_box_la
         &xvfb,
         window,
         "the inbox and then the page at their ends",
-        part(&inbox_at_end, 200, "both at their ends"),
+        shows_part(&inbox_at_end, (0, 200)),
     );
 
     // Keys scroll the box last clicked: Home takes the inbox (now 0..40 on screen) to its
@@ -338,10 +328,10 @@ fn the_wheel_scrolls_the_box_under_the_pointer_then_the_page_and_keys_the_box_la
         &xvfb,
         window,
         "the inbox at its start, the page at its end",
-        part(&whole, 200, "the page's end"),
+        shows_part(&whole, (0, 200)),
     );
     x11.key(window, XK_HOME);
-    wait_for_pixels(&x11, &xvfb, window, "the top of the page again", part(&whole, 0, "the page"));
+    wait_for_pixels(&x11, &xvfb, window, "the top of the page again", shows_part(&whole, (0, 0)));
 
     x11.close(window);
     let (status, stderr) = run.wait(Duration::from_secs(30));

@@ -63,6 +63,7 @@ pub fn build(
         scroll,
         viewport: LayoutRect::new(scroll_offset, page.viewport),
         scroll_offset,
+        ratio,
         pinned: false,
         moved: LayoutVector::zero(),
         items: Vec::new(),
@@ -90,6 +91,8 @@ struct Builder<'a> {
     /// while `pinned`, less the scroll frames' positions the items will be moved by.
     viewport: LayoutRect,
     scroll_offset: LayoutPoint,
+    /// Device pixels per CSS pixel: text decorations snap to device pixels.
+    ratio: DevicePixelRatio,
     /// Whether a `position: fixed` box is being painted (in viewport coordinates).
     pinned: bool,
     /// How far the scroll frames around what is being painted will move it (the
@@ -306,6 +309,9 @@ impl<'a> Builder<'a> {
             shift: outer + scrolled,
         });
         let mut paint = |builder: &mut Self| {
+            if let Some(marker) = layout_box.marker {
+                builder.paint_text(builder.page.paragraph(marker.paragraph), marker.origin);
+            }
             if let BoxKind::Text(paragraph) = layout_box.kind {
                 builder.paint_text(builder.page.paragraph(paragraph), layout_box.content_rect().origin);
             }
@@ -324,13 +330,16 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Span backgrounds, then one text item per glyph run.
+    /// Span backgrounds, underlines and overlines, then one text item per glyph run, then
+    /// lines through (CSS Text Decoration 3 §3's painting order, per paragraph).
     fn paint_text(&mut self, paragraph: &Paragraph, origin: LayoutPoint) {
         let Some(layout) = &paragraph.layout else { return };
-        let mut runs = Vec::new();
+        let (mut runs, mut through) = (Vec::new(), Vec::new());
         for line in layout.lines() {
             let metrics = line.metrics();
             let (top, bottom) = (metrics.block_min_coord, metrics.block_max_coord);
+            // Where the line's content ends: white space hanging past it is not decorated.
+            let line_end = origin.x + metrics.offset + metrics.advance - metrics.hanging_advance;
             for item in line.items() {
                 let parley::PositionedLayoutItem::GlyphRun(glyph_run) = item else { continue };
                 let span = glyph_run.style().brush.0 as usize;
@@ -349,10 +358,31 @@ impl<'a> Builder<'a> {
                         radius: BorderRadius::ZERO,
                     });
                 }
+                let run = glyph_run.run();
+                if !paint.decorations.is_empty() {
+                    let span = (bounds.min_x(), bounds.max_x().min(line_end));
+                    let baseline = origin.y + glyph_run.baseline();
+                    let font = run.font_metrics();
+                    let decorations = paint.decorations;
+                    // Offsets are from the baseline, up; thicknesses are the underline's for
+                    // the overline too, as browsers draw it.
+                    let lines = [
+                        (decorations.underline, font.underline_offset, font.underline_size, false),
+                        (decorations.overline, font.ascent, font.underline_size, false),
+                        (decorations.line_through, font.strikethrough_offset, font.strikethrough_size, true),
+                    ];
+                    for (color, offset, thickness, over_text) in lines {
+                        let Some(color) = color.filter(|color| !color.is_transparent()) else { continue };
+                        let Some(rect) = self.decoration(span, baseline - offset, thickness) else {
+                            continue;
+                        };
+                        let item = DisplayItem::Rect { rect, color, radius: BorderRadius::ZERO };
+                        if over_text { through.push(item) } else { self.items.push(item) }
+                    }
+                }
                 if paint.color.is_transparent() {
                     continue;
                 }
-                let run = glyph_run.run();
                 let Some(font) = self.fonts.key_for(run.font()) else { continue };
                 let glyphs: Vec<GlyphInstance> = glyph_run
                     .positioned_glyphs()
@@ -368,8 +398,21 @@ impl<'a> Builder<'a> {
                 self.used_fonts.insert(font);
             }
         }
-        // Text paints over every span background of its paragraph.
+        // Text paints over every span background of its paragraph, lines through over it.
         self.items.append(&mut runs);
+        self.items.append(&mut through);
+    }
+
+    /// A decoration line from `span.0` to `span.1` with its top at `top`, snapped to device
+    /// pixels and at least one device pixel thick, as browsers draw them (a 0.7 px underline
+    /// would smear over two rows); `None` if empty or culled.
+    fn decoration(&self, span: (f32, f32), top: f32, thickness: f32) -> Option<LayoutRect> {
+        let ratio = self.ratio.get();
+        let snap = |value: f32| (value * ratio).round() / ratio;
+        let (top, left, right) = (snap(top), snap(span.0), snap(span.1));
+        let thickness = (thickness * ratio).round().max(1.0) / ratio;
+        let rect = LayoutRect::new(LayoutPoint::new(left, top), LayoutSize::new(right - left, thickness));
+        self.visible(rect).then_some(rect)
     }
 }
 
@@ -540,5 +583,96 @@ mod tests {
         let fixed = painted(&page, &positions).into_iter().find(|(_, color)| *color == [255, 0, 0]);
         // At the viewport's bottom right, on the page scrolled down 40.
         assert_eq!(fixed, Some((rect(190.0, 130.0, 10.0, 10.0), [255, 0, 0])));
+    }
+
+    /// The items of `html` in a 300x100 viewport at `ratio`: rects as `(rect, colour)`,
+    /// text as its glyphs' x span and baseline with the colour `[1, 1, 1]`.
+    fn decorated(html: &str, ratio: f32) -> Vec<(LayoutRect, [u8; 3])> {
+        let page = TestPage::new(html, 300.0, 100.0);
+        let ratio = DevicePixelRatio::new(ratio).expect("a valid ratio");
+        let built =
+            build(&page.layout, &page.styles, &page.fonts, &ScrollPositions::new(&page.layout), ratio);
+        let rgb = |color: &ColorF| [color.r, color.g, color.b].map(|channel| (channel * 255.0).round() as u8);
+        built
+            .list
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                DisplayItem::Rect { rect, color, .. } => Some((*rect, rgb(color))),
+                DisplayItem::Text { glyphs, .. } => {
+                    let (first, last) = (glyphs.first()?.point, glyphs.last()?.point);
+                    Some((rect(first.x, first.y, last.x - first.x, 0.0), [1, 1, 1]))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn underlines_go_under_the_text_and_lines_through_over_it_snapped_to_device_pixels() {
+        let html = "<body style='margin: 0; font-size: 16px'><p style='margin: 0'>\
+                    <u style='color: #ff0000'>under</u> <s style='color: #0000ff'>through</s></p></body>";
+        for ratio in [1.0, 1.5, 2.0] {
+            let items = decorated(html, ratio);
+            let mut colours: Vec<[u8; 3]> = items.iter().map(|(_, colour)| *colour).collect();
+            colours.dedup();
+            // The underline, the text (the words and the space between), then the line through.
+            assert_eq!(colours, [[255, 0, 0], [1, 1, 1], [0, 0, 255]], "at {ratio}: {items:?}");
+            let (under, word, through) = (items[0].0, items[1].0, items[items.len() - 1].0);
+            let baseline = word.min_y();
+            assert!(under.min_y() > baseline && under.min_y() < baseline + 4.0, "at {ratio}: {under:?}");
+            assert!(through.max_y() < baseline - 2.0, "at {ratio}: {through:?}");
+            // From the first glyph's origin on, at least a device pixel thick, on device pixels.
+            assert!((under.min_x() - word.min_x()).abs() <= 0.5 / ratio, "at {ratio}");
+            for line in [under, through] {
+                for edge in [line.min_x(), line.min_y(), line.max_x(), line.max_y()] {
+                    let device = edge * ratio;
+                    assert!((device - device.round()).abs() < 1e-3, "{line:?} at {ratio}");
+                }
+                assert!(line.size.height * ratio >= 1.0 - 1e-3 && line.size.width > 20.0);
+            }
+        }
+    }
+
+    #[test]
+    fn white_space_hanging_at_a_line_end_is_not_underlined() {
+        // "aaaa " breaks after its space: the space hangs past the line and has no underline.
+        let html = "<body style='margin: 0; font-size: 16px'><p style='margin: 0; width: 50px; \
+                    text-decoration: underline; color: #ff0000'>aaaa aaaa</p></body>";
+        let lines: Vec<LayoutRect> = decorated(html, 1.0)
+            .into_iter()
+            .filter(|(_, colour)| *colour == [255, 0, 0])
+            .map(|(rect, _)| rect)
+            .collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines[0].size.width, lines[1].size.width, "both lines underline 'aaaa' only");
+    }
+
+    #[test]
+    fn outside_markers_paint_before_their_items_content() {
+        let html = "<body style='margin: 0'><ul style='margin: 0; color: #00ff00'>\
+                    <li><span style='background: #ff0000'>x</span></li></ul></body>";
+        let page = TestPage::new(html, 300.0, 100.0);
+        let built = build(
+            &page.layout,
+            &page.styles,
+            &page.fonts,
+            &ScrollPositions::new(&page.layout),
+            DevicePixelRatio::ONE,
+        );
+        let firsts: Vec<(f32, bool)> = built
+            .list
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                DisplayItem::Text { glyphs, color, .. } => Some((glyphs[0].point.x, color.g == 1.0)),
+                DisplayItem::Rect { rect, .. } => Some((rect.min_x(), false)),
+                _ => None,
+            })
+            .collect();
+        // The bullet (left of the item's content at 40), then the span's background and text.
+        assert_eq!(firsts.len(), 3, "{firsts:?}");
+        assert!(firsts[0].0 < 40.0 && firsts[0].1, "{firsts:?}");
+        assert_eq!(firsts[1].0, 40.0);
     }
 }

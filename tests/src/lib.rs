@@ -127,6 +127,8 @@ pub struct DumpedBox {
     pub rect: [f32; 4],
     /// Line boxes (x, y, width, height, text) of a text box.
     pub lines: Vec<([f32; 4], String)>,
+    /// A list item's outside marker (x, y, width, height, text).
+    pub marker: Option<([f32; 4], String)>,
 }
 
 /// Every box of a dump, in tree order.
@@ -149,6 +151,9 @@ pub fn dumped_boxes(dump: &serde_json::Value) -> Vec<DumpedBox> {
             element: node["element"].as_str().unwrap_or_default().to_owned(),
             rect: rect(node),
             lines,
+            marker: node
+                .get("marker")
+                .map(|marker| (rect(marker), marker["text"].as_str().unwrap_or_default().to_owned())),
         });
         for child in node["children"].as_array().into_iter().flatten() {
             walk(child, out);

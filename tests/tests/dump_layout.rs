@@ -137,6 +137,28 @@ fn the_text_format_is_an_indented_tree_and_the_window_size_applies() {
 }
 
 #[test]
+fn list_items_show_their_markers_hung_left_of_them() {
+    let output = armature()
+        .arg(page("lists.html"))
+        .args(["--dump-layout", "--window-size", "800x600"])
+        .output()
+        .expect("armature runs");
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).expect("UTF-8");
+    // The marker's width includes its suffix's space; its text is shown without it.
+    assert!(text.contains("\n            marker (36.92, 170) 19.08x20 \"3.\"\n"), "{text}");
+    let boxes = dumped_boxes(&dump_layout(&page("lists.html"), &["--window-size", "800x600"]));
+    let steps: Vec<([f32; 4], String)> =
+        boxes.iter().filter(|b| b.element == "li").filter_map(|b| b.marker.clone()).skip(4).take(3).collect();
+    let texts: Vec<&str> = steps.iter().map(|(_, text)| text.as_str()).collect();
+    assert_eq!(texts, ["3.", "4.", "9."]);
+    // One 20 px line per item, each marker ending at the items' left edge (56).
+    for (at, (rect, _)) in steps.iter().enumerate() {
+        assert_rect([rect[0] + rect[2], rect[1], 0.0, rect[3]], [56.0, 170.0 + 20.0 * at as f32, 0.0, 20.0]);
+    }
+}
+
+#[test]
 fn boxes_the_user_can_scroll_show_how_far_their_content_reaches() {
     let dump = dump_layout(&page("scroll-boxes.html"), &["--window-size", "400x300"]);
     let mut scrolls = Vec::new();

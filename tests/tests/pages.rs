@@ -236,6 +236,93 @@ fn a_malformed_page_still_renders() {
     assert_eq!(box_rect(&boxes, "div#broken")[3], 0.0);
 }
 
+/// The runs of at least `least` pixels in a row, between `from` and `to`, that `colour`
+/// accepts: (start, length).
+fn runs(
+    image: &image::RgbaImage,
+    y: u32,
+    (from, to): (u32, u32),
+    least: u32,
+    colour: impl Fn([u8; 4]) -> bool,
+) -> Vec<(u32, u32)> {
+    let mut runs = Vec::new();
+    let mut start = None;
+    for x in from..=to {
+        let inside = x < to && colour(image.get_pixel(x, y).0);
+        match (inside, start) {
+            (true, None) => start = Some(x),
+            (false, Some(first)) => {
+                if x - first >= least {
+                    runs.push((first, x - first));
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    runs
+}
+
+/// The rows of `line` (a dumped line rect) whose runs `colour` accepts, as `runs` finds them.
+fn decorated_rows(
+    image: &image::RgbaImage,
+    line: [f32; 4],
+    colour: impl Fn([u8; 4]) -> bool + Copy,
+) -> Vec<(u32, Vec<(u32, u32)>)> {
+    let [x, y, width, height] = line.map(|value| value.max(0.0) as u32);
+    (y..y + height)
+        .map(|row| (row, runs(image, row, (x, x + width + 1), 30, colour)))
+        .filter(|(_, runs)| !runs.is_empty())
+        .collect()
+}
+
+#[test]
+fn list_markers_hang_beside_their_items_and_text_decorations_are_solid_lines() {
+    let image = render_ok(&page("lists.html"), &[]);
+    let boxes = dumped_boxes(&dump_layout(&page("lists.html"), &[]));
+    let markers: Vec<(&armature_tests::DumpedBox, [f32; 4], &str)> = boxes
+        .iter()
+        .filter_map(|item| item.marker.as_ref().map(|(rect, text)| (item, *rect, text.as_str())))
+        .collect();
+    let texts: Vec<&str> = markers.iter().map(|(_, _, text)| *text).collect();
+    assert_eq!(
+        texts,
+        ["\u{2022}", "\u{25e6}", "\u{25aa}", "\u{2022}", "3.", "4.", "9.", "a.", "b.", "III.", "II.", "I."],
+        "discs, circles and squares as lists nest; start, value, type and reversed"
+    );
+    for (item, rect, text) in &markers {
+        // Drawn left of the item, ending where it starts.
+        assert!((rect[0] + rect[2] - item.rect[0]).abs() <= 0.5, "{text} at {rect:?} beside {:?}", item.rect);
+        let [x, y, width, height] = rect.map(|value| value as u32);
+        let ink = ink_pixels(&image, x, y, width, height, WHITE);
+        assert!(ink > 4, "marker {text} at {rect:?} has {ink} ink pixels");
+    }
+    // The first line of an element's first text box (after it in tree order).
+    let line = |element: &str| {
+        let at = boxes.iter().position(|b| b.element == element).expect("the element");
+        boxes[at..].iter().find(|b| b.kind == "text").map(|b| b.lines[0].0).expect("a line")
+    };
+    // Each link is underlined in its own blue, the word between them is not: one row below
+    // the text has two long blue runs, one per link.
+    let links = line("p#links");
+    let blue = |[r, g, b, _]: [u8; 4]| b > 180 && r < 80 && g < 80;
+    let rows = decorated_rows(&image, links, blue);
+    assert!(rows.iter().any(|(_, runs)| runs.len() == 2), "{rows:?}");
+    assert!(rows.iter().all(|(row, _)| *row as f32 > links[1] + links[3] / 2.0), "under the text: {rows:?}");
+    // The deletion's line goes through the middle of the text, in its decoration colour.
+    let gone = line("p#gone");
+    let red = |[r, g, b, _]: [u8; 4]| r > 160 && g < 90 && b < 90;
+    let rows = decorated_rows(&image, gone, red);
+    assert!(!rows.is_empty(), "a red line through 'Dropped: tables'");
+    for (row, runs) in &rows {
+        assert!(
+            (*row as f32) < gone[1] + gone[3] * 0.7 && (*row as f32) > gone[1] + gone[3] * 0.3,
+            "{rows:?}"
+        );
+        assert!(runs[0].1 as f32 > gone[2] - 4.0, "across the whole line: {runs:?} for {gone:?}");
+    }
+}
+
 #[test]
 fn inline_blocks_marks_and_canvases_paint_in_their_lines() {
     let image = render_ok(&page("inline-blocks.html"), &[]);

@@ -1,6 +1,7 @@
 //! `--dump-layout`: the box tree with each box's border-box rect, as indented text for
 //! people or JSON for tools and tests.
 
+use armature_api::LayoutPoint;
 use serde::Serialize;
 
 use super::{BoxId, BoxKind, PageLayout};
@@ -30,6 +31,9 @@ pub struct DumpBox {
     /// A box the user can scroll: how far its content reaches down (`scrollHeight`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scroll_height: Option<f32>,
+    /// A list item's outside marker, as a line of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marker: Option<DumpLine>,
     /// Line boxes of a text box.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<DumpLine>,
@@ -108,6 +112,13 @@ fn write_text(node: &DumpBox, depth: usize, out: &mut String) {
         "{indent}{}{element} ({}, {}) {}x{}{scrolls}",
         node.kind, node.x, node.y, node.width, node.height
     );
+    if let Some(marker) = &node.marker {
+        let _ = writeln!(
+            out,
+            "{indent}  marker ({}, {}) {}x{} {:?}",
+            marker.x, marker.y, marker.width, marker.height, marker.text
+        );
+    }
     for line in &node.lines {
         let _ = writeln!(
             out,
@@ -136,24 +147,17 @@ fn dump_box(page: &PageLayout, document: &Document, id: BoxId) -> DumpBox {
         BoxKind::Image(ImageContent::Broken { .. }) => "broken-image",
         BoxKind::Canvas(_) => "canvas",
     };
-    let mut lines = Vec::new();
-    if let BoxKind::Text(paragraph) = layout_box.kind {
-        let paragraph = page.paragraph(paragraph);
-        let content = layout_box.content_rect();
-        if let Some(text) = &paragraph.layout {
-            for line in text.lines() {
-                let metrics = line.metrics();
-                let range = line.text_range();
-                lines.push(DumpLine {
-                    x: round(content.origin.x + metrics.offset),
-                    y: round(content.origin.y + metrics.block_min_coord),
-                    width: round(metrics.advance - metrics.hanging_advance),
-                    height: round(metrics.block_max_coord - metrics.block_min_coord),
-                    text: paragraph.text.get(range).unwrap_or_default().trim_end().to_owned(),
-                });
-            }
-        }
-    }
+    let lines = match layout_box.kind {
+        BoxKind::Text(paragraph) => dump_lines(page, paragraph, layout_box.content_rect().origin),
+        _ => Vec::new(),
+    };
+    let marker = layout_box.marker.and_then(|marker| {
+        let line = dump_lines(page, marker.paragraph, marker.origin).into_iter().next()?;
+        // The marker's suffix (its trailing space) is part of its width.
+        let width =
+            page.paragraph(marker.paragraph).layout.as_ref().map_or(0.0, |layout| layout.full_width());
+        Some(DumpLine { width: round(width), ..line })
+    });
     let extent = layout_box.scroll_frame.map(|frame| page.scroll_frame(frame).extent);
     DumpBox {
         kind,
@@ -164,9 +168,28 @@ fn dump_box(page: &PageLayout, document: &Document, id: BoxId) -> DumpBox {
         height: round(layout_box.rect.size.height),
         scroll_width: extent.map(|extent| round(extent.width)),
         scroll_height: extent.map(|extent| round(extent.height)),
+        marker,
         lines,
         children: layout_box.children.iter().map(|&child| dump_box(page, document, child)).collect(),
     }
+}
+
+/// The line boxes of a paragraph whose top-left is at `origin`.
+fn dump_lines(page: &PageLayout, paragraph: super::ParagraphId, origin: LayoutPoint) -> Vec<DumpLine> {
+    let paragraph = page.paragraph(paragraph);
+    let Some(text) = &paragraph.layout else { return Vec::new() };
+    text.lines()
+        .map(|line| {
+            let metrics = line.metrics();
+            DumpLine {
+                x: round(origin.x + metrics.offset),
+                y: round(origin.y + metrics.block_min_coord),
+                width: round(metrics.advance - metrics.hanging_advance),
+                height: round(metrics.block_max_coord - metrics.block_min_coord),
+                text: paragraph.text.get(line.text_range()).unwrap_or_default().trim_end().to_owned(),
+            }
+        })
+        .collect()
 }
 
 /// `tag#id.class1.class2`.

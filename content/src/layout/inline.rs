@@ -15,7 +15,7 @@ use super::BoxId;
 use crate::dom::NodeId;
 use crate::fonts::{Fonts, MONO_FAMILY, SANS_FAMILY};
 use crate::style::{
-    ComputedStyle, FontFamily as CssFontFamily, FontStyle, LineHeight, TextAlign, WhiteSpace,
+    ComputedStyle, Decorations, FontFamily as CssFontFamily, FontStyle, LineHeight, TextAlign, WhiteSpace,
 };
 
 /// Index of a span's paint style in its [`Paragraph`]; parley carries it as the brush.
@@ -31,6 +31,8 @@ pub struct SpanPaint {
     pub color: ColorF,
     /// Background behind the span's text on each line.
     pub background: ColorF,
+    /// The lines drawn through its text.
+    pub decorations: Decorations,
 }
 
 /// One piece of a paragraph, in order.
@@ -73,7 +75,12 @@ impl Paragraph {
         Paragraph {
             items: Vec::new(),
             styles: vec![root.clone()],
-            spans: vec![SpanPaint { node: None, color: root.color, background: ColorF::TRANSPARENT }],
+            spans: vec![SpanPaint {
+                node: None,
+                color: root.color,
+                background: ColorF::TRANSPARENT,
+                decorations: root.decorations,
+            }],
             atomics: Vec::new(),
             layout: None,
             text: String::new(),
@@ -107,7 +114,22 @@ impl Paragraph {
             node: Some(node),
             color: style.color,
             background: style.background_color,
+            decorations: style.decorations,
         });
+    }
+
+    /// Adds a list item's inside marker: `text` in `style`, a span of no element.
+    pub(super) fn push_marker(&mut self, style: &ComputedStyle, text: &str) {
+        self.items.push(InlineItem::PushSpan(self.styles.len()));
+        self.styles.push(style.clone());
+        self.spans.push(SpanPaint {
+            node: None,
+            color: style.color,
+            background: ColorF::TRANSPARENT,
+            decorations: style.decorations,
+        });
+        self.items.push(InlineItem::Text(text.to_owned()));
+        self.items.push(InlineItem::PopSpan);
     }
 
     pub(super) fn pop_span(&mut self) {

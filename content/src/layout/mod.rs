@@ -21,10 +21,13 @@ use crate::style::{self, ComputedStyle, Display, Length, Sides, StyleMap};
 
 pub mod dump;
 pub mod inline;
+pub mod marker;
 pub mod overflow;
 
 use inline::InlineItem;
 pub use inline::{Paragraph, SpanBrush, SpanPaint};
+use marker::Counters;
+pub use marker::Marker;
 pub use overflow::{ScrollFrame, ScrollFrameId};
 
 /// Index of a box in [`PageLayout::boxes`].
@@ -114,6 +117,8 @@ pub struct LayoutBox {
     pub fixed: bool,
     /// The scroll frame it is, if the user can scroll its content.
     pub scroll_frame: Option<ScrollFrameId>,
+    /// A list item's outside marker (an inside one is part of its first paragraph).
+    pub marker: Option<Marker>,
     taffy: taffy::NodeId,
 }
 
@@ -312,6 +317,8 @@ pub fn layout(
         atomic_roots: Vec::new(),
         canvases: Vec::new(),
         canvases_held: Held::default(),
+        counters: Counters::new(),
+        markers: Vec::new(),
     };
     let viewport_style = taffy::Style {
         size: taffy::Size { width: length(viewport.width), height: length(viewport.height) },
@@ -319,7 +326,7 @@ pub fn layout(
     };
     let root = builder.new_box(BoxKind::Viewport, None, viewport_style, None);
     let initial = ComputedStyle { display: Display::Block, ..ComputedStyle::initial() };
-    let children = builder.children(NodeId::DOCUMENT, &initial, false);
+    let children = builder.children(NodeId::DOCUMENT, &initial, false, None);
     for child in &children {
         // CSS 2 §8.3.1: the root element's margins do not collapse with its children's.
         // Layout containment makes it a formatting-context root, which is what stops it.
@@ -382,6 +389,10 @@ struct Builder<'a> {
     canvases_held: Held,
     /// Whether text metrics snap to whole CSS pixels (see [`layout`]).
     quantize_text: bool,
+    /// The `list-item` counters in scope at the element being built.
+    counters: Counters,
+    /// Outside markers' paragraphs, shaped once taffy is done.
+    markers: Vec<ParagraphId>,
 }
 
 impl Builder<'_> {
@@ -409,6 +420,7 @@ impl Builder<'_> {
             children: Vec::new(),
             fixed: false,
             scroll_frame: None,
+            marker: None,
             taffy,
         });
         id
@@ -438,9 +450,44 @@ impl Builder<'_> {
             _ => BoxKind::Block,
         };
         let id = self.new_box(kind.clone(), Some(node), taffy_style(style, &kind), None);
-        let children = self.children(node, style, kind == BoxKind::Flex);
+        let marker = self.list_marker(node, style);
+        let inside = match marker {
+            Some((text, style::ListStylePosition::Outside)) => {
+                let mut paragraph = Paragraph::new(&marker::marker_style(style), self.quantize_text);
+                paragraph.items.push(InlineItem::Text(text));
+                let paragraph = self.add_paragraph(paragraph);
+                self.markers.push(paragraph);
+                self.boxes[id.index()].marker = Some(Marker { paragraph, origin: LayoutPoint::zero() });
+                None
+            }
+            Some((text, style::ListStylePosition::Inside)) => Some(text),
+            None => None,
+        };
+        let owner = self.counters.enter(self.document, self.styles, node);
+        let children = self.children(node, style, kind == BoxKind::Flex, inside.as_deref());
+        if owner {
+            self.counters.leave();
+        }
         self.set_children(id, children);
         id
+    }
+
+    /// A list item's marker text and where it goes; steps the list's counter.
+    fn list_marker(
+        &mut self,
+        node: NodeId,
+        style: &ComputedStyle,
+    ) -> Option<(String, style::ListStylePosition)> {
+        if !style.list_item {
+            return None;
+        }
+        let ordinal = self.counters.item(self.document, node);
+        Some((marker::marker_text(style.list_style_type, ordinal)?, style.list_style_position))
+    }
+
+    fn add_paragraph(&mut self, paragraph: Paragraph) -> ParagraphId {
+        self.paragraphs.push(paragraph);
+        ParagraphId((self.paragraphs.len() - 1) as u32)
     }
 
     fn image_box(&mut self, node: NodeId, style: &ComputedStyle) -> BoxId {
@@ -495,10 +542,20 @@ impl Builder<'_> {
     }
 
     /// The child boxes of a container: block-level children as they are, runs of inline
-    /// content wrapped in anonymous text boxes.
-    fn children(&mut self, parent: NodeId, parent_style: &ComputedStyle, flex: bool) -> Vec<BoxId> {
+    /// content wrapped in anonymous text boxes; `marker`, a list item's inside marker, starts
+    /// the first run.
+    fn children(
+        &mut self,
+        parent: NodeId,
+        parent_style: &ComputedStyle,
+        flex: bool,
+        marker: Option<&str>,
+    ) -> Vec<BoxId> {
         let mut boxes = Vec::new();
         let mut paragraph = Paragraph::new(parent_style, self.quantize_text);
+        if let Some(text) = marker {
+            paragraph.push_marker(&marker::marker_style(parent_style), text);
+        }
         for &child in &self.document.node(parent).children {
             match &self.document.node(child).data {
                 NodeData::Text(text) => paragraph.items.push(InlineItem::Text(text.clone())),
@@ -601,10 +658,10 @@ impl Builder<'_> {
                 _ => None,
             })
             .collect();
-        let index = self.paragraphs.len();
-        self.paragraphs.push(done);
-        let kind = BoxKind::Text(ParagraphId(index as u32));
-        let id = self.new_box(kind, None, block_style(), Some(Measured::Paragraph(index)));
+        let paragraph = self.add_paragraph(done);
+        let kind = BoxKind::Text(paragraph);
+        let measured = Measured::Paragraph(paragraph.0 as usize);
+        let id = self.new_box(kind, None, block_style(), Some(measured));
         self.boxes[id.index()].children = atomics;
         boxes.push(id);
     }
@@ -636,6 +693,17 @@ impl Builder<'_> {
         }
         let root = self.boxes[root.index()].taffy;
         self.run_taffy(root, AvailableSpace::Definite(viewport.width), &atomic_sizes, &mut layout_context);
+        // Outside markers take no room: shaped on one line, whatever their items' width.
+        let unbounded = taffy::Size { width: AvailableSpace::MaxContent, height: AvailableSpace::MaxContent };
+        for marker in std::mem::take(&mut self.markers) {
+            self.paragraphs[marker.0 as usize].measure(
+                taffy::Size::NONE,
+                unbounded,
+                self.fonts,
+                &mut layout_context,
+                &|_| (0.0, 0.0),
+            );
+        }
     }
 
     fn run_taffy(
@@ -765,6 +833,10 @@ fn place(
                 let at = LayoutPoint::new(from.x + child_layout.location.x, from.y + child_layout.location.y);
                 page.boxes[child.index()].fixed = fixed || child_fixed;
                 place(tree, page, child, at, hoisted);
+            }
+            if let Some(marker) = page.boxes[id.index()].marker {
+                let origin = marker::place_outside(tree, page, id, marker.paragraph);
+                page.boxes[id.index()].marker = Some(Marker { origin, ..marker });
             }
         }
     }

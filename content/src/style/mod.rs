@@ -34,7 +34,7 @@ impl StyleMap {
 /// The user-agent style sheet: what every page starts from (a subset of HTML §15).
 pub const USER_AGENT_SHEET: &str = r#"
 html, body, div, section, article, header, footer, main, nav, aside, p, h1, h2, h3, h4, h5,
-h6, ul, ol, li, blockquote, pre, form, figure, figcaption, address, hr, dl, dt, dd, table,
+h6, ul, ol, menu, blockquote, pre, form, figure, figcaption, address, hr, dl, dt, dd, table,
 tr, td, th, details, summary, center, fieldset, legend { display: block }
 head, style, script, title, meta, link, template, base, noscript { display: none }
 body { margin: 8px }
@@ -47,7 +47,15 @@ h3 { font-size: 1.17em; font-weight: bold; margin-top: 1em; margin-bottom: 1em }
 h4 { font-weight: bold; margin-top: 1.33em; margin-bottom: 1.33em }
 h5 { font-size: 0.83em; font-weight: bold; margin-top: 1.67em; margin-bottom: 1.67em }
 h6 { font-size: 0.67em; font-weight: bold; margin-top: 2.33em; margin-bottom: 2.33em }
-ul, ol { padding-left: 40px }
+ul, ol, menu { padding-left: 40px }
+li { display: list-item }
+ul, menu { list-style-type: disc }
+ol { list-style-type: decimal }
+ul ul, ol ul, menu ul, ul menu, ol menu, menu menu { list-style-type: circle }
+ul ul ul, ul ol ul, ol ul ul, ol ol ul { list-style-type: square }
+ul ul, ul ol, ol ul, ol ol { margin-top: 0; margin-bottom: 0 }
+a, u, ins { text-decoration: underline }
+s, strike, del { text-decoration: line-through }
 b, strong, th { font-weight: bold }
 i, em, cite, var, dfn, address { font-style: italic }
 pre, code, kbd, samp, tt { font-family: monospace }
@@ -190,6 +198,16 @@ fn compute_element(
             tracing::debug!(target: "armature::style", "ignored '{}: {}'", declaration.name, declaration.value);
         }
     }
+    // CSS Text Decoration 3 §2: decorations propagate to in-flow descendants, not into
+    // atomic inlines (an inline-block, unless a flex container blockifies it) or
+    // out-of-flow boxes; a box adds its own lines in its own decoration colour.
+    let atomic = style.display == Display::InlineBlock && parent.display != Display::Flex;
+    if atomic || style.position.is_out_of_flow() {
+        style.decorations = Decorations::default();
+    }
+    style.decorations = style
+        .decorations
+        .with(style.text_decoration_line, style.text_decoration_color.unwrap_or(style.color));
     // CSS 2 §9.7: an absolutely positioned box is block-level whatever its display says.
     if style.position.is_out_of_flow() && style.display.is_inline_level() {
         style.display = Display::Block;
@@ -208,9 +226,11 @@ fn compute_element(
 }
 
 /// HTML attributes that act as author style with the lowest precedence (HTML §15.2):
-/// `width`/`height` on `<img>`, `bgcolor`, `align`.
+/// `width`/`height` on `<img>`, `bgcolor`, `type` on lists and list items.
 fn presentational_hints(document: &Document, id: NodeId) -> impl Iterator<Item = Declaration> + '_ {
-    let is_img = document.tag(id).is_some_and(|tag| &**tag == "img");
+    let tag = document.tag(id);
+    let is_img = tag.is_some_and(|tag| &**tag == "img");
+    let is_list = tag.is_some_and(|tag| matches!(&**tag, "ol" | "ul" | "li"));
     let dimension = move |attribute: &'static str| {
         let value = document.attr(id, attribute).filter(|_| is_img)?;
         let pixels: f32 = value.trim().trim_end_matches("px").parse().ok()?;
@@ -221,7 +241,25 @@ fn presentational_hints(document: &Document, id: NodeId) -> impl Iterator<Item =
         value: value.to_owned(),
         important: false,
     });
-    [dimension("width"), dimension("height"), bgcolor].into_iter().flatten()
+    // HTML §15.3.8: ol's types are case-sensitive (`a` and `A` differ), ul's are not.
+    let list_type = document.attr(id, "type").filter(|_| is_list).and_then(|value| {
+        let kind = match value.trim() {
+            "1" => "decimal",
+            "a" => "lower-alpha",
+            "A" => "upper-alpha",
+            "i" => "lower-roman",
+            "I" => "upper-roman",
+            other => match other.to_ascii_lowercase().as_str() {
+                "none" => "none",
+                "disc" => "disc",
+                "circle" => "circle",
+                "square" => "square",
+                _ => return None,
+            },
+        };
+        Some(Declaration { name: "list-style-type".to_owned(), value: kind.to_owned(), important: false })
+    });
+    [dimension("width"), dimension("height"), bgcolor, list_type].into_iter().flatten()
 }
 
 #[cfg(test)]
@@ -357,5 +395,79 @@ mod tests {
         assert_eq!(axes("d"), (Overflow::Scroll, Overflow::Hidden), "clip becomes hidden");
         // Three values are invalid: the declaration before stands.
         assert_eq!(axes("e"), (Overflow::Clip, Overflow::Clip));
+    }
+
+    #[test]
+    fn text_decoration_longhands_and_shorthand() {
+        let page = "<style>#a { text-decoration: underline dotted red line-through 2px } \
+                    #b { text-decoration: underline; text-decoration: none; text-decoration-color: blue } \
+                    #c { text-decoration-line: overline underline; text-decoration: underline underline } \
+                    #d { text-decoration: rgb(0, 128, 0) overline; text-decoration-color: currentColor } \
+                    #e { text-decoration-line: none underline }</style>\
+                    <p id=a></p><p id=b></p><p id=c></p><p id=d></p><p id=e></p>";
+        let lines = |underline, overline, line_through| DecorationLines { underline, overline, line_through };
+        let a = style_of(page, "a");
+        assert_eq!(a.text_decoration_line, lines(true, false, true));
+        assert_eq!(a.text_decoration_color.map(rgb), Some([255, 0, 0]));
+        let b = style_of(page, "b");
+        assert_eq!(
+            (b.text_decoration_line, b.decorations),
+            (lines(false, false, false), Decorations::default())
+        );
+        assert_eq!(b.text_decoration_color.map(rgb), Some([0, 0, 255]), "the longhand after the shorthand");
+        // A repeated line is invalid: the declaration before stands.
+        assert_eq!(style_of(page, "c").text_decoration_line, lines(true, true, false));
+        let d = style_of(page, "d");
+        assert_eq!((d.text_decoration_line, d.text_decoration_color), (lines(false, true, false), None));
+        assert_eq!(style_of(page, "e").text_decoration_line, lines(false, false, false), "none alone");
+    }
+
+    #[test]
+    fn decorations_reach_in_flow_descendants_in_the_decorating_box_colour_but_not_atomic_or_out_of_flow_ones()
+    {
+        let page = "<style>p { color: red; text-decoration: underline } em { color: blue } \
+                    #c { display: inline-block } #d { position: absolute } \
+                    #e { text-decoration: line-through; color: green } \
+                    #f { display: flex } #g { display: inline-block; color: black }</style>\
+                    <p><em id=a>x</em><span id=b><em id=e>y</em></span><span id=c>z</span><span id=d>w</span></p>\
+                    <p id=f><span id=g>v</span></p><a id=h href=#>link</a>";
+        let underline = |id| style_of(page, id).decorations.underline.map(rgb);
+        // The underline keeps the paragraph's colour, whatever colour the text has.
+        assert_eq!(underline("a"), Some([255, 0, 0]));
+        assert_eq!(underline("b"), Some([255, 0, 0]));
+        let e = style_of(page, "e").decorations;
+        assert_eq!((e.underline.map(rgb), e.line_through.map(rgb)), (Some([255, 0, 0]), Some([0, 128, 0])));
+        assert_eq!(underline("c"), None, "not into an inline-block");
+        assert_eq!(underline("d"), None, "not into an absolute box");
+        assert_eq!(underline("g"), Some([255, 0, 0]), "a flex item is blockified, and in flow");
+        assert_eq!(underline("h"), Some([0, 0, 238]), "links are underlined in their own colour");
+    }
+
+    #[test]
+    fn list_style_and_list_items() {
+        let page = "<style>#b { list-style: inside none } #c { list-style: square url(\"m.png\") } \
+                    #d { list-style: none none } #e { list-style: circle; list-style: none none none } \
+                    #f { list-style-type: lower-latin; display: block }</style>\
+                    <ul><li id=a></li></ul><ul id=b></ul><ul id=c></ul><ol id=d></ol><ol id=e></ol>\
+                    <ol type=a><li id=f></li><li id=g type=I></li></ol><ul type=SQUARE><li id=h></li></ul>\
+                    <ul><li><ul><li id=i></li><li><ol><li><ul><li id=j></li></ul></li></ol></li></ul></li></ul>";
+        let list = |id| {
+            let style = style_of(page, id);
+            (style.list_style_type, style.list_style_position)
+        };
+        let a = style_of(page, "a");
+        assert!(a.list_item && a.display == Display::Block);
+        assert_eq!(list("a"), (ListStyleType::Disc, ListStylePosition::Outside));
+        assert_eq!(list("b"), (ListStyleType::None, ListStylePosition::Inside));
+        assert_eq!(list("c"), (ListStyleType::Square, ListStylePosition::Outside), "an image shows its type");
+        assert_eq!(list("d"), (ListStyleType::None, ListStylePosition::Outside));
+        assert_eq!(list("e"), (ListStyleType::Circle, ListStylePosition::Outside), "three nones are invalid");
+        let f = style_of(page, "f");
+        assert!(!f.list_item, "display: block is not a list item");
+        assert_eq!(f.list_style_type, ListStyleType::LowerAlpha);
+        assert_eq!(list("g").0, ListStyleType::UpperRoman, "ol and li types are case-sensitive");
+        assert_eq!(list("h").0, ListStyleType::Square, "ul types are not");
+        assert_eq!(list("i").0, ListStyleType::Circle);
+        assert_eq!(list("j").0, ListStyleType::Square);
     }
 }

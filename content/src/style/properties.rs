@@ -3,14 +3,16 @@
 //! Supported: display, width/height, min-/max-width/height, margin, padding, border (width,
 //! style, colour, per side), border-radius, background(-color), color, opacity, font-size,
 //! font-weight, font-style, font-family (generic), line-height, text-align, white-space,
+//! text-decoration (line, colour; every style drawn solid), list-style (type, position),
 //! flex-direction, flex-wrap, justify-content, align-items, gap, flex(-grow/-shrink/-basis),
 //! overflow, position, top/right/bottom/left (and `inset`), z-index. Units: px, pt, %, em, rem.
 
 use armature_api::ColorF;
 
 use super::values::{
-    BorderPart, FontRelative, Length, Sides, parse_border_parts, parse_border_sides, parse_color,
-    parse_length, parse_length_list, parse_number, parse_sides,
+    BorderPart, DecorationLine, DecorationPart, FontRelative, Length, ListStylePart, Sides,
+    parse_border_parts, parse_border_sides, parse_color, parse_decoration_parts, parse_length,
+    parse_length_list, parse_list_style_parts, parse_number, parse_sides,
 };
 
 /// How an element takes part in layout.
@@ -90,9 +92,9 @@ pub enum WhiteSpace {
     PreWrap,
 }
 
-/// `overflow-x` or `overflow-y` (CSS Overflow 3 §3). Boxes inside the page do not scroll
-/// (there are no nested scroll containers), so every value but `visible` clips there; the
-/// values differ in how they compute and in what they do to the viewport.
+/// `overflow-x` or `overflow-y` (CSS Overflow 3 §3). Every value but `visible` clips; `auto`
+/// and `scroll` also let the user scroll the box (see `layout::overflow`), and the values
+/// differ in how they compute and in what they do to the viewport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Overflow {
     /// Content may paint outside the box.
@@ -140,6 +142,114 @@ impl Overflow {
             _ => return None,
         })
     }
+}
+
+/// `text-decoration-line`: the lines an element draws through its inline content.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DecorationLines {
+    /// Under the text.
+    pub underline: bool,
+    /// Over the text.
+    pub overline: bool,
+    /// Through the middle of the text.
+    pub line_through: bool,
+}
+
+impl DecorationLines {
+    /// These lines with `line` added.
+    pub fn with(self, line: DecorationLine) -> DecorationLines {
+        match line {
+            DecorationLine::Underline => DecorationLines { underline: true, ..self },
+            DecorationLine::Overline => DecorationLines { overline: true, ..self },
+            DecorationLine::LineThrough => DecorationLines { line_through: true, ..self },
+            DecorationLine::Blink => self,
+        }
+    }
+}
+
+/// The text decorations in effect on an element's text (CSS Text Decoration 3 §2): its own
+/// and those its ancestors propagate to it, each line in the colour of the innermost box
+/// that draws it (lines of one kind from nested boxes fall on the same place, the inner one
+/// painted last, so it is the one seen).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Decorations {
+    /// An underline's colour.
+    pub underline: Option<ColorF>,
+    /// An overline's colour.
+    pub overline: Option<ColorF>,
+    /// A line-through's colour.
+    pub line_through: Option<ColorF>,
+}
+
+impl Decorations {
+    /// These decorations with a box's own `lines` in `color` added inside them.
+    pub fn with(self, lines: DecorationLines, color: ColorF) -> Decorations {
+        let pick = |own: bool, outer: Option<ColorF>| if own { Some(color) } else { outer };
+        Decorations {
+            underline: pick(lines.underline, self.underline),
+            overline: pick(lines.overline, self.overline),
+            line_through: pick(lines.line_through, self.line_through),
+        }
+    }
+
+    /// Whether no line is drawn.
+    pub fn is_empty(&self) -> bool {
+        *self == Decorations::default()
+    }
+}
+
+/// `list-style-type`: what a list item's marker shows (CSS Counter Styles 3's predefined
+/// styles that HTML pages use).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListStyleType {
+    /// No marker.
+    None,
+    /// `•`.
+    Disc,
+    /// `◦`.
+    Circle,
+    /// `▪`.
+    Square,
+    /// `1.`, `2.`, …
+    Decimal,
+    /// `01.`, `02.`, … `10.`
+    DecimalLeadingZero,
+    /// `a.` … `z.`, `aa.`, …
+    LowerAlpha,
+    /// `A.` … `Z.`, `AA.`, …
+    UpperAlpha,
+    /// `i.`, `ii.`, … (1 to 3999; decimal outside that)
+    LowerRoman,
+    /// `I.`, `II.`, …
+    UpperRoman,
+}
+
+impl ListStyleType {
+    /// The keyword's type (`lower-latin` is `lower-alpha`), if supported.
+    pub fn parse(keyword: &str) -> Option<ListStyleType> {
+        Some(match keyword {
+            "none" => ListStyleType::None,
+            "disc" => ListStyleType::Disc,
+            "circle" => ListStyleType::Circle,
+            "square" => ListStyleType::Square,
+            "decimal" => ListStyleType::Decimal,
+            "decimal-leading-zero" => ListStyleType::DecimalLeadingZero,
+            "lower-alpha" | "lower-latin" => ListStyleType::LowerAlpha,
+            "upper-alpha" | "upper-latin" => ListStyleType::UpperAlpha,
+            "lower-roman" => ListStyleType::LowerRoman,
+            "upper-roman" => ListStyleType::UpperRoman,
+            _ => return None,
+        })
+    }
+}
+
+/// `list-style-position`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListStylePosition {
+    /// The marker hangs left of the item's first line, outside its box.
+    Outside,
+    /// The marker is the first thing on the item's first line.
+    Inside,
 }
 
 /// `position` (CSS 2 §9.3.1; `sticky` is not supported and is ignored).
@@ -289,6 +399,19 @@ pub struct ComputedStyle {
     pub text_align: TextAlign,
     /// `white-space` (inherited).
     pub white_space: WhiteSpace,
+    /// `text-decoration-line`.
+    pub text_decoration_line: DecorationLines,
+    /// `text-decoration-color`; `None` is `currentColor`.
+    pub text_decoration_color: Option<ColorF>,
+    /// The decorations drawn on this element's text, its own included (propagated down
+    /// like an inherited property; see `style::compute`).
+    pub decorations: Decorations,
+    /// Whether `display` is `list-item`: a block with a marker.
+    pub list_item: bool,
+    /// `list-style-type` (inherited).
+    pub list_style_type: ListStyleType,
+    /// `list-style-position` (inherited).
+    pub list_style_position: ListStylePosition,
     /// `overflow-x`.
     pub overflow_x: Overflow,
     /// `overflow-y`.
@@ -343,6 +466,12 @@ impl ComputedStyle {
             line_height: LineHeight::Normal,
             text_align: TextAlign::Left,
             white_space: WhiteSpace::Normal,
+            text_decoration_line: DecorationLines::default(),
+            text_decoration_color: None,
+            decorations: Decorations::default(),
+            list_item: false,
+            list_style_type: ListStyleType::Disc,
+            list_style_position: ListStylePosition::Outside,
             overflow_x: Overflow::Visible,
             overflow_y: Overflow::Visible,
             position: Position::Static,
@@ -370,6 +499,9 @@ impl ComputedStyle {
             line_height: self.line_height,
             text_align: self.text_align,
             white_space: self.white_space,
+            decorations: self.decorations,
+            list_style_type: self.list_style_type,
+            list_style_position: self.list_style_position,
             ..ComputedStyle::initial()
         }
     }
@@ -411,12 +543,13 @@ pub fn apply_property(
     let length = || parse_length(value, font);
     match name {
         "display" => {
-            style.display = match keyword.as_str() {
-                "block" | "list-item" | "table" | "table-row" | "table-cell" | "flow-root" => Display::Block,
-                "inline" => Display::Inline,
-                "inline-block" | "inline-flex" => Display::InlineBlock,
-                "flex" => Display::Flex,
-                "none" => Display::None,
+            (style.display, style.list_item) = match keyword.as_str() {
+                "list-item" => (Display::Block, true),
+                "block" | "table" | "table-row" | "table-cell" | "flow-root" => (Display::Block, false),
+                "inline" => (Display::Inline, false),
+                "inline-block" | "inline-flex" => (Display::InlineBlock, false),
+                "flex" => (Display::Flex, false),
+                "none" => (Display::None, false),
                 _ => return false,
             }
         }
@@ -551,6 +684,36 @@ pub fn apply_property(
                 _ => return false,
             }
         }
+        "text-decoration-line" => {
+            let Some(parts) = parse_decoration_parts(value) else { return false };
+            let mut lines = DecorationLines::default();
+            for part in &parts {
+                match part {
+                    DecorationPart::Line(line) => lines = lines.with(*line),
+                    DecorationPart::NoLine if parts.len() == 1 => {}
+                    _ => return false,
+                }
+            }
+            style.text_decoration_line = lines;
+        }
+        "text-decoration-color" => match keyword.as_str() {
+            "currentcolor" => style.text_decoration_color = None,
+            _ => return set(&mut style.text_decoration_color, parse_color(value).map(Some)),
+        },
+        // Every style is drawn solid (noted in ARCHITECTURE.md), so the value is only checked.
+        "text-decoration-style" => {
+            return matches!(keyword.as_str(), "solid" | "double" | "dotted" | "dashed" | "wavy");
+        }
+        "text-decoration" => return apply_text_decoration(value, style),
+        "list-style-type" => return set(&mut style.list_style_type, ListStyleType::parse(&keyword)),
+        "list-style-position" => {
+            style.list_style_position = match keyword.as_str() {
+                "outside" => ListStylePosition::Outside,
+                "inside" => ListStylePosition::Inside,
+                _ => return false,
+            }
+        }
+        "list-style" => return apply_list_style(value, style),
         "overflow" => {
             // One value for both axes, or x then y.
             let values: Option<Vec<Overflow>> =
@@ -677,6 +840,60 @@ fn apply_border_part(side: &mut BorderSideStyle, part: BorderPart) {
         BorderPart::Style(drawn) => side.drawn = drawn,
         BorderPart::Color(color) => side.color = Some(color),
     }
+}
+
+/// `text-decoration`: any of line(s), style and colour, in any order, the ones left out
+/// reset (a thickness is accepted and drawn as the font's).
+fn apply_text_decoration(value: &str, style: &mut ComputedStyle) -> bool {
+    let Some(parts) = parse_decoration_parts(value) else { return false };
+    let (mut lines, mut color, mut no_line) = (DecorationLines::default(), None, false);
+    let (mut styled, mut colored) = (false, false);
+    for part in parts {
+        match part {
+            DecorationPart::Line(line) if !no_line => lines = lines.with(line),
+            DecorationPart::NoLine if lines == DecorationLines::default() && !no_line => no_line = true,
+            DecorationPart::Style if !styled => styled = true,
+            DecorationPart::Color(value) if !colored => (color, colored) = (value, true),
+            DecorationPart::Thickness => {}
+            _ => return false,
+        }
+    }
+    (style.text_decoration_line, style.text_decoration_color) = (lines, color);
+    true
+}
+
+/// `list-style`: a type, a position and an image, in any order, the ones left out reset;
+/// `none` is the type when no type is given. Marker images are not drawn: the type shows.
+fn apply_list_style(value: &str, style: &mut ComputedStyle) -> bool {
+    let Some(parts) = parse_list_style_parts(value) else { return false };
+    let (mut kind, mut position, mut nones) = (None, None, 0);
+    for part in parts {
+        match part {
+            ListStylePart::None => nones += 1,
+            ListStylePart::Keyword(keyword) => {
+                if let Some(parsed) = ListStyleType::parse(&keyword).filter(|_| kind.is_none()) {
+                    kind = Some(parsed);
+                } else {
+                    position = match (keyword.as_str(), position) {
+                        ("outside", None) => Some(ListStylePosition::Outside),
+                        ("inside", None) => Some(ListStylePosition::Inside),
+                        _ => return false,
+                    };
+                }
+            }
+            ListStylePart::Image => {}
+        }
+    }
+    // `none` fills the type and the image, whichever the other parts left unset.
+    match (nones, kind) {
+        (0, _) => {}
+        (1 | 2, None) => kind = Some(ListStyleType::None),
+        (1, Some(_)) => {}
+        _ => return false,
+    }
+    style.list_style_type = kind.unwrap_or(ListStyleType::Disc);
+    style.list_style_position = position.unwrap_or(ListStylePosition::Outside);
+    true
 }
 
 /// `flex: none | auto | <grow> [<shrink>] [<basis>] | <basis>`.

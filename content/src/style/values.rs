@@ -1,4 +1,5 @@
-//! CSS values: lengths, the four-sides shorthand, colours. Parsed with cssparser.
+//! CSS values: lengths, the four-sides shorthand, colours, the parts of the border,
+//! text-decoration and list-style shorthands. Parsed with cssparser.
 
 use armature_api::ColorF;
 use cssparser::{Parser, Token};
@@ -171,6 +172,99 @@ pub fn parse_border_part(parser: &mut Parser<'_>, font: FontRelative) -> Option<
     }
     parser.reset(&start);
     parse_color_token(parser).map(BorderPart::Color)
+}
+
+/// One line keyword of `text-decoration(-line)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecorationLine {
+    /// `underline`.
+    Underline,
+    /// `overline`.
+    Overline,
+    /// `line-through`.
+    LineThrough,
+    /// `blink`: valid, and draws nothing (as in every current browser).
+    Blink,
+}
+
+/// One component of a `text-decoration` value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DecorationPart {
+    /// A line keyword.
+    Line(DecorationLine),
+    /// `none`.
+    NoLine,
+    /// A style keyword (`solid`, `wavy`, …).
+    Style,
+    /// A colour; `None` is `currentColor`.
+    Color(Option<ColorF>),
+    /// A thickness (`auto`, `from-font`, a length).
+    Thickness,
+}
+
+/// Parses the components of `text-decoration` or `text-decoration-line`; a line keyword
+/// may not repeat.
+pub fn parse_decoration_parts(value: &str) -> Option<Vec<DecorationPart>> {
+    let parts = parse_list(value, 6, parse_decoration_part)?;
+    let lines: Vec<_> = parts.iter().filter(|part| matches!(part, DecorationPart::Line(_))).collect();
+    let repeated = lines.iter().enumerate().any(|(at, line)| lines[..at].contains(line));
+    (!repeated).then_some(parts)
+}
+
+fn parse_decoration_part(parser: &mut Parser<'_>) -> Option<DecorationPart> {
+    let start = parser.state();
+    if let Ok(Token::Ident(ident)) = parser.next().cloned() {
+        let part = match ident.to_ascii_lowercase().as_str() {
+            "underline" => Some(DecorationPart::Line(DecorationLine::Underline)),
+            "overline" => Some(DecorationPart::Line(DecorationLine::Overline)),
+            "line-through" => Some(DecorationPart::Line(DecorationLine::LineThrough)),
+            "blink" => Some(DecorationPart::Line(DecorationLine::Blink)),
+            "none" => Some(DecorationPart::NoLine),
+            "solid" | "double" | "dotted" | "dashed" | "wavy" => Some(DecorationPart::Style),
+            "auto" | "from-font" => Some(DecorationPart::Thickness),
+            "currentcolor" => Some(DecorationPart::Color(None)),
+            _ => None,
+        };
+        if part.is_some() {
+            return part;
+        }
+    }
+    parser.reset(&start);
+    if let Some(Length::Px(_) | Length::Percent(_)) = parse_length_token(parser, FontRelative::uniform(16.0))
+    {
+        return Some(DecorationPart::Thickness);
+    }
+    parser.reset(&start);
+    parse_color_token(parser).map(|color| DecorationPart::Color(Some(color)))
+}
+
+/// One component of a `list-style` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListStylePart {
+    /// `none` (the type's or the image's).
+    None,
+    /// Any other keyword, lowercased: a type or a position.
+    Keyword(String),
+    /// A marker image (`url(…)`), not drawn.
+    Image,
+}
+
+/// Parses the components of `list-style`.
+pub fn parse_list_style_parts(value: &str) -> Option<Vec<ListStylePart>> {
+    parse_list(value, 3, |parser| match parser.next().ok()?.clone() {
+        Token::Ident(ident) if ident.eq_ignore_ascii_case("none") => Some(ListStylePart::None),
+        Token::Ident(ident) => Some(ListStylePart::Keyword(ident.to_ascii_lowercase())),
+        Token::UnquotedUrl(_) => Some(ListStylePart::Image),
+        Token::Function(name) if name.eq_ignore_ascii_case("url") => {
+            parser
+                .parse_nested_block(|block| {
+                    block.expect_string().map(|_| ()).map_err(cssparser::ParseError::<()>::from)
+                })
+                .ok()?;
+            Some(ListStylePart::Image)
+        }
+        _ => None,
+    })
 }
 
 /// Parses a list of border components (`border`, `border-top`, …).

@@ -223,7 +223,7 @@ mod tests {
         Some(page.layout.paragraph(marker.paragraph).text.trim_end().to_owned())
     }
 
-    /// The page y of the first baseline of box `id`'s paragraph `nth` text box down.
+    /// The page y of text box `id`'s first baseline.
     fn text_baseline(page: &TestPage, id: BoxId) -> f32 {
         let text_box = page.layout.get(id);
         let BoxKind::Text(paragraph) = text_box.kind else { panic!("not a text box: {text_box:?}") };

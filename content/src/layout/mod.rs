@@ -6,6 +6,7 @@
 //! inline formatting context (a [`Paragraph`]); in a flex container each run becomes an
 //! anonymous flex item. Atomic inlines (inline-block, `<img>`, `<canvas>`) are laid out as
 //! their own taffy roots first, shrink-to-fit, then placed in their line like a glyph.
+//! List items are numbered as the tree is built and get their markers ([`marker`]).
 //! Runs on the content process's main thread.
 
 use armature_api::limits::{self, Held, Refused};
@@ -450,19 +451,7 @@ impl Builder<'_> {
             _ => BoxKind::Block,
         };
         let id = self.new_box(kind.clone(), Some(node), taffy_style(style, &kind), None);
-        let marker = self.list_marker(node, style);
-        let inside = match marker {
-            Some((text, style::ListStylePosition::Outside)) => {
-                let mut paragraph = Paragraph::new(&marker::marker_style(style), self.quantize_text);
-                paragraph.items.push(InlineItem::Text(text));
-                let paragraph = self.add_paragraph(paragraph);
-                self.markers.push(paragraph);
-                self.boxes[id.index()].marker = Some(Marker { paragraph, origin: LayoutPoint::zero() });
-                None
-            }
-            Some((text, style::ListStylePosition::Inside)) => Some(text),
-            None => None,
-        };
+        let inside = self.list_marker(id, node, style);
         let owner = self.counters.enter(self.document, self.styles, node);
         let children = self.children(node, style, kind == BoxKind::Flex, inside.as_deref());
         if owner {
@@ -472,17 +461,23 @@ impl Builder<'_> {
         id
     }
 
-    /// A list item's marker text and where it goes; steps the list's counter.
-    fn list_marker(
-        &mut self,
-        node: NodeId,
-        style: &ComputedStyle,
-    ) -> Option<(String, style::ListStylePosition)> {
+    /// Steps the list's counter for a list item and makes its marker: an outside one hangs
+    /// on box `id`, an inside one is returned, to start the item's first paragraph.
+    fn list_marker(&mut self, id: BoxId, node: NodeId, style: &ComputedStyle) -> Option<String> {
         if !style.list_item {
             return None;
         }
         let ordinal = self.counters.item(self.document, node);
-        Some((marker::marker_text(style.list_style_type, ordinal)?, style.list_style_position))
+        let text = marker::marker_text(style.list_style_type, ordinal)?;
+        if style.list_style_position == style::ListStylePosition::Inside {
+            return Some(text);
+        }
+        let mut paragraph = Paragraph::new(&marker::marker_style(style), self.quantize_text);
+        paragraph.items.push(InlineItem::Text(text));
+        let paragraph = self.add_paragraph(paragraph);
+        self.markers.push(paragraph);
+        self.boxes[id.index()].marker = Some(Marker { paragraph, origin: LayoutPoint::zero() });
+        None
     }
 
     fn add_paragraph(&mut self, paragraph: Paragraph) -> ParagraphId {
@@ -1142,6 +1137,14 @@ mod tests {
         assert_eq!((list.parent, list.pinned), (None, false));
         // What the frame holds makes the page no longer: only the frame's own box counts.
         assert_eq!(page.layout.document_size, LayoutSize::new(200.0, 370.0));
+
+        // The end padding follows the content (not the port's: it is inside the port).
+        let padded = list_page("overflow: auto; padding: 5px 7px", tall);
+        let padded = padded.frame("list");
+        assert_eq!(padded.port.size, LayoutSize::new(114.0, 60.0));
+        assert_eq!(padded.extent, LayoutSize::new(114.0, 5.0 + 200.0 + 5.0), "across, the port");
+        let wide = list_page("overflow: auto; padding: 5px 7px", "<div style='width: 300px'>x</div>");
+        assert_eq!(wide.frame("list").extent.width, 7.0 + 300.0 + 7.0);
 
         // Along an axis that is hidden the user cannot scroll, however far the content goes.
         let wide = "<div style='width: 300px; height: 200px'></div>";

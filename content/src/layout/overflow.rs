@@ -39,8 +39,9 @@ pub struct ScrollFrame {
     pub pinned: bool,
     /// Its scrollport, the padding box, in page coordinates with nothing scrolled.
     pub port: LayoutRect,
-    /// How far its content reaches right and down from the port's origin: its scrollable
-    /// overflow, at least the port (the DOM's `scrollWidth` × `scrollHeight`).
+    /// How far its content, then its end padding, reach right and down from the port's
+    /// origin: its scrollable overflow, at least the port (the DOM's `scrollWidth` ×
+    /// `scrollHeight`).
     pub extent: LayoutSize,
     /// Whether the user may scroll it across (`overflow-x: auto` or `scroll`).
     pub scrolls_x: bool,
@@ -69,6 +70,10 @@ pub(super) fn find(page: &mut PageLayout, styles: &StyleMap) {
     walk.visit(page.root(), top, top);
     let Walk { mut frames, reach, viewport_reach, .. } = walk;
     for (frame, far) in frames.iter_mut().zip(reach) {
+        // The content is followed by the frame's end padding (as browsers do for block
+        // containers), so scrolled to its end the last line does not touch the edge.
+        let padding = page.boxes[frame.id.index()].padding;
+        let far = LayoutPoint::new(far.x + padding.right, far.y + padding.bottom);
         let origin = frame.port.origin;
         frame.extent = LayoutSize::new(far.x - origin.x, far.y - origin.y).max(frame.port.size);
     }

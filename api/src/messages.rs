@@ -262,8 +262,8 @@ pub enum LauncherToContent {
     DumpLayout {
         /// The page file.
         page: PathBuf,
-        /// The viewport in CSS pixels.
-        viewport: DeviceIntSize,
+        /// The viewport: layout is in its CSS pixels, text metrics as drawn at its ratio.
+        viewport: Viewport,
         /// Text for people or JSON for tools.
         format: LayoutDumpFormat,
     },

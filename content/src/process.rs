@@ -197,11 +197,12 @@ impl SentResources {
 /// `--dump-layout`: the page's box tree as text or JSON.
 pub fn dump_layout(
     page: &Path,
-    css: armature_api::DeviceIntSize,
+    viewport: Viewport,
     format: LayoutDumpFormat,
 ) -> Result<String, ContentProcessError> {
-    // The boxes are in CSS pixels whatever the ratio; text metrics as at ratio 1.
-    let laid_out = lay_out_page(ContentId(0), page, Viewport::from_css(css, DevicePixelRatio::ONE))?;
+    // The boxes are in CSS pixels whatever the ratio, laid out as they are drawn at it (text
+    // metrics are whole pixels only at 1).
+    let laid_out = lay_out_page(ContentId(0), page, viewport)?;
     let dump = crate::layout::dump::dump(&laid_out.layout, &laid_out.document);
     Ok(match format {
         LayoutDumpFormat::Text => crate::layout::dump::to_text(&dump),

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use armature_api::DeviceIntSize;
+use armature_api::Viewport;
 use armature_api::messages::{ContentToLauncher, LauncherToContent, LayoutDumpFormat, ProcessRole};
 
 use crate::cli::DumpFormat;
@@ -13,12 +13,7 @@ use crate::session::{FRAME_TIMEOUT, check_page};
 use crate::supervise::{self, ChildOptions, SHUTDOWN_GRACE};
 
 /// Prints the layout dump of `page`.
-pub fn run(
-    page: &Path,
-    viewport: DeviceIntSize,
-    format: DumpFormat,
-    verbose: bool,
-) -> Result<(), LauncherError> {
+pub fn run(page: &Path, viewport: Viewport, format: DumpFormat, verbose: bool) -> Result<(), LauncherError> {
     check_page(page)?;
     let content = supervise::spawn::<LauncherToContent, ContentToLauncher>(
         ProcessRole::Content,

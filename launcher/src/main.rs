@@ -111,7 +111,7 @@ fn run(cli: &cli::Cli) -> Result<bool, error::LauncherError> {
     }
     if let Some(format) = cli.dump_layout {
         supervise::install_signal_cleanup()?;
-        return dump::run(page, cli.window_size, format, cli.verbose).map(|()| true);
+        return dump::run(page, viewport, format, cli.verbose).map(|()| true);
     }
     if !cli.headless {
         #[cfg(feature = "window")]

@@ -137,6 +137,19 @@ fn the_text_format_is_an_indented_tree_and_the_window_size_applies() {
 }
 
 #[test]
+fn the_dump_is_laid_out_as_drawn_at_the_device_pixel_ratio() {
+    let heights = |ratio: &str| -> Vec<f32> {
+        let boxes = dumped_boxes(&dump_layout(&page("paragraphs.html"), &["--device-pixel-ratio", ratio]));
+        boxes.iter().flat_map(|b| b.lines.iter().map(|(rect, _)| rect[3])).collect()
+    };
+    let (one, fractional) = (heights("1"), heights("1.5"));
+    assert_eq!(one.len(), fractional.len(), "the same lines");
+    // At 1 parley rounds line metrics to whole pixels; at 1.5 it keeps them, as the page is drawn.
+    assert!(one.iter().all(|height| height.fract() == 0.0), "{one:?}");
+    assert!(fractional.iter().any(|height| height.fract() != 0.0), "{fractional:?}");
+}
+
+#[test]
 fn list_items_show_their_markers_hung_left_of_them() {
     let output = armature()
         .arg(page("lists.html"))

@@ -452,6 +452,11 @@ mod tests {
 
     /// The background rects and clips of `page` built at `scroll`, in paint order; clips
     /// have the colour `[0, 0, 0]`.
+    /// A colour as 8-bit channels, alpha left out.
+    fn rgb(color: &ColorF) -> [u8; 3] {
+        [color.r, color.g, color.b].map(|channel| (channel * 255.0).round() as u8)
+    }
+
     fn painted(page: &TestPage, scroll: &ScrollPositions) -> Vec<(LayoutRect, [u8; 3])> {
         let built = build(&page.layout, &page.styles, &page.fonts, scroll, DevicePixelRatio::ONE);
         built
@@ -459,9 +464,7 @@ mod tests {
             .items
             .iter()
             .filter_map(|item| match item {
-                DisplayItem::Rect { rect, color, .. } => {
-                    Some((*rect, [color.r, color.g, color.b].map(|channel| (channel * 255.0).round() as u8)))
-                }
+                DisplayItem::Rect { rect, color, .. } => Some((*rect, rgb(color))),
                 DisplayItem::PushClip { rect } => Some((*rect, [0, 0, 0])),
                 _ => None,
             })
@@ -592,7 +595,6 @@ mod tests {
         let ratio = DevicePixelRatio::new(ratio).expect("a valid ratio");
         let built =
             build(&page.layout, &page.styles, &page.fonts, &ScrollPositions::new(&page.layout), ratio);
-        let rgb = |color: &ColorF| [color.r, color.g, color.b].map(|channel| (channel * 255.0).round() as u8);
         built
             .list
             .items

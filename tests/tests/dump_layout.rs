@@ -119,15 +119,20 @@ fn inline_blocks_and_canvases_sit_in_their_lines() {
     assert_eq!(centred.rect[0], 170.0);
 }
 
-#[test]
-fn the_text_format_is_an_indented_tree_and_the_window_size_applies() {
+/// `armature <name> --dump-layout --window-size <size>`'s text dump.
+fn text_dump(name: &str, window_size: &str) -> String {
     let output = armature()
-        .arg(page("flex-row.html"))
-        .args(["--dump-layout", "--window-size", "500x300"])
+        .arg(page(name))
+        .args(["--dump-layout", "--window-size", window_size])
         .output()
         .expect("armature runs");
     assert!(output.status.success());
-    let text = String::from_utf8(output.stdout).expect("UTF-8");
+    String::from_utf8(output.stdout).expect("UTF-8")
+}
+
+#[test]
+fn the_text_format_is_an_indented_tree_and_the_window_size_applies() {
+    let text = text_dump("flex-row.html", "500x300");
     let mut lines = text.lines();
     // The 600 px flex row overflows the 500 px viewport: the document is as wide as it.
     assert_eq!(lines.next(), Some("viewport 500x300, document 600x300"));
@@ -151,13 +156,7 @@ fn the_dump_is_laid_out_as_drawn_at_the_device_pixel_ratio() {
 
 #[test]
 fn list_items_show_their_markers_hung_left_of_them() {
-    let output = armature()
-        .arg(page("lists.html"))
-        .args(["--dump-layout", "--window-size", "800x600"])
-        .output()
-        .expect("armature runs");
-    assert!(output.status.success());
-    let text = String::from_utf8(output.stdout).expect("UTF-8");
+    let text = text_dump("lists.html", "800x600");
     // The marker's width includes its suffix's space; its text is shown without it.
     assert!(text.contains("\n            marker (36.92, 170) 19.08x20 \"3.\"\n"), "{text}");
     let boxes = dumped_boxes(&dump_layout(&page("lists.html"), &["--window-size", "800x600"]));

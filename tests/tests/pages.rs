@@ -324,6 +324,37 @@ fn list_markers_hang_beside_their_items_and_text_decorations_are_solid_lines() {
 }
 
 #[test]
+fn grid_areas_tracks_and_spans_place_the_dashboard() {
+    let image = render_ok(&page("grid.html"), &[]);
+    let boxes = dumped_boxes(&dump_layout(&page("grid.html"), &[]));
+    let rect = |selector: &str| box_rect(&boxes, selector);
+    let kind = |selector: &str| boxes.iter().find(|b| b.element == selector).map(|b| b.kind.as_str());
+    assert_eq!((kind("div#page"), kind("span#badges")), (Some("grid"), Some("inline-block")));
+    // The areas: the header and footer span both columns, the nav takes the 150px one,
+    // and the 1fr row between them stretches the nav and main to the grid's min-height.
+    let (head, side, foot) = (rect("header#head"), rect("nav#side"), rect("footer#foot"));
+    assert_eq!((head[0], head[1], head[2]), (10.0, 10.0, 1004.0), "{head:?}");
+    assert_eq!((side[0], side[1], side[2]), (10.0, head[1] + head[3] + 10.0, 150.0), "{side:?}");
+    assert_eq!((foot[0], foot[2]), (10.0, 1004.0), "{foot:?}");
+    assert_eq!(foot[1], side[1] + side[3] + 10.0, "the nav fills its row: {side:?} {foot:?}");
+    assert_eq!(foot[1] + foot[3], 430.0, "min-height 420 inside 10px padding");
+    // repeat(auto-fill, minmax(130px, 1fr)) in main's 1004 - 150 - 10 = 844px: as many
+    // 130px columns and 8px gaps as fit (6), sharing the rest: (844 - 5 × 8) / 6 = 134.
+    let (wide, tall) = (rect("div#wide"), rect("div#tall"));
+    assert_eq!(wide[2], 2.0 * 134.0 + 8.0, "spans two columns: {wide:?}");
+    assert_eq!(tall[3], 2.0 * 70.0 + 8.0, "spans two rows: {tall:?}");
+    assert!((tall[0] - (wide[0] + wide[2] + 8.0)).abs() <= 1.0, "next to the wide card: {tall:?}");
+    // Painted where laid out: the header's blue, and each spanning card's own left border.
+    let [x, y] = [head[0] + head[2] / 2.0, head[1] + 4.0].map(|value| value as u32);
+    assert_pixel(&image, x, y, [0x23, 0x39, 0x5d, 255], 2);
+    let border = |card: [f32; 4]| [card[0] + 2.0, card[1] + card[3] / 2.0].map(|value| value as u32);
+    let [x, y] = border(wide);
+    assert_pixel(&image, x, y, [0xd9, 0x82, 0x2b, 255], 2);
+    let [x, y] = border(tall);
+    assert_pixel(&image, x, y, [0x3a, 0x9d, 0x5d, 255], 2);
+}
+
+#[test]
 fn inline_blocks_marks_and_canvases_paint_in_their_lines() {
     let image = render_ok(&page("inline-blocks.html"), &[]);
     let boxes = dumped_boxes(&dump_layout(&page("inline-blocks.html"), &[]));

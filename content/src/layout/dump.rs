@@ -141,6 +141,7 @@ fn dump_box(page: &PageLayout, document: &Document, id: BoxId) -> DumpBox {
         BoxKind::Viewport => "viewport",
         BoxKind::Block => "block",
         BoxKind::Flex => "flex",
+        BoxKind::Grid => "grid",
         BoxKind::InlineBlock => "inline-block",
         BoxKind::Text(_) => "text",
         BoxKind::Image(ImageContent::Loaded { .. }) => "image",

@@ -55,7 +55,9 @@ pub enum BoxKind {
     Block,
     /// A flex container.
     Flex,
-    /// An inline-block (an atomic inline that contains blocks).
+    /// A grid container.
+    Grid,
+    /// An atomic inline: an inline-block, or an inline flex or grid container.
     InlineBlock,
     /// An anonymous box holding an inline formatting context.
     Text(ParagraphId),
@@ -437,7 +439,7 @@ impl Builder<'_> {
     }
 
     /// The box of a block-level element (or of an atomic inline, laid out on its own).
-    fn element_box(&mut self, node: NodeId, style: &ComputedStyle, in_flex: bool) -> BoxId {
+    fn element_box(&mut self, node: NodeId, style: &ComputedStyle, is_item: bool) -> BoxId {
         let tag = self.document.tag(node).map(|tag| tag.to_string());
         match tag.as_deref() {
             Some("img") => return self.image_box(node, style),
@@ -445,15 +447,20 @@ impl Builder<'_> {
             _ => {}
         }
         let kind = match style.display {
-            Display::Flex => BoxKind::Flex,
-            // An inline-block in a flex container is blockified into a flex item.
-            Display::InlineBlock if !in_flex => BoxKind::InlineBlock,
-            _ => BoxKind::Block,
+            // A flex or grid item is blockified (CSS Display 3 §2.7).
+            Display::InlineBlock | Display::InlineFlex | Display::InlineGrid if !is_item => {
+                BoxKind::InlineBlock
+            }
+            display => match display.blockified() {
+                Display::Flex => BoxKind::Flex,
+                Display::Grid => BoxKind::Grid,
+                _ => BoxKind::Block,
+            },
         };
-        let id = self.new_box(kind.clone(), Some(node), taffy_style(style, &kind), None);
+        let id = self.new_box(kind, Some(node), taffy_style(style), None);
         let inside = self.list_marker(id, node, style);
         let owner = self.counters.enter(self.document, self.styles, node);
-        let children = self.children(node, style, kind == BoxKind::Flex, inside.as_deref());
+        let children = self.children(node, style, style.display.has_items(), inside.as_deref());
         if owner {
             self.counters.leave();
         }
@@ -497,7 +504,7 @@ impl Builder<'_> {
         };
         let has_ratio = matches!(content, ImageContent::Loaded { .. });
         let kind = BoxKind::Image(content);
-        let mut taffy_style = taffy_style(style, &kind);
+        let mut taffy_style = taffy_style(style);
         taffy_style.item_is_replaced = true;
         if has_ratio {
             apply_intrinsic_ratio(&mut taffy_style, style, width, height);
@@ -529,7 +536,7 @@ impl Builder<'_> {
         };
         let kind = BoxKind::Canvas((bitmap == CanvasBitmap::Buffer).then_some(id));
         self.canvases.push(PageCanvas { id, size, bitmap });
-        let mut taffy_style = taffy_style(style, &kind);
+        let mut taffy_style = taffy_style(style);
         taffy_style.item_is_replaced = true;
         apply_intrinsic_ratio(&mut taffy_style, style, size.width as f32, size.height as f32);
         let measured = Measured::Replaced { width: size.width as f32, height: size.height as f32 };
@@ -538,12 +545,13 @@ impl Builder<'_> {
 
     /// The child boxes of a container: block-level children as they are, runs of inline
     /// content wrapped in anonymous text boxes; `marker`, a list item's inside marker, starts
-    /// the first run.
+    /// the first run. In a flex or grid container (`items`) every child element is an item
+    /// of its own, and the runs of text between them are anonymous items.
     fn children(
         &mut self,
         parent: NodeId,
         parent_style: &ComputedStyle,
-        flex: bool,
+        items: bool,
         marker: Option<&str>,
     ) -> Vec<BoxId> {
         let mut boxes = Vec::new();
@@ -562,12 +570,12 @@ impl Builder<'_> {
                     if style.position.is_out_of_flow() {
                         // Out of flow, it takes no room in the lines around it: the inline
                         // run goes on past it (its static position is the run's top).
-                        boxes.push(self.element_box(child, style, flex));
-                    } else if !flex && style.display.is_inline_level() {
+                        boxes.push(self.element_box(child, style, items));
+                    } else if !items && style.display.is_inline_level() {
                         self.inline_content(&mut paragraph, child, style, parent_style, &mut boxes);
                     } else {
                         self.flush(&mut paragraph, parent_style, &mut boxes);
-                        boxes.push(self.element_box(child, style, flex));
+                        boxes.push(self.element_box(child, style, items));
                     }
                 }
                 _ => {}
@@ -618,7 +626,7 @@ impl Builder<'_> {
                         _ if child_style.position.is_out_of_flow() => {
                             boxes.push(self.element_box(child, child_style, false));
                         }
-                        Display::Block | Display::Flex if !self.is_replaced(child) => {
+                        display if !display.is_inline_level() && !self.is_replaced(child) => {
                             let open = paragraph.open_spans();
                             for _ in &open {
                                 paragraph.items.push(InlineItem::PopSpan);
@@ -879,9 +887,10 @@ fn taffy_rect<T>(sides: Sides<Length>, convert: impl Fn(Length) -> T) -> taffy::
     }
 }
 
-/// The taffy style of an element's box.
-fn taffy_style(style: &ComputedStyle, kind: &BoxKind) -> taffy::Style {
-    use style::{AlignItems, FlexDirection, FlexWrap, JustifyContent, Overflow};
+/// The taffy style of an element's box: its inner display (flow, flex or grid) picks the
+/// algorithm, whatever its outer display.
+fn taffy_style(style: &ComputedStyle) -> taffy::Style {
+    use style::{AlignItems, ContentAlignment, FlexDirection, FlexWrap, Overflow};
     let overflow = |overflow| match overflow {
         Overflow::Visible => taffy::Overflow::Visible,
         Overflow::Clip => taffy::Overflow::Clip,
@@ -894,8 +903,35 @@ fn taffy_style(style: &ComputedStyle, kind: &BoxKind) -> taffy::Style {
         style::Position::Absolute => taffy::Position::Absolute,
         style::Position::Fixed => taffy::Position::Fixed,
     };
+    let items = |alignment| match alignment {
+        AlignItems::Normal => taffy::AlignItems::NORMAL,
+        AlignItems::Stretch => taffy::AlignItems::STRETCH,
+        AlignItems::Start => taffy::AlignItems::START,
+        AlignItems::End => taffy::AlignItems::END,
+        AlignItems::FlexStart => taffy::AlignItems::FLEX_START,
+        AlignItems::FlexEnd => taffy::AlignItems::FLEX_END,
+        AlignItems::Center => taffy::AlignItems::CENTER,
+        AlignItems::Baseline => taffy::AlignItems::BASELINE,
+    };
+    let content = |alignment| match alignment {
+        ContentAlignment::Normal => taffy::AlignContent::NORMAL,
+        ContentAlignment::Stretch => taffy::AlignContent::STRETCH,
+        ContentAlignment::Start => taffy::AlignContent::START,
+        ContentAlignment::End => taffy::AlignContent::END,
+        ContentAlignment::FlexStart => taffy::AlignContent::FLEX_START,
+        ContentAlignment::FlexEnd => taffy::AlignContent::FLEX_END,
+        ContentAlignment::Center => taffy::AlignContent::CENTER,
+        ContentAlignment::SpaceBetween => taffy::AlignContent::SPACE_BETWEEN,
+        ContentAlignment::SpaceAround => taffy::AlignContent::SPACE_AROUND,
+        ContentAlignment::SpaceEvenly => taffy::AlignContent::SPACE_EVENLY,
+    };
+    let grid = &style.grid;
     taffy::Style {
-        display: if *kind == BoxKind::Flex { taffy::Display::Flex } else { taffy::Display::Block },
+        display: match style.display.blockified() {
+            Display::Flex => taffy::Display::Flex,
+            Display::Grid => taffy::Display::Grid,
+            _ => taffy::Display::Block,
+        },
         // CSS's initial box-sizing; taffy defaults to border-box.
         box_sizing: taffy::BoxSizing::ContentBox,
         overflow: taffy::Point { x: overflow(style.overflow_x), y: overflow(style.overflow_y) },
@@ -927,21 +963,22 @@ fn taffy_style(style: &ComputedStyle, kind: &BoxKind) -> taffy::Style {
             FlexWrap::Wrap => taffy::FlexWrap::Wrap,
             FlexWrap::WrapReverse => taffy::FlexWrap::WrapReverse,
         },
-        justify_content: match style.justify_content {
-            JustifyContent::FlexStart => taffy::JustifyContent::FLEX_START,
-            JustifyContent::FlexEnd => taffy::JustifyContent::FLEX_END,
-            JustifyContent::Center => taffy::JustifyContent::CENTER,
-            JustifyContent::SpaceBetween => taffy::JustifyContent::SPACE_BETWEEN,
-            JustifyContent::SpaceAround => taffy::JustifyContent::SPACE_AROUND,
-            JustifyContent::SpaceEvenly => taffy::JustifyContent::SPACE_EVENLY,
-        },
-        align_items: match style.align_items {
-            AlignItems::Stretch => taffy::AlignItems::STRETCH,
-            AlignItems::FlexStart => taffy::AlignItems::FLEX_START,
-            AlignItems::FlexEnd => taffy::AlignItems::FLEX_END,
-            AlignItems::Center => taffy::AlignItems::CENTER,
-            AlignItems::Baseline => taffy::AlignItems::BASELINE,
-        },
+        justify_content: content(style.justify_content),
+        align_content: content(style.align_content),
+        align_items: items(style.align_items),
+        align_self: style.align_self.map(items),
+        justify_items: items(style.justify_items),
+        justify_self: style.justify_self.map(items),
+        grid_template_rows: grid.template_rows.tracks.clone(),
+        grid_template_row_names: grid.template_rows.names.clone(),
+        grid_template_columns: grid.template_columns.tracks.clone(),
+        grid_template_column_names: grid.template_columns.names.clone(),
+        grid_template_areas: grid.areas.clone(),
+        grid_auto_rows: grid.auto_rows.clone(),
+        grid_auto_columns: grid.auto_columns.clone(),
+        grid_auto_flow: grid.auto_flow,
+        grid_row: grid.row.clone(),
+        grid_column: grid.column.clone(),
         gap: taffy::Size { width: length_percentage(style.gap.1), height: length_percentage(style.gap.0) },
         flex_grow: style.flex_grow,
         flex_shrink: style.flex_shrink,
@@ -1188,5 +1225,125 @@ mod tests {
         );
         assert_eq!(positioned.frame("list").extent, LayoutSize::new(510.0, 50.0));
         assert_eq!(positioned.layout.document_size.width, 200.0);
+    }
+
+    /// Each element's border box, by id, in a page of `width` x 100.
+    fn rects(body: &str, width: f32, ids: &[&str]) -> Vec<LayoutRect> {
+        let page = TestPage::new(&format!("<body style='margin: 0'>{body}</body>"), width, 100.0);
+        ids.iter().map(|id| page.layout.get(page.element_box(id)).rect).collect()
+    }
+
+    fn rect(x: f32, y: f32, width: f32, height: f32) -> LayoutRect {
+        LayoutRect::new(LayoutPoint::new(x, y), LayoutSize::new(width, height))
+    }
+
+    #[test]
+    fn grid_items_take_their_tracks_lines_spans_and_gaps() {
+        // 200 across: 50px, then 1fr and 2fr share 200 - 50 - 2 × 5 = 140.
+        let rects = rects(
+            "<div id=grid style='display: grid; grid-template-columns: 50px 1fr 2fr; \
+               grid-template-rows: 20px auto; gap: 10px 5px'>\
+               <div id=a></div><div id=b style='grid-column: span 2'></div>\
+               <div id=c style='grid-area: 2 / 3; height: 30px'></div>\
+               <div id=d style='grid-column: 1 / -1; grid-row: 3'>x</div></div>",
+            200.0,
+            &["grid", "a", "b", "c", "d"],
+        );
+        assert_eq!(rects[1], rect(0.0, 0.0, 50.0, 20.0), "a: the first cell, stretched");
+        assert_eq!(rects[2], rect(55.0, 0.0, 145.0, 20.0), "b: spans both fr columns and their gap");
+        // taffy rounds edges to whole pixels: 106.67 → 107.
+        assert_eq!(rects[3], rect(107.0, 30.0, 93.0, 30.0), "c: row 2, column 3");
+        // `1 / -1` spans the explicit columns; row 3 is implicit and auto-sized to its text.
+        assert_eq!((rects[4].origin, rects[4].size.width), (LayoutPoint::new(0.0, 70.0), 200.0));
+        assert!(rects[4].size.height > 10.0, "{:?}", rects[4]);
+        assert_eq!(rects[0].size.height, rects[4].max_y(), "the grid holds its rows");
+    }
+
+    #[test]
+    fn named_areas_and_automatic_repetitions_place_items() {
+        let areas = rects(
+            "<div style='display: grid; grid-template-areas: \"head head\" \"side main\"; \
+               grid-template-columns: 60px 1fr; grid-template-rows: 30px 50px'>\
+               <div id=main style='grid-area: main'></div><div id=head style='grid-area: head'></div>\
+               <div id=side style='grid-area: side'></div></div>",
+            200.0,
+            &["head", "side", "main"],
+        );
+        assert_eq!(
+            areas,
+            [rect(0.0, 0.0, 200.0, 30.0), rect(0.0, 30.0, 60.0, 50.0), rect(60.0, 30.0, 140.0, 50.0)]
+        );
+
+        // As many 45px-or-more columns as fit in 200 (4), sharing the rest; the fifth item
+        // wraps to a new row of 10px auto rows.
+        let cells: String = (0..5).map(|index| format!("<div id=i{index}></div>")).collect();
+        let repeated = rects(
+            &format!(
+                "<div style='display: grid; grid-template-columns: repeat(auto-fill, minmax(45px, 1fr)); \
+                   grid-auto-rows: 10px'>{cells}</div>"
+            ),
+            200.0,
+            &["i0", "i3", "i4"],
+        );
+        assert_eq!(
+            repeated,
+            [rect(0.0, 0.0, 50.0, 10.0), rect(150.0, 0.0, 50.0, 10.0), rect(0.0, 10.0, 50.0, 10.0)]
+        );
+    }
+
+    #[test]
+    fn grid_and_flex_alignment_and_inline_grids() {
+        // justify-items / align-self move items in their areas; justify-content packs tracks.
+        let aligned = rects(
+            "<div style='display: grid; grid-template-columns: 40px 40px; grid-template-rows: 40px; \
+               justify-content: center; justify-items: end'>\
+               <div id=a style='width: 10px; height: 10px'></div>\
+               <div id=b style='width: 10px; height: 10px; align-self: center; justify-self: start'></div></div>",
+            200.0,
+            &["a", "b"],
+        );
+        assert_eq!(aligned, [rect(90.0, 0.0, 10.0, 10.0), rect(100.0, 15.0, 10.0, 10.0)]);
+
+        // An inline grid is an atomic inline as wide as its tracks, laid out as a grid.
+        let page = TestPage::new(
+            "<body style='margin: 0'>a <span id=g style='display: inline-grid; grid-template-columns: 30px 40px'>\
+             <i id=x>x</i><i id=y>y</i></span> b</body>",
+            200.0,
+            100.0,
+        );
+        let [grid, x, y] = ["g", "x", "y"].map(|id| page.layout.get(page.element_box(id)).clone());
+        assert_eq!(grid.kind, BoxKind::InlineBlock);
+        assert_eq!(grid.rect.size.width, 70.0);
+        assert!(grid.rect.origin.x > 0.0, "after 'a ' on the line: {grid:?}");
+        assert_eq!(
+            (x.kind.clone(), y.rect.origin.x - x.rect.origin.x),
+            (BoxKind::Block, 30.0),
+            "items are blockified"
+        );
+
+        // A flex item inside an inline-flex container is a flex item too (it was a block).
+        let flex = rects(
+            "<span id=f style='display: inline-flex; gap: 5px'><i id=p style='width: 10px'>p</i><i id=q>q</i></span>",
+            200.0,
+            &["p", "q"],
+        );
+        assert_eq!(flex[1].origin.x, flex[0].max_x() + 5.0, "{flex:?}");
+    }
+
+    #[test]
+    fn hostile_grids_lay_out_without_panicking() {
+        // Each asks taffy for something degenerate: a zero-size automatic repetition, lines
+        // and spans at the parser's bounds, thousands of tracks, negative lines past the grid.
+        for style in [
+            "grid-template-columns: repeat(auto-fill, 0px)",
+            "grid-template-columns: repeat(auto-fit, minmax(0px, 1fr)); grid-auto-rows: 0",
+            "grid-template-columns: repeat(1000, 1fr) repeat(1000, 1fr) repeat(1000, [a b] 1px [c])",
+            "grid-template-areas: 'a a' 'a a'; grid-template-columns: 0 0; gap: 100000px",
+        ] {
+            let items = "<div style='grid-row: -1000 / 1000'>x</div><div style='grid-column: span 1000'></div>\
+                         <div style='grid-area: a / a / span 1000 / -1'></div><div style='grid-column: nope'></div>";
+            let page = lay_out(&format!("<div style='display: grid; {style}'>{items}</div>"));
+            assert!(page.document_size.width.is_finite() && page.document_size.height.is_finite(), "{style}");
+        }
     }
 }

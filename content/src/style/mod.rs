@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use crate::dom::{Document, NodeData, NodeId};
 
+pub mod grid;
 pub mod properties;
 pub mod selector;
 pub mod sheet;
@@ -199,9 +200,10 @@ fn compute_element(
         }
     }
     // CSS Text Decoration 3 §2: decorations propagate to in-flow descendants, not into
-    // atomic inlines (an inline-block, unless a flex container blockifies it) or
-    // out-of-flow boxes; a box adds its own lines in its own decoration colour.
-    let atomic = style.display == Display::InlineBlock && parent.display != Display::Flex;
+    // atomic inlines (an inline-block, -flex or -grid, unless a flex or grid container
+    // blockifies it) or out-of-flow boxes; a box adds its own lines in its own colour.
+    let atomic = style.display.is_inline_level() && style.display != Display::Inline;
+    let atomic = atomic && !parent.display.has_items();
     if atomic || style.position.is_out_of_flow() {
         style.decorations = Decorations::default();
     }
@@ -209,8 +211,8 @@ fn compute_element(
         .decorations
         .with(style.text_decoration_line, style.text_decoration_color.unwrap_or(style.color));
     // CSS 2 §9.7: an absolutely positioned box is block-level whatever its display says.
-    if style.position.is_out_of_flow() && style.display.is_inline_level() {
-        style.display = Display::Block;
+    if style.position.is_out_of_flow() {
+        style.display = style.display.blockified();
     }
     // CSS Overflow 3 §3.1: a box that scrolls along one axis cannot let content show along
     // the other; visible and clip compute to auto and hidden there.
@@ -350,6 +352,42 @@ mod tests {
         assert_eq!((b.font_style, b.line_height), (FontStyle::Italic, LineHeight::Number(1.5)));
         let c = style_of(page, "c");
         assert_eq!((c.width, c.height), (Length::Px(40.0), Length::Px(20.0)));
+    }
+
+    #[test]
+    fn grid_and_alignment_properties_through_the_cascade() {
+        let page = "<style>#g { display: grid; grid-template: 10px auto / 1fr 2fr; grid-template-areas: 'a b'; \
+                    grid-auto-flow: column dense; place-items: center end; align-content: space-between; \
+                    text-decoration: underline } \
+                    #i { grid-area: b; place-self: start; grid-column-end: span 2; grid-row: 0 }\
+                    #x { display: inline-grid; position: absolute } #y { display: inline-grid }\
+                    #z { grid-template-columns: repeat(2, 1fr) }</style>\
+                    <div id=g><div id=i></div><span id=x></span><span id=y>y</span></div><div id=z></div>";
+        let g = style_of(page, "g");
+        assert_eq!(g.display, Display::Grid);
+        assert_eq!((g.grid.template_rows.tracks.len(), g.grid.template_columns.tracks.len()), (2, 2));
+        assert_eq!(g.grid.areas.as_ref().map(|areas| areas.areas.len()), Some(2));
+        assert_eq!(g.grid.auto_flow, taffy::GridAutoFlow::ColumnDense);
+        assert_eq!((g.align_items, g.justify_items), (AlignItems::Center, AlignItems::End));
+        assert_eq!(g.align_content, ContentAlignment::SpaceBetween);
+        let i = style_of(page, "i");
+        assert_eq!(i.grid.row.start, taffy::GridPlacement::NamedLine("b".into(), 0));
+        assert_eq!(i.grid.column.end, taffy::GridPlacement::Span(2), "a longhand after the shorthand");
+        assert_eq!(
+            i.grid.row.end,
+            taffy::GridPlacement::NamedLine("b".into(), 0),
+            "line 0 is invalid: ignored"
+        );
+        assert_eq!((i.align_self, i.justify_self), (Some(AlignItems::Start), Some(AlignItems::Start)));
+        // An absolute inline grid is a block-level grid; a grid item keeps its parent's
+        // decorations (it is blockified, not atomic).
+        assert_eq!(style_of(page, "x").display, Display::Grid);
+        let y = style_of(page, "y");
+        assert_eq!(y.display, Display::InlineGrid);
+        assert!(y.decorations.underline.is_some(), "{:?}", y.decorations);
+        // Not inherited.
+        assert_eq!(style_of(page, "z").grid.areas, None);
+        assert_eq!(style_of(page, "i").grid.template_columns, grid::TrackList::default());
     }
 
     #[test]

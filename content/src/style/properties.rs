@@ -4,11 +4,16 @@
 //! style, colour, per side), border-radius, background(-color), color, opacity, font-size,
 //! font-weight, font-style, font-family (generic), line-height, text-align, white-space,
 //! text-decoration (line, colour; every style drawn solid), list-style (type, position),
-//! flex-direction, flex-wrap, justify-content, align-items, gap, flex(-grow/-shrink/-basis),
-//! overflow, position, top/right/bottom/left (and `inset`), z-index. Units: px, pt, %, em, rem.
+//! flex-direction, flex-wrap, justify-content, align-items/-self/-content, justify-items/-self,
+//! place-items/-self, gap, flex(-grow/-shrink/-basis), grid (templates with line names and
+//! areas, auto tracks and flow, item lines and areas; see [`super::grid`]), overflow, position, top/right/bottom/left (and `inset`), z-index. Units: px, pt, %, em, rem.
 
 use armature_api::ColorF;
 
+use super::grid::{
+    GridStyle, TrackList, parse_area, parse_areas, parse_auto_flow, parse_auto_tracks, parse_line,
+    parse_line_pair, parse_track_list,
+};
 use super::values::{
     BorderPart, DecorationLine, DecorationPart, FontRelative, Length, ListStylePart, Sides,
     parse_border_parts, parse_border_sides, parse_color, parse_decoration_parts, parse_length,
@@ -26,6 +31,12 @@ pub enum Display {
     InlineBlock,
     /// A flex container.
     Flex,
+    /// A flex container inside a line (an atomic inline).
+    InlineFlex,
+    /// A grid container.
+    Grid,
+    /// A grid container inside a line (an atomic inline).
+    InlineGrid,
     /// Not rendered, nor are its descendants.
     None,
 }
@@ -33,7 +44,23 @@ pub enum Display {
 impl Display {
     /// Whether the box sits in its parent's lines rather than stacking as a block.
     pub fn is_inline_level(self) -> bool {
-        matches!(self, Display::Inline | Display::InlineBlock)
+        matches!(self, Display::Inline | Display::InlineBlock | Display::InlineFlex | Display::InlineGrid)
+    }
+
+    /// Whether the box lays its children out as flex or grid items (which blockifies them).
+    pub fn has_items(self) -> bool {
+        matches!(self, Display::Flex | Display::InlineFlex | Display::Grid | Display::InlineGrid)
+    }
+
+    /// The block-level display of the same inner layout (CSS Display 3 §2.7's
+    /// blockification, for flex and grid items and out-of-flow boxes).
+    pub fn blockified(self) -> Display {
+        match self {
+            Display::Inline | Display::InlineBlock => Display::Block,
+            Display::InlineFlex => Display::Flex,
+            Display::InlineGrid => Display::Grid,
+            display => display,
+        }
     }
 }
 
@@ -304,14 +331,23 @@ pub enum FlexWrap {
     WrapReverse,
 }
 
-/// `justify-content` (and the distribution part of `align-items` for flex lines).
+/// `justify-content` and `align-content`: how flex items or lines, or grid tracks, share
+/// the container's free space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JustifyContent {
-    /// Pack at the start.
+pub enum ContentAlignment {
+    /// `normal`: as `stretch` for grid tracks and flex lines, as `flex-start` for flex items.
+    Normal,
+    /// Auto-sized tracks (flex lines) grow into the free space.
+    Stretch,
+    /// Packed at the start (left, top).
+    Start,
+    /// Packed at the end.
+    End,
+    /// Packed at the flex container's main or cross start (the end, when reversed).
     FlexStart,
-    /// Pack at the end.
+    /// Packed at the flex main or cross end.
     FlexEnd,
-    /// Pack in the middle.
+    /// Packed in the middle.
     Center,
     /// First and last at the edges, equal gaps between.
     SpaceBetween,
@@ -321,11 +357,36 @@ pub enum JustifyContent {
     SpaceEvenly,
 }
 
+impl ContentAlignment {
+    /// A `justify-content` or `align-content` keyword.
+    pub fn parse(keyword: &str) -> Option<ContentAlignment> {
+        Some(match keyword {
+            "normal" => ContentAlignment::Normal,
+            "stretch" => ContentAlignment::Stretch,
+            "start" | "left" => ContentAlignment::Start,
+            "end" | "right" => ContentAlignment::End,
+            "flex-start" => ContentAlignment::FlexStart,
+            "flex-end" => ContentAlignment::FlexEnd,
+            "center" => ContentAlignment::Center,
+            "space-between" => ContentAlignment::SpaceBetween,
+            "space-around" => ContentAlignment::SpaceAround,
+            "space-evenly" => ContentAlignment::SpaceEvenly,
+            _ => return None,
+        })
+    }
+}
+
 /// `align-items`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AlignItems {
-    /// Fill the line's cross size.
+    /// `normal`: as `stretch`, except that replaced grid items keep their size at the start.
+    Normal,
+    /// Fill the line's cross size (the grid area).
     Stretch,
+    /// At the start (left, top).
+    Start,
+    /// At the end.
+    End,
     /// Cross-start.
     FlexStart,
     /// Cross-end.
@@ -334,6 +395,32 @@ pub enum AlignItems {
     Center,
     /// First baselines aligned.
     Baseline,
+}
+
+impl AlignItems {
+    /// An `align-items` or `justify-items` keyword (`self-start` is `start` here: this
+    /// engine has one writing mode, horizontal and left to right).
+    pub fn parse(keyword: &str) -> Option<AlignItems> {
+        Some(match keyword {
+            "normal" => AlignItems::Normal,
+            "stretch" => AlignItems::Stretch,
+            "start" | "self-start" | "left" => AlignItems::Start,
+            "end" | "self-end" | "right" => AlignItems::End,
+            "flex-start" => AlignItems::FlexStart,
+            "flex-end" => AlignItems::FlexEnd,
+            "center" => AlignItems::Center,
+            "baseline" | "first baseline" => AlignItems::Baseline,
+            _ => return None,
+        })
+    }
+
+    /// `align-self` / `justify-self`: `auto` (`Some(None)`) or an `align-items` value.
+    pub fn parse_self(keyword: &str) -> Option<Option<AlignItems>> {
+        match keyword {
+            "auto" => Some(None),
+            _ => AlignItems::parse(keyword).map(Some),
+        }
+    }
 }
 
 /// One border side as computed: its used width is 0 unless its style draws.
@@ -427,9 +514,19 @@ pub struct ComputedStyle {
     /// `flex-wrap`.
     pub flex_wrap: FlexWrap,
     /// `justify-content`.
-    pub justify_content: JustifyContent,
+    pub justify_content: ContentAlignment,
     /// `align-items`.
     pub align_items: AlignItems,
+    /// `align-self` (`None`: `auto`, the parent's `align-items`).
+    pub align_self: Option<AlignItems>,
+    /// `justify-items` (grid containers).
+    pub justify_items: AlignItems,
+    /// `justify-self` (grid items; `None`: `auto`).
+    pub justify_self: Option<AlignItems>,
+    /// `align-content`.
+    pub align_content: ContentAlignment,
+    /// The grid properties.
+    pub grid: GridStyle,
     /// `row-gap`, `column-gap`.
     pub gap: (Length, Length),
     /// `flex-grow`.
@@ -479,8 +576,13 @@ impl ComputedStyle {
             z_index: None,
             flex_direction: FlexDirection::Row,
             flex_wrap: FlexWrap::NoWrap,
-            justify_content: JustifyContent::FlexStart,
-            align_items: AlignItems::Stretch,
+            justify_content: ContentAlignment::Normal,
+            align_items: AlignItems::Normal,
+            align_self: None,
+            justify_items: AlignItems::Normal,
+            justify_self: None,
+            align_content: ContentAlignment::Normal,
+            grid: GridStyle::default(),
             gap: (Length::Px(0.0), Length::Px(0.0)),
             flex_grow: 0.0,
             flex_shrink: 1.0,
@@ -547,8 +649,11 @@ pub fn apply_property(
                 "list-item" => (Display::Block, true),
                 "block" | "table" | "table-row" | "table-cell" | "flow-root" => (Display::Block, false),
                 "inline" => (Display::Inline, false),
-                "inline-block" | "inline-flex" => (Display::InlineBlock, false),
+                "inline-block" => (Display::InlineBlock, false),
                 "flex" => (Display::Flex, false),
+                "inline-flex" => (Display::InlineFlex, false),
+                "grid" => (Display::Grid, false),
+                "inline-grid" => (Display::InlineGrid, false),
                 "none" => (Display::None, false),
                 _ => return false,
             }
@@ -767,34 +872,60 @@ pub fn apply_property(
                 _ => return false,
             }
         }
-        "justify-content" => {
-            style.justify_content = match keyword.as_str() {
-                "flex-start" | "start" | "left" | "normal" => JustifyContent::FlexStart,
-                "flex-end" | "end" | "right" => JustifyContent::FlexEnd,
-                "center" => JustifyContent::Center,
-                "space-between" => JustifyContent::SpaceBetween,
-                "space-around" => JustifyContent::SpaceAround,
-                "space-evenly" => JustifyContent::SpaceEvenly,
+        "justify-content" => return set(&mut style.justify_content, ContentAlignment::parse(&keyword)),
+        "align-items" => return set(&mut style.align_items, AlignItems::parse(&keyword)),
+        "justify-items" => return set(&mut style.justify_items, AlignItems::parse(&keyword)),
+        "align-self" => return set(&mut style.align_self, AlignItems::parse_self(&keyword)),
+        "justify-self" => return set(&mut style.justify_self, AlignItems::parse_self(&keyword)),
+        "align-content" => return set(&mut style.align_content, ContentAlignment::parse(&keyword)),
+        "place-items" | "place-self" => {
+            // `align [justify]`: one value is both.
+            let values: Option<Vec<Option<AlignItems>>> = keyword
+                .split_ascii_whitespace()
+                .map(|word| match name {
+                    "place-items" => AlignItems::parse(word).map(Some),
+                    _ => AlignItems::parse_self(word),
+                })
+                .collect();
+            let (align, justify) = match values.as_deref() {
+                Some(&[both]) => (both, both),
+                Some(&[align, justify]) => (align, justify),
+                _ => return false,
+            };
+            match (name, align, justify) {
+                ("place-items", Some(align), Some(justify)) => {
+                    (style.align_items, style.justify_items) = (align, justify);
+                }
+                ("place-self", align, justify) => (style.align_self, style.justify_self) = (align, justify),
                 _ => return false,
             }
         }
-        "align-items" => {
-            style.align_items = match keyword.as_str() {
-                "stretch" | "normal" => AlignItems::Stretch,
-                "flex-start" | "start" => AlignItems::FlexStart,
-                "flex-end" | "end" => AlignItems::FlexEnd,
-                "center" => AlignItems::Center,
-                "baseline" => AlignItems::Baseline,
-                _ => return false,
-            }
+        "grid-template-columns" => {
+            return set(&mut style.grid.template_columns, parse_track_list(value, font));
         }
-        "gap" => match parse_length_list(value, 2, font).as_deref() {
+        "grid-template-rows" => return set(&mut style.grid.template_rows, parse_track_list(value, font)),
+        "grid-template-areas" => return set(&mut style.grid.areas, parse_areas(value)),
+        "grid-template" => return apply_grid_template(value, font, style),
+        "grid-auto-columns" => return set(&mut style.grid.auto_columns, parse_auto_tracks(value, font)),
+        "grid-auto-rows" => return set(&mut style.grid.auto_rows, parse_auto_tracks(value, font)),
+        "grid-auto-flow" => return set(&mut style.grid.auto_flow, parse_auto_flow(&keyword)),
+        "grid-row" => return set(&mut style.grid.row, parse_line_pair(value)),
+        "grid-column" => return set(&mut style.grid.column, parse_line_pair(value)),
+        "grid-row-start" => return set(&mut style.grid.row.start, parse_line(value)),
+        "grid-row-end" => return set(&mut style.grid.row.end, parse_line(value)),
+        "grid-column-start" => return set(&mut style.grid.column.start, parse_line(value)),
+        "grid-column-end" => return set(&mut style.grid.column.end, parse_line(value)),
+        "grid-area" => {
+            let Some((row, column)) = parse_area(value) else { return false };
+            (style.grid.row, style.grid.column) = (row, column);
+        }
+        "gap" | "grid-gap" => match parse_length_list(value, 2, font).as_deref() {
             Some([both]) => style.gap = (*both, *both),
             Some([row, column]) => style.gap = (*row, *column),
             _ => return false,
         },
-        "row-gap" => return set(&mut style.gap.0, length().filter(non_negative)),
-        "column-gap" => return set(&mut style.gap.1, length().filter(non_negative)),
+        "row-gap" | "grid-row-gap" => return set(&mut style.gap.0, length().filter(non_negative)),
+        "column-gap" | "grid-column-gap" => return set(&mut style.gap.1, length().filter(non_negative)),
         "flex-grow" => return set(&mut style.flex_grow, parse_number(value).filter(|n| *n >= 0.0)),
         "flex-shrink" => return set(&mut style.flex_shrink, parse_number(value).filter(|n| *n >= 0.0)),
         "flex-basis" => return set(&mut style.flex_basis, length()),
@@ -893,6 +1024,20 @@ fn apply_list_style(value: &str, style: &mut ComputedStyle) -> bool {
     }
     style.list_style_type = kind.unwrap_or(ListStyleType::Disc);
     style.list_style_position = position.unwrap_or(ListStylePosition::Outside);
+    true
+}
+
+/// `grid-template: none | <rows> / <columns>` (the form with area strings is not supported).
+fn apply_grid_template(value: &str, font: FontRelative, style: &mut ComputedStyle) -> bool {
+    let (rows, columns) = match value.split_once('/') {
+        Some((rows, columns)) => (parse_track_list(rows, font), parse_track_list(columns, font)),
+        None if value.trim().eq_ignore_ascii_case("none") => {
+            (Some(TrackList::default()), Some(TrackList::default()))
+        }
+        None => return false,
+    };
+    let (Some(rows), Some(columns)) = (rows, columns) else { return false };
+    (style.grid.template_rows, style.grid.template_columns, style.grid.areas) = (rows, columns, None);
     true
 }
 

@@ -228,9 +228,10 @@ pub fn parse_line_pair(value: &str) -> Option<GridLines> {
     Some(Line { start, end })
 }
 
-/// Parses `grid-area` (`row-start [/ column-start [/ row-end [/ column-end]]]`): a part
-/// left out is the name of its opposite (row-start's for column-start... as CSS Grid §8.4
-/// says) when that is a name, else `auto`. Returns (rows, columns).
+/// Parses `grid-area` (`row-start [/ column-start [/ row-end [/ column-end]]]`). A part
+/// left out copies row-start (for column-start and row-end) or column-start (for
+/// column-end) when that is a lone name, and is `auto` otherwise (CSS Grid 1 §8.4).
+/// Returns (rows, columns).
 pub fn parse_area(value: &str) -> Option<(GridLines, GridLines)> {
     let parts = split_slashes(value, 4)?;
     let lines: Vec<GridPlacement<String>> =

@@ -6,7 +6,8 @@
 //! text-decoration (line, colour; every style drawn solid), list-style (type, position),
 //! flex-direction, flex-wrap, justify-content, align-items/-self/-content, justify-items/-self,
 //! place-items/-self, gap, flex(-grow/-shrink/-basis), grid (templates with line names and
-//! areas, auto tracks and flow, item lines and areas; see [`super::grid`]), overflow, position, top/right/bottom/left (and `inset`), z-index. Units: px, pt, %, em, rem.
+//! areas, auto tracks and flow, item lines and areas; see [`super::grid`]), overflow,
+//! position, top/right/bottom/left (and `inset`), z-index. Units: px, pt, %, em, rem.
 
 use armature_api::ColorF;
 

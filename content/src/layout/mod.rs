@@ -448,9 +448,7 @@ impl Builder<'_> {
         }
         let kind = match style.display {
             // A flex or grid item is blockified (CSS Display 3 §2.7).
-            Display::InlineBlock | Display::InlineFlex | Display::InlineGrid if !is_item => {
-                BoxKind::InlineBlock
-            }
+            display if display.is_atomic_inline() && !is_item => BoxKind::InlineBlock,
             display => match display.blockified() {
                 Display::Flex => BoxKind::Flex,
                 Display::Grid => BoxKind::Grid,

@@ -202,8 +202,7 @@ fn compute_element(
     // CSS Text Decoration 3 §2: decorations propagate to in-flow descendants, not into
     // atomic inlines (an inline-block, -flex or -grid, unless a flex or grid container
     // blockifies it) or out-of-flow boxes; a box adds its own lines in its own colour.
-    let atomic = style.display.is_inline_level() && style.display != Display::Inline;
-    let atomic = atomic && !parent.display.has_items();
+    let atomic = style.display.is_atomic_inline() && !parent.display.has_items();
     if atomic || style.position.is_out_of_flow() {
         style.decorations = Decorations::default();
     }

@@ -48,6 +48,12 @@ impl Display {
         matches!(self, Display::Inline | Display::InlineBlock | Display::InlineFlex | Display::InlineGrid)
     }
 
+    /// Whether the box is an atomic inline: an inline-block, or an inline flex or grid
+    /// container (unless its parent blockifies it; see [`Display::has_items`]).
+    pub fn is_atomic_inline(self) -> bool {
+        matches!(self, Display::InlineBlock | Display::InlineFlex | Display::InlineGrid)
+    }
+
     /// Whether the box lays its children out as flex or grid items (which blockifies them).
     pub fn has_items(self) -> bool {
         matches!(self, Display::Flex | Display::InlineFlex | Display::Grid | Display::InlineGrid)

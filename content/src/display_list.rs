@@ -30,6 +30,7 @@ use armature_api::{
 
 use crate::fonts::Fonts;
 use crate::images::ImageContent;
+use crate::layout::table::CollapsedSide;
 use crate::layout::{BoxId, BoxKind, PageLayout, Paragraph};
 use crate::scroll::ScrollPositions;
 use crate::style::{ComputedStyle, Length, Position, StyleMap};
@@ -255,21 +256,43 @@ impl<'a> Builder<'a> {
     fn paint_own(&mut self, id: BoxId) {
         let layout_box = self.page.get(id);
         let rect = layout_box.rect;
+        let table_paint = layout_box.table_paint.as_deref();
+        // A cell's row and column backgrounds, under its own (CSS 2 §17.5.1).
+        for &color in table_paint.map_or(&[][..], |paint| &paint.backgrounds) {
+            if self.visible(rect) {
+                self.items.push(DisplayItem::Rect { rect, color, radius: BorderRadius::ZERO });
+            }
+        }
         if let Some(style) = self.style(id) {
             let radius = resolve_radius(style, rect.size);
             let background_is_canvas = layout_box.node == self.page.canvas_background_source;
             if !background_is_canvas && !style.background_color.is_transparent() && self.visible(rect) {
                 self.items.push(DisplayItem::Rect { rect, color: style.background_color, radius });
             }
-            let widths = style.border_widths();
-            if widths.to_array().iter().any(|&width| width > 0.0) && self.visible(rect) {
-                let side = |width: f32, side| BorderSide { width, color: style.border_color(side) };
-                let sides = BorderSides {
-                    top: side(widths.top, style.border.top),
-                    right: side(widths.right, style.border.right),
-                    bottom: side(widths.bottom, style.border.bottom),
-                    left: side(widths.left, style.border.left),
-                };
+            let sides = match table_paint.and_then(|paint| paint.borders) {
+                Some(collapsed) => {
+                    let side = |side: CollapsedSide| BorderSide { width: side.width, color: side.color };
+                    BorderSides {
+                        top: side(collapsed.top),
+                        right: side(collapsed.right),
+                        bottom: side(collapsed.bottom),
+                        left: side(collapsed.left),
+                    }
+                }
+                None => {
+                    let widths = style.border_widths();
+                    let side = |width: f32, side| BorderSide { width, color: style.border_color(side) };
+                    BorderSides {
+                        top: side(widths.top, style.border.top),
+                        right: side(widths.right, style.border.right),
+                        bottom: side(widths.bottom, style.border.bottom),
+                        left: side(widths.left, style.border.left),
+                    }
+                }
+            };
+            let drawn =
+                [sides.top, sides.right, sides.bottom, sides.left].iter().any(|side| side.width > 0.0);
+            if drawn && self.visible(rect) {
                 self.items.push(DisplayItem::Border { rect, sides, radius });
             }
         }

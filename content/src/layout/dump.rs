@@ -142,6 +142,7 @@ fn dump_box(page: &PageLayout, document: &Document, id: BoxId) -> DumpBox {
         BoxKind::Block => "block",
         BoxKind::Flex => "flex",
         BoxKind::Grid => "grid",
+        BoxKind::Table => "table",
         BoxKind::InlineBlock => "inline-block",
         BoxKind::Text(_) => "text",
         BoxKind::Image(ImageContent::Loaded { .. }) => "image",

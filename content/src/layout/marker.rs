@@ -206,7 +206,9 @@ fn first_baseline(tree: &TaffyTree<Measured>, page: &PageLayout, id: BoxId) -> O
                 let line = page.paragraph(paragraph).layout.as_ref()?.lines().next()?;
                 Some(child_box.content_rect().origin.y + line.metrics().baseline)
             }
-            BoxKind::Block | BoxKind::Flex | BoxKind::Grid => first_baseline(tree, page, child),
+            BoxKind::Block | BoxKind::Flex | BoxKind::Grid | BoxKind::Table => {
+                first_baseline(tree, page, child)
+            }
             _ => None,
         }
     })

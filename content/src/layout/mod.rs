@@ -24,6 +24,7 @@ pub mod dump;
 pub mod inline;
 pub mod marker;
 pub mod overflow;
+pub mod table;
 
 use inline::InlineItem;
 pub use inline::{Paragraph, SpanBrush, SpanPaint};
@@ -57,6 +58,8 @@ pub enum BoxKind {
     Flex,
     /// A grid container.
     Grid,
+    /// A table: a grid of its cells (see [`table`]).
+    Table,
     /// An atomic inline: an inline-block, or an inline flex or grid container.
     InlineBlock,
     /// An anonymous box holding an inline formatting context.
@@ -122,6 +125,9 @@ pub struct LayoutBox {
     pub scroll_frame: Option<ScrollFrameId>,
     /// A list item's outside marker (an inside one is part of its first paragraph).
     pub marker: Option<Marker>,
+    /// What a table or a table cell paints besides its own style: the backgrounds of the
+    /// rows and columns it is in, collapsed borders.
+    pub table_paint: Option<Box<table::TablePaint>>,
     taffy: taffy::NodeId,
 }
 
@@ -424,6 +430,7 @@ impl Builder<'_> {
             fixed: false,
             scroll_frame: None,
             marker: None,
+            table_paint: None,
             taffy,
         });
         id
@@ -445,6 +452,9 @@ impl Builder<'_> {
             Some("img") => return self.image_box(node, style),
             Some("canvas") => return self.canvas_box(node, style),
             _ => {}
+        }
+        if style.display.blockified() == Display::Table {
+            return self.table_box(node, style);
         }
         let kind = match style.display {
             // A flex or grid item is blockified (CSS Display 3 §2.7).
@@ -552,12 +562,25 @@ impl Builder<'_> {
         items: bool,
         marker: Option<&str>,
     ) -> Vec<BoxId> {
+        let document = self.document;
+        self.children_of(&document.node(parent).children, parent_style, items, marker)
+    }
+
+    /// [`children`](Self::children) of some of a container's child nodes (an anonymous
+    /// table cell holds a run of its row's).
+    fn children_of(
+        &mut self,
+        nodes: &[NodeId],
+        parent_style: &ComputedStyle,
+        items: bool,
+        marker: Option<&str>,
+    ) -> Vec<BoxId> {
         let mut boxes = Vec::new();
         let mut paragraph = Paragraph::new(parent_style, self.quantize_text);
         if let Some(text) = marker {
             paragraph.push_marker(&marker::marker_style(parent_style), text);
         }
-        for &child in &self.document.node(parent).children {
+        for &child in nodes {
             match &self.document.node(child).data {
                 NodeData::Text(text) => paragraph.items.push(InlineItem::Text(text.clone())),
                 NodeData::Element { .. } => {
@@ -927,7 +950,7 @@ fn taffy_style(style: &ComputedStyle) -> taffy::Style {
     taffy::Style {
         display: match style.display.blockified() {
             Display::Flex => taffy::Display::Flex,
-            Display::Grid => taffy::Display::Grid,
+            Display::Grid | Display::Table => taffy::Display::Grid,
             _ => taffy::Display::Block,
         },
         // CSS's initial box-sizing; taffy defaults to border-box.

@@ -168,7 +168,12 @@ impl Walk<'_> {
         let (scrolls_x, scrolls_y) = (style.overflow_x.user_scrolls(), style.overflow_y.user_scrolls());
         let container = matches!(
             layout_box.kind,
-            BoxKind::Block | BoxKind::Flex | BoxKind::Grid | BoxKind::InlineBlock | BoxKind::Text(_)
+            BoxKind::Block
+                | BoxKind::Flex
+                | BoxKind::Grid
+                | BoxKind::Table
+                | BoxKind::InlineBlock
+                | BoxKind::Text(_)
         );
         if !container || !(scrolls_x || scrolls_y) {
             return None;

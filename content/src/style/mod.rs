@@ -35,8 +35,8 @@ impl StyleMap {
 /// The user-agent style sheet: what every page starts from (a subset of HTML §15).
 pub const USER_AGENT_SHEET: &str = r#"
 html, body, div, section, article, header, footer, main, nav, aside, p, h1, h2, h3, h4, h5,
-h6, ul, ol, menu, blockquote, pre, form, figure, figcaption, address, hr, dl, dt, dd, table,
-tr, td, th, details, summary, center, fieldset, legend { display: block }
+h6, ul, ol, menu, blockquote, pre, form, figure, figcaption, address, hr, dl, dt, dd,
+details, summary, center, fieldset, legend { display: block }
 head, style, script, title, meta, link, template, base, noscript { display: none }
 body { margin: 8px }
 p, blockquote, figure, ul, ol, dl, pre { margin-top: 1em; margin-bottom: 1em }
@@ -67,6 +67,15 @@ center, th { text-align: center }
 a { color: #0000ee }
 mark { background-color: yellow; color: black }
 hr { border: 1px solid #808080; margin: 0.5em 0 }
+table { display: table; border-spacing: 2px; border-collapse: separate }
+caption { display: table-caption; text-align: center }
+colgroup { display: table-column-group }
+col { display: table-column }
+thead { display: table-header-group; vertical-align: middle }
+tbody { display: table-row-group; vertical-align: middle }
+tfoot { display: table-footer-group; vertical-align: middle }
+tr { display: table-row; vertical-align: inherit }
+td, th { display: table-cell; vertical-align: inherit; padding: 1px }
 "#;
 
 fn user_agent_sheet() -> &'static Stylesheet {
@@ -227,7 +236,8 @@ fn compute_element(
 }
 
 /// HTML attributes that act as author style with the lowest precedence (HTML §15.2):
-/// `width`/`height` on `<img>`, `bgcolor`, `type` on lists and list items.
+/// `width`/`height` on `<img>` and table parts, `bgcolor`, `type` on lists and list items,
+/// and the table attributes of HTML §15.3.9 (see [`table_hints`]).
 fn presentational_hints(document: &Document, id: NodeId) -> impl Iterator<Item = Declaration> + '_ {
     let tag = document.tag(id);
     let is_img = tag.is_some_and(|tag| &**tag == "img");
@@ -235,13 +245,9 @@ fn presentational_hints(document: &Document, id: NodeId) -> impl Iterator<Item =
     let dimension = move |attribute: &'static str| {
         let value = document.attr(id, attribute).filter(|_| is_img)?;
         let pixels: f32 = value.trim().trim_end_matches("px").parse().ok()?;
-        Some(Declaration { name: attribute.to_owned(), value: format!("{pixels}px"), important: false })
+        Some(hint(attribute, format!("{pixels}px")))
     };
-    let bgcolor = document.attr(id, "bgcolor").map(|value| Declaration {
-        name: "background-color".to_owned(),
-        value: value.to_owned(),
-        important: false,
-    });
+    let bgcolor = document.attr(id, "bgcolor").map(|value| hint("background-color", value.to_owned()));
     // HTML §15.3.8: ol's types are case-sensitive (`a` and `A` differ), ul's are not.
     let list_type = document.attr(id, "type").filter(|_| is_list).and_then(|value| {
         let kind = match value.trim() {
@@ -258,9 +264,89 @@ fn presentational_hints(document: &Document, id: NodeId) -> impl Iterator<Item =
                 _ => return None,
             },
         };
-        Some(Declaration { name: "list-style-type".to_owned(), value: kind.to_owned(), important: false })
+        Some(hint("list-style-type", kind.to_owned()))
     });
-    [dimension("width"), dimension("height"), bgcolor, list_type].into_iter().flatten()
+    [dimension("width"), dimension("height"), bgcolor, list_type]
+        .into_iter()
+        .flatten()
+        .chain(table_hints(document, id))
+}
+
+fn hint(name: &str, value: String) -> Declaration {
+    Declaration { name: name.to_owned(), value, important: false }
+}
+
+/// The table attributes (HTML §15.3.9): `border`, `cellspacing`, `cellpadding` and `align`
+/// on the table (the first two and the last for itself, `border` and `cellpadding` for its
+/// cells too), `width` and `height` on tables, cells, rows and columns, `align` and `valign`
+/// on rows, row groups and cells, `nowrap` on cells.
+fn table_hints(document: &Document, id: NodeId) -> Vec<Declaration> {
+    let Some(tag) = document.tag(id) else { return Vec::new() };
+    let mut hints = Vec::new();
+    let attr = |name: &str| document.attr(id, name);
+    // HTML's "rules for parsing non-negative integers" and "dimension values".
+    let integer = |value: &str| {
+        let digits: String = value.trim().chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<u32>().ok()
+    };
+    let dimension = |value: &str| {
+        let value = value.trim();
+        let digits: String = value.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        let number: f32 = digits.parse().ok()?;
+        let percent = value[digits.len()..].starts_with('%');
+        (number > 0.0).then(|| if percent { format!("{number}%") } else { format!("{number}px") })
+    };
+    let sizes: &[&str] = match &**tag {
+        "table" | "td" | "th" => &["width", "height"],
+        "col" | "colgroup" => &["width"],
+        "tr" => &["height"],
+        _ => &[],
+    };
+    for &name in sizes {
+        if let Some(value) = attr(name).and_then(dimension) {
+            hints.push(hint(name, value));
+        }
+    }
+    match &**tag {
+        "table" => {
+            if let Some(width) = attr("border").map(|value| integer(value).unwrap_or(1)).filter(|&w| w > 0) {
+                hints.push(hint("border", format!("{width}px solid #808080")));
+            }
+            if let Some(spacing) = attr("cellspacing").and_then(integer) {
+                hints.push(hint("border-spacing", format!("{spacing}px")));
+            }
+            if attr("align").is_some_and(|align| align.trim().eq_ignore_ascii_case("center")) {
+                hints.push(hint("margin-left", "auto".to_owned()));
+                hints.push(hint("margin-right", "auto".to_owned()));
+            }
+        }
+        "td" | "th" => {
+            // The table's attributes reach its own cells, not a nested table's.
+            let table = std::iter::successors(document.node(id).parent, |&node| document.node(node).parent)
+                .find(|&node| document.tag(node).is_some_and(|tag| &**tag == "table"));
+            let table_attr = |name| table.and_then(|table| document.attr(table, name));
+            if table_attr("border").is_some_and(|value| integer(value) != Some(0)) {
+                hints.push(hint("border", "1px solid #808080".to_owned()));
+            }
+            if let Some(padding) = table_attr("cellpadding").and_then(integer) {
+                hints.push(hint("padding", format!("{padding}px")));
+            }
+            if attr("nowrap").is_some() {
+                hints.push(hint("white-space", "nowrap".to_owned()));
+            }
+        }
+        _ => {}
+    }
+    if matches!(&**tag, "td" | "th" | "tr" | "thead" | "tbody" | "tfoot") {
+        if let Some(align) = attr("align").map(|align| align.trim().to_ascii_lowercase()) {
+            let align = if align == "middle" { "center".to_owned() } else { align };
+            hints.push(hint("text-align", align));
+        }
+        if let Some(valign) = attr("valign") {
+            hints.push(hint("vertical-align", valign.trim().to_ascii_lowercase()));
+        }
+    }
+    hints
 }
 
 #[cfg(test)]
@@ -506,5 +592,55 @@ mod tests {
         assert_eq!(list("h").0, ListStyleType::Square, "ul types are not");
         assert_eq!(list("i").0, ListStyleType::Circle);
         assert_eq!(list("j").0, ListStyleType::Square);
+    }
+
+    #[test]
+    fn table_parts_and_attributes_through_the_cascade() {
+        let page = "<style>#s { border-spacing: 3px 4px; border-collapse: collapse } #n { border-spacing: -1px }\
+                    #bad { caption-side: left; vertical-align: 10% }</style>\
+                    <table id=t border=2 cellspacing=5 cellpadding=7 width=80% align=center>\
+                    <caption id=cap>c</caption><col id=col width=30><thead id=head><tr id=tr valign=top>\
+                    <th id=th align=middle nowrap>h</th><td id=td><table id=inner><tr><td id=nested>n</table>\
+                    </td></tr></thead><tbody><tr><td id=plain height=20>p</td></tr></tbody></table>\
+                    <table id=s><tr><td id=inherits>i</td></tr></table><table id=n></table><div id=bad></div>";
+        let t = style_of(page, "t");
+        assert_eq!(t.display, Display::Table);
+        assert_eq!(t.border_spacing, (5.0, 5.0));
+        assert_eq!((t.border_widths().top, t.width), (2.0, Length::Percent(80.0)));
+        assert_eq!((t.margin.left, t.margin.right), (Length::Auto, Length::Auto));
+        assert_eq!(style_of(page, "cap").display, Display::TableCaption);
+        assert_eq!(
+            (style_of(page, "col").display, style_of(page, "col").width),
+            (Display::TableColumn, Length::Px(30.0))
+        );
+        assert_eq!(style_of(page, "head").display, Display::TableHeaderGroup);
+        assert_eq!(style_of(page, "tr").display, Display::TableRow);
+        // Cells of a table with `border` and `cellpadding` get a 1px border and the padding;
+        // a nested table's cells do not.
+        let th = style_of(page, "th");
+        assert_eq!(
+            (th.display, th.border_widths().left, th.padding.top),
+            (Display::TableCell, 1.0, Length::Px(7.0))
+        );
+        assert_eq!(
+            (th.text_align, th.white_space, th.font_weight),
+            (TextAlign::Center, WhiteSpace::NoWrap, 700)
+        );
+        let nested = style_of(page, "nested");
+        assert_eq!((nested.border_widths().left, nested.padding.top), (0.0, Length::Px(1.0)));
+        // vertical-align: the row's `valign` reaches its cells through `inherit`; a body's
+        // rows are middle-aligned.
+        assert_eq!(th.vertical_align, VerticalAlign::Top);
+        assert_eq!(style_of(page, "plain").vertical_align, VerticalAlign::Middle);
+        assert_eq!(style_of(page, "plain").height, Length::Px(20.0));
+        // border-spacing and border-collapse inherit; bad values are ignored.
+        let inherits = style_of(page, "inherits");
+        assert_eq!(
+            (inherits.border_spacing, inherits.border_collapse),
+            ((3.0, 4.0), BorderCollapse::Collapse)
+        );
+        assert_eq!(style_of(page, "n").border_spacing, (2.0, 2.0));
+        let bad = style_of(page, "bad");
+        assert_eq!((bad.caption_side, bad.vertical_align), (CaptionSide::Top, VerticalAlign::Baseline));
     }
 }

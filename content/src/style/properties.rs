@@ -7,7 +7,9 @@
 //! flex-direction, flex-wrap, justify-content, align-items/-self/-content, justify-items/-self,
 //! place-items/-self, gap, flex(-grow/-shrink/-basis), grid (templates with line names and
 //! areas, auto tracks and flow, item lines and areas; see [`super::grid`]), overflow,
-//! position, top/right/bottom/left (and `inset`), z-index. Units: px, pt, %, em, rem.
+//! position, top/right/bottom/left (and `inset`), z-index, tables (the `table*` displays,
+//! border-collapse, border-spacing, caption-side, vertical-align as table cells use it).
+//! Units: px, pt, %, em, rem.
 
 use armature_api::ColorF;
 
@@ -38,6 +40,26 @@ pub enum Display {
     Grid,
     /// A grid container inside a line (an atomic inline).
     InlineGrid,
+    /// A table (laid out as a grid of its cells; see `layout::table`).
+    Table,
+    /// A table inside a line (an atomic inline).
+    InlineTable,
+    /// A group of rows (`<tbody>`).
+    TableRowGroup,
+    /// The rows that go first (`<thead>`).
+    TableHeaderGroup,
+    /// The rows that go last (`<tfoot>`).
+    TableFooterGroup,
+    /// A row of cells (`<tr>`).
+    TableRow,
+    /// A cell (`<td>`, `<th>`).
+    TableCell,
+    /// A table's caption (`<caption>`).
+    TableCaption,
+    /// A column (`<col>`): sizes and paints, holds nothing.
+    TableColumn,
+    /// A group of columns (`<colgroup>`).
+    TableColumnGroup,
     /// Not rendered, nor are its descendants.
     None,
 }
@@ -45,13 +67,40 @@ pub enum Display {
 impl Display {
     /// Whether the box sits in its parent's lines rather than stacking as a block.
     pub fn is_inline_level(self) -> bool {
-        matches!(self, Display::Inline | Display::InlineBlock | Display::InlineFlex | Display::InlineGrid)
+        matches!(
+            self,
+            Display::Inline
+                | Display::InlineBlock
+                | Display::InlineFlex
+                | Display::InlineGrid
+                | Display::InlineTable
+        )
     }
 
-    /// Whether the box is an atomic inline: an inline-block, or an inline flex or grid
-    /// container (unless its parent blockifies it; see [`Display::has_items`]).
+    /// Whether the box is an atomic inline: an inline-block, or an inline flex, grid or
+    /// table container (unless its parent blockifies it; see [`Display::has_items`]).
     pub fn is_atomic_inline(self) -> bool {
-        matches!(self, Display::InlineBlock | Display::InlineFlex | Display::InlineGrid)
+        matches!(
+            self,
+            Display::InlineBlock | Display::InlineFlex | Display::InlineGrid | Display::InlineTable
+        )
+    }
+
+    /// Whether the box is a part of a table (a row, cell, group, caption or column), which
+    /// only means that inside a table: anywhere else it lays out as a block (CSS 2 §17.2.1
+    /// would wrap it in anonymous table boxes; see `layout::table`).
+    pub fn is_table_part(self) -> bool {
+        matches!(
+            self,
+            Display::TableRowGroup
+                | Display::TableHeaderGroup
+                | Display::TableFooterGroup
+                | Display::TableRow
+                | Display::TableCell
+                | Display::TableCaption
+                | Display::TableColumn
+                | Display::TableColumnGroup
+        )
     }
 
     /// Whether the box lays its children out as flex or grid items (which blockifies them).
@@ -60,12 +109,15 @@ impl Display {
     }
 
     /// The block-level display of the same inner layout (CSS Display 3 §2.7's
-    /// blockification, for flex and grid items and out-of-flow boxes).
+    /// blockification, for flex and grid items and out-of-flow boxes; a table part becomes
+    /// a block).
     pub fn blockified(self) -> Display {
         match self {
             Display::Inline | Display::InlineBlock => Display::Block,
             Display::InlineFlex => Display::Flex,
             Display::InlineGrid => Display::Grid,
+            Display::InlineTable => Display::Table,
+            display if display.is_table_part() => Display::Block,
             display => display,
         }
     }
@@ -98,6 +150,39 @@ pub enum LineHeight {
     Number(f32),
     /// A fixed height in px.
     Px(f32),
+}
+
+/// `border-collapse` (inherited).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BorderCollapse {
+    /// Each cell keeps its own borders, `border-spacing` apart.
+    Separate,
+    /// Neighbouring cells share one border, the stronger of theirs (CSS 2 §17.6.2).
+    Collapse,
+}
+
+/// `caption-side` (inherited).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaptionSide {
+    /// Above the table.
+    Top,
+    /// Below the table.
+    Bottom,
+}
+
+/// `vertical-align`, as a table cell uses it: where its content sits in its row's height.
+/// (Inline boxes ignore it: they sit on the baseline.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerticalAlign {
+    /// `baseline` and the inline-only values (`sub`, `super`, `text-top`, lengths…): for a
+    /// cell, at the top (the cells of a row do not share a baseline here).
+    Baseline,
+    /// At the top.
+    Top,
+    /// Centred.
+    Middle,
+    /// At the bottom.
+    Bottom,
 }
 
 /// `text-align`.
@@ -542,6 +627,14 @@ pub struct ComputedStyle {
     pub flex_shrink: f32,
     /// `flex-basis` (`Auto` is `auto`).
     pub flex_basis: Length,
+    /// `border-collapse` (inherited).
+    pub border_collapse: BorderCollapse,
+    /// `border-spacing`: horizontal, vertical, in px (inherited).
+    pub border_spacing: (f32, f32),
+    /// `caption-side` (inherited).
+    pub caption_side: CaptionSide,
+    /// `vertical-align`.
+    pub vertical_align: VerticalAlign,
 }
 
 impl ComputedStyle {
@@ -594,6 +687,10 @@ impl ComputedStyle {
             flex_grow: 0.0,
             flex_shrink: 1.0,
             flex_basis: Length::Auto,
+            border_collapse: BorderCollapse::Separate,
+            border_spacing: (0.0, 0.0),
+            caption_side: CaptionSide::Top,
+            vertical_align: VerticalAlign::Baseline,
         }
     }
 
@@ -611,6 +708,9 @@ impl ComputedStyle {
             decorations: self.decorations,
             list_style_type: self.list_style_type,
             list_style_position: self.list_style_position,
+            border_collapse: self.border_collapse,
+            border_spacing: self.border_spacing,
+            caption_side: self.caption_side,
             ..ComputedStyle::initial()
         }
     }
@@ -654,7 +754,17 @@ pub fn apply_property(
         "display" => {
             (style.display, style.list_item) = match keyword.as_str() {
                 "list-item" => (Display::Block, true),
-                "block" | "table" | "table-row" | "table-cell" | "flow-root" => (Display::Block, false),
+                "block" | "flow-root" => (Display::Block, false),
+                "table" => (Display::Table, false),
+                "inline-table" => (Display::InlineTable, false),
+                "table-row-group" => (Display::TableRowGroup, false),
+                "table-header-group" => (Display::TableHeaderGroup, false),
+                "table-footer-group" => (Display::TableFooterGroup, false),
+                "table-row" => (Display::TableRow, false),
+                "table-cell" => (Display::TableCell, false),
+                "table-caption" => (Display::TableCaption, false),
+                "table-column" => (Display::TableColumn, false),
+                "table-column-group" => (Display::TableColumnGroup, false),
                 "inline" => (Display::Inline, false),
                 "inline-block" => (Display::InlineBlock, false),
                 "flex" => (Display::Flex, false),
@@ -937,6 +1047,45 @@ pub fn apply_property(
         "flex-shrink" => return set(&mut style.flex_shrink, parse_number(value).filter(|n| *n >= 0.0)),
         "flex-basis" => return set(&mut style.flex_basis, length()),
         "flex" => return apply_flex(&keyword, font, style),
+        "border-collapse" => {
+            style.border_collapse = match keyword.as_str() {
+                "separate" => BorderCollapse::Separate,
+                "collapse" => BorderCollapse::Collapse,
+                _ => return false,
+            }
+        }
+        "border-spacing" => {
+            // Lengths only (no percentages), not negative.
+            let px = |length: &Length| match *length {
+                Length::Px(px) if px >= 0.0 => Some(px),
+                _ => None,
+            };
+            let spacing = match parse_length_list(value, 2, font).as_deref() {
+                Some([both]) => px(both).map(|both| (both, both)),
+                Some([horizontal, vertical]) => px(horizontal).zip(px(vertical)),
+                _ => None,
+            };
+            return set(&mut style.border_spacing, spacing);
+        }
+        "caption-side" => {
+            style.caption_side = match keyword.as_str() {
+                "top" => CaptionSide::Top,
+                "bottom" => CaptionSide::Bottom,
+                _ => return false,
+            }
+        }
+        "vertical-align" => {
+            style.vertical_align = match keyword.as_str() {
+                // The UA sheet passes a row group's value down to its cells this way.
+                "inherit" => parent.vertical_align,
+                "top" => VerticalAlign::Top,
+                "middle" => VerticalAlign::Middle,
+                "bottom" => VerticalAlign::Bottom,
+                "baseline" | "sub" | "super" | "text-top" | "text-bottom" => VerticalAlign::Baseline,
+                _ if length().is_some() => VerticalAlign::Baseline,
+                _ => return false,
+            }
+        }
         _ => return false,
     }
     true

@@ -355,6 +355,41 @@ fn grid_areas_tracks_and_spans_place_the_dashboard() {
 }
 
 #[test]
+fn tables_line_their_cells_up_in_rows_and_columns() {
+    let image = render_ok(&page("tables.html"), &[]);
+    let boxes = dumped_boxes(&dump_layout(&page("tables.html"), &[]));
+    let rect = |selector: &str| box_rect(&boxes, selector);
+    let kind = |selector: &str| boxes.iter().find(|b| b.element == selector).map(|b| b.kind.as_str());
+    assert_eq!(
+        (kind("table#results"), kind("div.cards"), kind("td#west")),
+        (Some("table"), Some("table"), Some("block"))
+    );
+    // width: 100% of the body (1024 - 2 × 12); a cell per column, each column one width.
+    let (results, region, west, south) =
+        (rect("table#results"), rect("th#region"), rect("td#west"), rect("td#south"));
+    assert_eq!(results[2], 1000.0, "{results:?}");
+    assert_eq!((west[0], west[2]), (region[0], region[2]), "one column: {region:?} {west:?}");
+    assert_eq!(south[0], results[0] + 1.0, "inside the table's edge, the cells' collapsed 1px: {south:?}");
+    // The legacy table: a rowspan cell is as tall as its two rows and the spacing between.
+    let (store, weekdays, always) = (rect("th#store"), rect("th#weekdays"), rect("td#always"));
+    assert_eq!(store[1] + store[3], weekdays[1] + weekdays[3], "{store:?} {weekdays:?}");
+    assert_eq!(always[0], weekdays[0], "the colspan cell starts in the second column");
+    // CSS table cells share their row's height.
+    let (units, growth) = (rect("div#units"), rect("div#growth"));
+    assert_eq!((units[1], units[3]), (growth[1], growth[3]));
+    assert_eq!(growth[0], units[0] + units[2] + 8.0, "border-spacing 8px");
+    // Painted: the header row group's background, an odd row's background under its cells,
+    // and a cell's bgcolor.
+    let centre = |rect: [f32; 4]| [rect[0] + 4.0, rect[1] + rect[3] / 2.0].map(|value| value as u32);
+    let [x, y] = centre(region);
+    assert_pixel(&image, x, y, [0x23, 0x39, 0x5d, 255], 2);
+    let [x, y] = centre(south);
+    assert_pixel(&image, x, y, [0xee, 0xf2, 0xf8, 255], 2);
+    let [x, y] = centre(always);
+    assert_pixel(&image, x, y, [0xff, 0xf3, 0xcd, 255], 2);
+}
+
+#[test]
 fn inline_blocks_marks_and_canvases_paint_in_their_lines() {
     let image = render_ok(&page("inline-blocks.html"), &[]);
     let boxes = dumped_boxes(&dump_layout(&page("inline-blocks.html"), &[]));

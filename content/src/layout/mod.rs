@@ -1,4 +1,4 @@
-//! Layout: the styled DOM → a box tree → taffy (block and flex) with parley text → boxes
+//! Layout: the styled DOM → a box tree → taffy (block, flex, grid) with parley text → boxes
 //! at absolute positions.
 //!
 //! The box tree follows CSS 2 §9.2: a block container whose children mix block-level and
@@ -6,7 +6,8 @@
 //! inline formatting context (a [`Paragraph`]); in a flex container each run becomes an
 //! anonymous flex item. Atomic inlines (inline-block, `<img>`, `<canvas>`) are laid out as
 //! their own taffy roots first, shrink-to-fit, then placed in their line like a glyph.
-//! List items are numbered as the tree is built and get their markers ([`marker`]).
+//! List items are numbered as the tree is built and get their markers ([`marker`]); tables
+//! become grids of their cells ([`table`]).
 //! Runs on the content process's main thread.
 
 use armature_api::limits::{self, Held, Refused};

@@ -101,22 +101,21 @@ pub enum CellContent {
 pub struct FormedCell {
     /// What it holds.
     pub content: CellContent,
-    /// Its first row and column.
+    /// Its first row.
     pub row: u32,
     /// Its first column.
     pub column: u32,
-    /// How many rows and columns it spans.
+    /// How many rows it spans.
     pub rows: u32,
     /// How many columns it spans.
     pub columns: u32,
-    /// Its neighbours, for collapsing borders: whether a cell is left of it and above it
-    /// (at its first row and column), and which cell is right of it and below it.
+    /// Whether a cell is left of it, at its first row (for collapsing borders).
     pub left: bool,
-    /// See `left`.
+    /// Whether a cell is above it, at its first column.
     pub above: bool,
-    /// See `left`.
+    /// The cell right of it, at its first row.
     pub right: Option<u32>,
-    /// See `left`.
+    /// The cell below it, at its first column.
     pub below: Option<u32>,
 }
 
@@ -491,8 +490,6 @@ impl Builder<'_> {
                 bottom: length(table_sides.bottom.width),
             };
         }
-        grid.justify_items = taffy::AlignItems::STRETCH;
-        grid.align_items = taffy::AlignItems::STRETCH;
 
         let captions = form.captions.clone();
         let table = self.new_box(BoxKind::Table, Some(node), grid.clone(), None);
@@ -534,7 +531,11 @@ impl Builder<'_> {
         if !grid.size.width.is_auto() {
             grid.size.width = taffy::Dimension::percent(1.0);
         }
-        grid.position = taffy::Position::Relative;
+        // The wrapper takes the table's place; a positioned table box stays the containing
+        // block of its absolute children.
+        if grid.position != taffy::Position::Static {
+            grid.position = taffy::Position::Relative;
+        }
         grid.inset = taffy::Rect::auto();
         grid.margin = taffy::Rect::zero();
         let _ = self.tree.set_style(self.boxes[table.index()].taffy, grid);
@@ -565,10 +566,13 @@ impl Builder<'_> {
     ) -> BoxId {
         let row = form.rows.get(cell.row as usize).copied();
         let row_style = row.and_then(|row| row.node).and_then(|node| self.styles.get(node));
-        let (id, style) = match &cell.content {
+        let styles = self.styles;
+        // What the cell's style says about its place: (vertical-align, width, height).
+        let (id, (vertical_align, width, height)) = match &cell.content {
             CellContent::Element(node) => {
-                let style = self.styles.get(*node).cloned().unwrap_or_else(|| table_style.inherit());
-                (self.element_box(*node, &style, true), style)
+                // Formed cells are styled elements (`form` skips the others).
+                let style = styles.get(*node).unwrap_or(table_style);
+                (self.element_box(*node, style, true), (style.vertical_align, style.width, style.height))
             }
             CellContent::Anonymous(nodes) => {
                 let parent = row_style.unwrap_or(table_style);
@@ -576,7 +580,7 @@ impl Builder<'_> {
                 let id = self.new_box(BoxKind::Block, None, taffy_style(&style), None);
                 let children = self.children_of(nodes, &style, false, None);
                 self.set_children(id, children);
-                (id, style)
+                (id, (style.vertical_align, style.width, style.height))
             }
         };
         let taffy_node = self.boxes[id.index()].taffy;
@@ -591,17 +595,17 @@ impl Builder<'_> {
             placed.grid_column = line(cell.column, cell.columns);
             placed.align_self = Some(taffy::AlignItems::STRETCH);
             placed.justify_self = Some(taffy::AlignItems::STRETCH);
-            placed.align_content = match style.vertical_align {
+            placed.align_content = match vertical_align {
                 VerticalAlign::Baseline | VerticalAlign::Top => taffy::AlignContent::START,
                 VerticalAlign::Middle => taffy::AlignContent::CENTER,
                 VerticalAlign::Bottom => taffy::AlignContent::END,
             };
             // A cell fills its column and row: a width or height it asks for is a minimum
             // of theirs (a percentage one is left to the columns).
-            if let Length::Px(width) = style.width {
+            if let Length::Px(width) = width {
                 placed.min_size.width = length_percentage_auto(Length::Px(width));
             }
-            if let Length::Px(height) = style.height {
+            if let Length::Px(height) = height {
                 placed.min_size.height = length_percentage_auto(Length::Px(height));
             }
             placed.size = taffy::Size::auto();

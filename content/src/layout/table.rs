@@ -451,9 +451,10 @@ impl Builder<'_> {
                         .map(|style| style.width)
                         .find(|width| *width != Length::Auto)
                 });
+                // Negative sizes are invalid CSS the parser lets through: no track is less than 0.
                 match width {
-                    Some(Length::Px(px)) => length(px),
-                    Some(Length::Percent(value)) => percent(value / 100.0),
+                    Some(Length::Px(px)) => length(px.max(0.0)),
+                    Some(Length::Percent(value)) => percent(value.max(0.0) / 100.0),
                     _ => auto(),
                 }
             })
@@ -462,7 +463,7 @@ impl Builder<'_> {
             .rows
             .iter()
             .map(|row| match row.node.and_then(|node| self.styles.get(node)).map(|style| style.height) {
-                Some(Length::Px(px)) => minmax(length(px), auto()),
+                Some(Length::Px(px)) => minmax(length(px.max(0.0)), auto()),
                 _ => auto(),
             })
             .collect();
@@ -973,6 +974,7 @@ mod tests {
             "<tr><td colspan=1000 rowspan=65534>x<td>y",
             "<caption>c</caption><caption>d</caption>",
             "<col span=1000 style='width: 100000px'><tr><td style='height: -5px; width: 1e9px'>",
+            "<col style='width: -50px'><col style='width: -5%'><tr style='height: -9px'><td>a<td>b",
             "<tr style='height: 1e30px'><td style='border: 1e9px solid'>",
         ] {
             let page = page(&format!(

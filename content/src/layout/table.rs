@@ -484,12 +484,7 @@ impl Builder<'_> {
         };
         let borders = collapse.then(|| collapse::resolve(self.styles, style, &form));
         if let Some((table_sides, _)) = &borders {
-            grid.border = taffy::Rect {
-                left: length(table_sides.left.width),
-                right: length(table_sides.right.width),
-                top: length(table_sides.top.width),
-                bottom: length(table_sides.bottom.width),
-            };
+            grid.border = collapsed_widths(*table_sides);
         }
 
         let captions = form.captions.clone();
@@ -611,12 +606,7 @@ impl Builder<'_> {
             }
             placed.size = taffy::Size::auto();
             if let Some(sides) = borders {
-                placed.border = taffy::Rect {
-                    left: length(sides.left.width),
-                    right: length(sides.right.width),
-                    top: length(sides.top.width),
-                    bottom: length(sides.bottom.width),
-                };
+                placed.border = collapsed_widths(sides);
             }
             let _ = self.tree.set_style(taffy_node, placed);
         }
@@ -638,6 +628,16 @@ impl Builder<'_> {
             self.boxes[id.index()].table_paint = Some(Box::new(TablePaint { backgrounds, borders }));
         }
         id
+    }
+}
+
+/// The border widths layout gives a box whose borders collapsed.
+fn collapsed_widths(sides: Sides<CollapsedSide>) -> taffy::Rect<taffy::LengthPercentage> {
+    taffy::Rect {
+        left: length(sides.left.width),
+        right: length(sides.right.width),
+        top: length(sides.top.width),
+        bottom: length(sides.bottom.width),
     }
 }
 

@@ -60,6 +60,9 @@ pub struct Node {
 #[derive(Debug, Clone)]
 pub struct Document {
     nodes: Vec<Node>,
+    /// Each node's index in its parent's `children` (0 for parentless nodes), so sibling
+    /// steps are O(1): selectors like `:nth-child` and `+` take them for every element.
+    positions: Vec<u32>,
 }
 
 /// A page the parser gives up on.
@@ -137,6 +140,20 @@ impl Document {
             }
             _ => None,
         }
+    }
+
+    /// The nearest element before `id` among its parent's children.
+    pub fn previous_element_sibling(&self, id: NodeId) -> Option<NodeId> {
+        let siblings = &self.node(self.node(id).parent?).children;
+        let position = self.positions[id.index()] as usize;
+        siblings[..position].iter().rev().copied().find(|&sibling| self.tag(sibling).is_some())
+    }
+
+    /// The nearest element after `id` among its parent's children.
+    pub fn next_element_sibling(&self, id: NodeId) -> Option<NodeId> {
+        let siblings = &self.node(self.node(id).parent?).children;
+        let position = self.positions[id.index()] as usize;
+        siblings.get(position + 1..)?.iter().copied().find(|&sibling| self.tag(sibling).is_some())
     }
 
     /// All descendants of `root` in document order (root first).
@@ -285,7 +302,14 @@ impl TreeSink for DomSink {
 
     fn finish(self) -> Document {
         self.ensure_document();
-        Document { nodes: self.nodes.into_inner() }
+        let nodes = self.nodes.into_inner();
+        let mut positions = vec![0; nodes.len()];
+        for node in &nodes {
+            for (position, child) in node.children.iter().enumerate() {
+                positions[child.index()] = u32::try_from(position).unwrap_or(u32::MAX);
+            }
+        }
+        Document { nodes, positions }
     }
 
     fn parse_error(&self, msg: Cow<'static, str>) {

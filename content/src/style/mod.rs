@@ -15,7 +15,7 @@ pub mod sheet;
 pub mod values;
 
 pub use properties::*;
-use selector::{Selector, Specificity};
+use selector::{Matcher, SelectorMap, Specificity};
 use sheet::{Declaration, Stylesheet, parse_declarations};
 pub use values::{FontRelative, Length, Sides, parse_color, parse_length};
 
@@ -37,7 +37,9 @@ pub const USER_AGENT_SHEET: &str = r#"
 html, body, div, section, article, header, footer, main, nav, aside, p, h1, h2, h3, h4, h5,
 h6, ul, ol, menu, blockquote, pre, form, figure, figcaption, address, hr, dl, dt, dd,
 details, summary, center, fieldset, legend { display: block }
-head, style, script, title, meta, link, template, base, noscript { display: none }
+head, style, script, title, meta, link, template, base, noscript, area, datalist, noembed,
+noframes, param, rp { display: none }
+[hidden] { display: none }
 body { margin: 8px }
 p, blockquote, figure, ul, ol, dl, pre { margin-top: 1em; margin-bottom: 1em }
 blockquote, figure { margin-left: 40px; margin-right: 40px }
@@ -52,10 +54,10 @@ ul, ol, menu { padding-left: 40px }
 li { display: list-item }
 ul, menu { list-style-type: disc }
 ol { list-style-type: decimal }
-ul ul, ol ul, menu ul, ul menu, ol menu, menu menu { list-style-type: circle }
-ul ul ul, ul ol ul, ol ul ul, ol ol ul { list-style-type: square }
-ul ul, ul ol, ol ul, ol ol { margin-top: 0; margin-bottom: 0 }
-a, u, ins { text-decoration: underline }
+:is(menu, ol, ul) :is(menu, ul) { list-style-type: circle }
+:is(menu, ol, ul) :is(menu, ol, ul) :is(menu, ul) { list-style-type: square }
+:is(menu, ol, ul) :is(menu, ol, ul) { margin-top: 0; margin-bottom: 0 }
+:link, :visited, u, ins { text-decoration: underline }
 s, strike, del { text-decoration: line-through }
 b, strong, th { font-weight: bold }
 i, em, cite, var, dfn, address { font-style: italic }
@@ -64,7 +66,8 @@ pre { white-space: pre }
 small { font-size: smaller }
 big { font-size: larger }
 center, th { text-align: center }
-a { color: #0000ee }
+:link { color: #0000ee }
+:visited { color: #551a8b }
 mark { background-color: yellow; color: black }
 hr { border: 1px solid #808080; margin: 0.5em 0 }
 table { display: table; border-spacing: 2px; border-collapse: separate }
@@ -81,6 +84,18 @@ td, th { display: table-cell; vertical-align: inherit; padding: 1px }
 fn user_agent_sheet() -> &'static Stylesheet {
     static SHEET: OnceLock<Stylesheet> = OnceLock::new();
     SHEET.get_or_init(|| Stylesheet::parse(USER_AGENT_SHEET))
+}
+
+/// The UA sheet's selectors, filed once per process (sheet 0 of every document's [`Rules`]).
+fn user_agent_map() -> &'static SelectorMap<(usize, usize)> {
+    static MAP: OnceLock<SelectorMap<(usize, usize)>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        let mut map = SelectorMap::default();
+        for (index, rule) in user_agent_sheet().rules.iter().enumerate() {
+            map.insert(&rule.selectors, (0, index));
+        }
+        map
+    })
 }
 
 /// Where a declaration comes from and how strongly, lowest precedence first (CSS Cascade 4:
@@ -110,20 +125,21 @@ pub fn compute(document: &Document) -> StyleMap {
         .filter(|&id| document.tag(id).is_some_and(|tag| &**tag == "style"))
         .map(|id| Stylesheet::parse(&document.text_content(id)))
         .collect();
-    let sheets: Vec<(bool, &Stylesheet)> = std::iter::once((true, user_agent_sheet()))
-        .chain(author_sheets.iter().map(|sheet| (false, sheet)))
-        .collect();
+    let mut rules = Rules::new(&author_sheets);
 
     let mut styles = vec![None; document.len()];
     let root_style = ComputedStyle { display: Display::Block, ..ComputedStyle::initial() };
     // rem refers to the root element's font size, known once the root is styled.
     let mut root_font_size = root_style.font_size;
     let mut stack = vec![(NodeId::DOCUMENT, root_style)];
+    let mut styled = Vec::new();
     while let Some((id, style)) = stack.pop() {
-        for &child in document.node(id).children.iter().rev() {
+        // Siblings in document order: `:nth-child` finds an element's index from its
+        // previous sibling's, cached; styled last to first, each would walk all the others.
+        for &child in &document.node(id).children {
             let child_style = match &document.node(child).data {
                 NodeData::Element { .. } => {
-                    let computed = compute_element(document, child, &style, &sheets, root_font_size);
+                    let computed = compute_element(document, child, &style, &mut rules, root_font_size);
                     if id == NodeId::DOCUMENT {
                         root_font_size = computed.font_size;
                     }
@@ -133,10 +149,11 @@ pub fn compute(document: &Document) -> StyleMap {
                 _ => None,
             };
             if let Some(child_style) = child_style {
-                stack.push((child, child_style.clone()));
+                styled.push((child, child_style.clone()));
                 styles[child.index()] = Some(child_style);
             }
         }
+        stack.extend(styled.drain(..).rev());
         if styles[id.index()].is_none() {
             styles[id.index()] = Some(style);
         }
@@ -144,11 +161,42 @@ pub fn compute(document: &Document) -> StyleMap {
     StyleMap { styles }
 }
 
+/// A document's sheets, the UA sheet first, with every rule's selectors filed by rule
+/// position (sheet, rule), and what matching keeps between elements.
+struct Rules<'a> {
+    sheets: Vec<&'a Stylesheet>,
+    /// The author sheets' selectors (sheets 1…; the UA sheet's are in [`user_agent_map`]).
+    author_map: SelectorMap<(usize, usize)>,
+    matcher: Matcher,
+    /// The rules that matched the element being styled, in cascade order.
+    matched: Vec<((usize, usize), Specificity)>,
+}
+
+impl<'a> Rules<'a> {
+    fn new(author_sheets: &'a [Stylesheet]) -> Rules<'a> {
+        let mut author_map = SelectorMap::default();
+        for (sheet_index, sheet) in author_sheets.iter().enumerate() {
+            for (rule_index, rule) in sheet.rules.iter().enumerate() {
+                author_map.insert(&rule.selectors, (sheet_index + 1, rule_index));
+            }
+        }
+        let sheets = std::iter::once(user_agent_sheet()).chain(author_sheets).collect();
+        Rules { sheets, author_map, matcher: Matcher::default(), matched: Vec::new() }
+    }
+
+    /// Finds the rules that match `element` (into `matched`, in cascade order).
+    fn match_element(&mut self, document: &Document, element: NodeId) {
+        self.matched.clear();
+        user_agent_map().matching(document, element, &mut self.matcher, &mut self.matched);
+        self.author_map.matching(document, element, &mut self.matcher, &mut self.matched);
+    }
+}
+
 fn compute_element(
     document: &Document,
     id: NodeId,
     parent: &ComputedStyle,
-    sheets: &[(bool, &Stylesheet)],
+    rules: &mut Rules<'_>,
     root_font_size: f32,
 ) -> ComputedStyle {
     let mut matched: Vec<(CascadeKey, Declaration)> = presentational_hints(document, id)
@@ -163,26 +211,19 @@ fn compute_element(
         })
         .collect();
     let mut order = 0;
-    for &(user_agent, sheet) in sheets {
-        for rule in &sheet.rules {
-            let specificity = rule
-                .selectors
-                .iter()
-                .filter(|selector| selector.matches(document, id))
-                .map(Selector::specificity)
-                .max();
-            let Some(specificity) = specificity else { continue };
-            for declaration in &rule.declarations {
-                let precedence = match (user_agent, declaration.important) {
-                    (true, false) => Precedence::UserAgent,
-                    (false, false) => Precedence::Author,
-                    (false, true) => Precedence::AuthorImportant,
-                    (true, true) => Precedence::UserAgentImportant,
-                };
-                order += 1;
-                let key = CascadeKey { precedence, style_attribute: false, specificity, order };
-                matched.push((key, declaration.clone()));
-            }
+    rules.match_element(document, id);
+    for &((sheet, rule), specificity) in &rules.matched {
+        let user_agent = sheet == 0;
+        for declaration in &rules.sheets[sheet].rules[rule].declarations {
+            let precedence = match (user_agent, declaration.important) {
+                (true, false) => Precedence::UserAgent,
+                (false, false) => Precedence::Author,
+                (false, true) => Precedence::AuthorImportant,
+                (true, true) => Precedence::UserAgentImportant,
+            };
+            order += 1;
+            let key = CascadeKey { precedence, style_attribute: false, specificity, order };
+            matched.push((key, declaration.clone()));
         }
     }
     if let Some(attribute) = document.attr(id, "style") {
@@ -366,6 +407,34 @@ mod tests {
 
     fn rgb(style_color: ColorF) -> [u8; 3] {
         [style_color.r, style_color.g, style_color.b].map(|channel| (channel * 255.0).round() as u8)
+    }
+
+    #[test]
+    fn structural_attribute_and_link_selectors_through_the_cascade() {
+        let page = "<style>tr:nth-child(even) td { color: red } .x td { color: blue } \
+                    li:first-child { font-weight: bold } li:last-child:not(.keep) { display: none } \
+                    p + p { margin-top: 0 } h2 ~ p[title$=note i] { font-style: italic } \
+                    :where(#w) { color: green } p { color: black } p::before { color: red }</style>\
+                    <table><tr class=x><td id=c1>a</td></tr><tr class=x><td id=c2>b</td></tr></table>\
+                    <ul><li id=l1>a</li><li id=l2>b</li><li id=l3>c</li></ul>\
+                    <h2>h</h2><p id=p1 title='A NOTE'>x</p><p id=p2 title=other>y</p><p id=w>z</p>\
+                    <a id=link href=/x>l</a><a id=anchor name=x>n</a><div id=hidden hidden>h</div>";
+        // (0,1,2) beats (0,1,1) on the even row; the odd row takes `.x td` alone.
+        assert_eq!(rgb(style_of(page, "c1").color), [0, 0, 255]);
+        assert_eq!(rgb(style_of(page, "c2").color), [255, 0, 0]);
+        assert!(style_of(page, "l1").is_bold() && !style_of(page, "l2").is_bold());
+        assert_eq!(style_of(page, "l3").display, Display::None);
+        assert_eq!(style_of(page, "p1").margin.top, Length::Px(16.0));
+        assert_eq!(style_of(page, "p2").margin.top, Length::Px(0.0));
+        assert_eq!(style_of(page, "p1").font_style, FontStyle::Italic, "`i`: case-insensitive value");
+        assert_eq!(style_of(page, "p2").font_style, FontStyle::Normal);
+        assert_eq!(rgb(style_of(page, "w").color), [0, 0, 0], "`:where()` adds no specificity");
+        // The UA sheet: only links are blue and underlined; `hidden` hides.
+        let link = style_of(page, "link");
+        assert_eq!((rgb(link.color), link.text_decoration_line.underline), ([0, 0, 0xee], true));
+        let anchor = style_of(page, "anchor");
+        assert_eq!((rgb(anchor.color), anchor.text_decoration_line.underline), ([0, 0, 0], false));
+        assert_eq!(style_of(page, "hidden").display, Display::None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use cssparser::{Delimiter, Parser, Token};
 
-use super::selector::{Selector, parse_selector_list};
+use super::selector::Selectors;
 
 /// One `name: value` declaration.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,7 +21,7 @@ pub struct Declaration {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rule {
     /// Its selectors.
-    pub selectors: Vec<Selector>,
+    pub selectors: Selectors,
     /// Its declarations in source order.
     pub declarations: Vec<Declaration>,
 }
@@ -68,9 +68,11 @@ impl Stylesheet {
                 Ok(block.slice_from(start).to_owned())
             });
             let Ok(body) = body else { continue };
-            match parse_selector_list(prelude.trim()) {
-                Some(selectors) => rules.push(Rule { selectors, declarations: parse_declarations(&body) }),
-                None => tracing::debug!(target: "armature::style", "dropped rule '{}'", prelude.trim()),
+            match Selectors::parse(prelude.trim()) {
+                Ok(selectors) => rules.push(Rule { selectors, declarations: parse_declarations(&body) }),
+                Err(error) => {
+                    tracing::debug!(target: "armature::style", "dropped rule '{}': {error}", prelude.trim())
+                }
             }
         }
         Stylesheet { rules }
@@ -141,7 +143,7 @@ mod tests {
     fn rules_and_declarations_parse_with_recovery() {
         let sheet = Stylesheet::parse(
             "@import url(x.css); h1, .a { color: red; margin : 0 !important }\n\
-             p:hover { color: blue }  /* dropped: unsupported selector */\n\
+             p:frobnicate { color: blue }  /* dropped: unknown pseudo-class */\n\
              @media print { p { color: green } }\n\
              div { width: 10px; ; bogus; height: 20px } <!-- -->",
         );

@@ -438,6 +438,28 @@ mod tests {
     }
 
     #[test]
+    fn hostile_selectors_are_dropped_or_matched_without_panicking() {
+        let nested = format!("{}<p id=p>x</p>{}", "<div class=a>".repeat(600), "</div>".repeat(600));
+        // Nesting past cssparser's block limit drops the rule (else `p` would match and be
+        // red); the others parse and, on this page, match nothing that `p` inherits from.
+        let sheets = [
+            format!("{}p{} {{ color: red }}", ":is(".repeat(10_000), ")".repeat(10_000)),
+            format!("{}p{} {{ color: red }}", ":not(".repeat(10_000), ")".repeat(10_000)),
+            format!("{}p{} {{ color: red }}", ":has(".repeat(10_000), ")".repeat(10_000)),
+            format!("{} {{ color: red }}", vec!["div"; 50_000].join(" > ")),
+            format!("{} p {{ color: red }}", vec!["div"; 3_000].join(" ")),
+            format!("{}.b {{ color: red }}", vec![".a"; 10_000].concat()),
+            "*:has(.zz) { color: red }".to_owned(),
+            ":nth-child(2n+1 of :has(.zz)) { color: red }".to_owned(),
+            ":nth-child(99999999999999999999n+3) { color: red }".to_owned(),
+        ];
+        for sheet in sheets {
+            let style = style_of(&format!("<style>{sheet}</style>{nested}"), "p");
+            assert_eq!(rgb(style.color), [0, 0, 0], "{}…", &sheet[..40]);
+        }
+    }
+
+    #[test]
     fn specificity_then_order_decides_between_rules() {
         let page = "<style>#x { color: red } p.a { color: blue } p { color: green } .a { color: olive }</style>\
                     <p id=x class=a>t</p><p id=y class=a>u</p><p id=z>v</p>";

@@ -23,7 +23,7 @@ use armature_api::{
     CanvasItem, ColorF, FontKey, GlyphInstance, IdNamespace, ImageBufferId, LayoutPoint, LayoutRect,
     LayoutSize,
 };
-use armature_stream::ring::{RecordKind, RingMemory, RingReader, RingWriter};
+use armature_stream::ring::{RecordKind, RingMemory, RingReader, RingViolation, RingWriter};
 use armature_stream::shm::SharedRing;
 use armature_stream::wire::canvas;
 use armature_stream::{StreamClient, StreamServer};
@@ -142,8 +142,8 @@ fn build(count: usize) -> Duration {
 }
 
 /// The ring alone on one thread, writing a few hundred records and then reading them: each
-/// side's own work per record, without the lines' trips between cores. Returns the writer's
-/// time and the reader's.
+/// side's own work per record, without the lines' trips between cores (the reader takes
+/// batches, as the stream does). Returns the writer's time and the reader's.
 fn ring_one_thread(set: &Items, count: usize) -> (Duration, Duration) {
     let memory = armature_stream::create_ring_memory(armature_stream::DEFAULT_CAPACITY).expect("ring");
     let mut writer = RingWriter::new(SharedRing::map(memory.clone()).expect("map"));
@@ -162,16 +162,28 @@ fn ring_one_thread(set: &Items, count: usize) -> (Duration, Duration) {
         writer.flush();
         writing += started.elapsed();
         let started = Instant::now();
-        for _ in first..index {
-            std::hint::black_box(reader.read(&mut || true).expect("well-formed"));
+        let mut read = first;
+        while read < index {
+            read += read_batch(&mut reader);
         }
         reading += started.elapsed();
     }
     (writing, reading)
 }
 
+/// Reads what is published in one batch, as `StreamServer::next_batch` does (without
+/// decoding): how many records.
+fn read_batch<M: RingMemory>(reader: &mut RingReader<M>) -> usize {
+    reader
+        .read_published(|record| {
+            std::hint::black_box(record);
+            Ok::<_, RingViolation>(())
+        })
+        .expect("well-formed")
+}
+
 /// The ring alone: `set`'s records, already encoded, written by one thread and read by
-/// another.
+/// another in batches.
 fn raw_ring(set: &Items, count: usize) -> Duration {
     let memory = armature_stream::create_ring_memory(armature_stream::DEFAULT_CAPACITY).expect("ring");
     let mut writer = RingWriter::new(SharedRing::map(memory.clone()).expect("map"));
@@ -179,8 +191,11 @@ fn raw_ring(set: &Items, count: usize) -> Duration {
     warm(&mut writer, &mut reader);
     let started = Instant::now();
     let thread = std::thread::spawn(move || {
-        for _ in 0..count {
-            std::hint::black_box(reader.read(&mut || true).expect("well-formed"));
+        let mut read = 0;
+        while read < count {
+            if reader.wait(&mut || true).expect("well-formed") {
+                read += read_batch(&mut reader);
+            }
         }
     });
     for index in 0..count {

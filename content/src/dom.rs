@@ -456,4 +456,29 @@ mod tests {
         assert!(doc.first_element("body").is_some());
         assert!(doc.text_content(NodeId::DOCUMENT).contains("deep"));
     }
+
+    #[test]
+    fn content_misplaced_in_a_table_is_foster_parented_before_it() {
+        // HTML §13.2.6.1: text and elements where a table part belongs go just before the
+        // table (html5ever decides; our sink's `append_based_on_parent_node` places them).
+        let doc = Document::parse(
+            "<div id=d><table><tr><td>a</td></tr>stray<b>bold</b><tr><td>b</td></tr></table></div>",
+        )
+        .expect("parses");
+        let div = doc.descendants(NodeId::DOCUMENT).find(|&id| doc.attr(id, "id") == Some("d")).expect("div");
+        let children: Vec<String> = doc
+            .node(div)
+            .children
+            .iter()
+            .map(|&child| match &doc.node(child).data {
+                NodeData::Text(text) => text.clone(),
+                _ => doc.tag(child).map(|tag| tag.to_string()).unwrap_or_default(),
+            })
+            .collect();
+        assert_eq!(children, ["stray", "b", "table"]);
+        let table = doc.first_element("table").expect("table");
+        assert!(!doc.text_content(table).contains("stray"));
+        let rows = doc.descendants(table).filter(|&id| doc.tag(id).is_some_and(|tag| &**tag == "tr")).count();
+        assert_eq!(rows, 2);
+    }
 }

@@ -16,8 +16,14 @@ use tracing_subscriber::registry::LookupSpan;
 
 /// Installs the subscriber for a process of `role` (`launcher`, `gpu`, `content`).
 pub fn init(role: &'static str, verbose: bool) {
-    // winit warns about harmless X server quirks (no XSETTINGS, a 0 mm screen) on every run.
-    let default = if verbose { "warn,winit=error,armature=info" } else { "warn,winit=error" };
+    // winit warns about harmless X server quirks (no XSETTINGS, a 0 mm screen) on every run;
+    // html5ever warns "foster parenting not implemented" on every table with stray content,
+    // though it does foster-parent (see content's `dom` tests). Parse errors are debug lines.
+    let default = if verbose {
+        "warn,winit=error,html5ever=error,armature=info"
+    } else {
+        "warn,winit=error,html5ever=error"
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let ansi = std::io::stderr().is_terminal();
     let inner = format().with_target(false).without_time().with_ansi(ansi);

@@ -528,10 +528,8 @@ impl<'a> DomElement<'a> {
         let mut child = *self;
         while let Some(ancestor) = child.parent_element() {
             if ancestor.is_html("fieldset") && ancestor.attr("disabled").is_some() {
-                let first_legend = self.document.node(ancestor.id).children.iter().copied().find(|&id| {
-                    let candidate = ancestor.at(id);
-                    candidate.is_html("legend")
-                });
+                let children = &self.document.node(ancestor.id).children;
+                let first_legend = children.iter().copied().find(|&id| ancestor.at(id).is_html("legend"));
                 if first_legend != Some(child.id) {
                     return true;
                 }

@@ -11,6 +11,8 @@
 //! second stream row includes it (each item built as it is sent, as when a script draws).
 //! The server reads in batches (`StreamServer::next_batch`), as the GPU process's stream
 //! thread does, and drops them; a row reads one item at a time (`next`) for comparison.
+//! Two rows bound what a different server or wire could reach: the stream with records only
+//! checked (no items built), and a ceiling with items coalesced many to a record.
 //! memcpy copies the same items' encoded bytes, all 13 MB of them, into a buffer the ring's
 //! size: both read their source from memory, not from cache.
 //! Prints tables; run with `cargo bench -p armature-stream --bench throughput`.
@@ -226,6 +228,9 @@ enum Reading {
     Batches,
     /// `next`, one item at a time.
     OneByOne,
+    /// The records in batches, each checked with `canvas::check` but not built into an item:
+    /// a server that replayed records in place, without owned items.
+    CheckedOnly,
 }
 
 /// The stream of `count` items: `set`'s, sent by reference, or (`built`) each built as it
@@ -253,6 +258,14 @@ fn stream_of(
                     read += std::hint::black_box(&batch).len();
                 }
             }
+            Reading::CheckedOnly => {
+                let (mut read, reader) = (0, server.raw_reader());
+                while read < count {
+                    if reader.wait(&mut || true).expect("well-formed") {
+                        read += check_batch(reader);
+                    }
+                }
+            }
             Reading::OneByOne => {
                 for _ in 0..count {
                     std::hint::black_box(server.next(&stop).expect("well-formed").expect("an item"));
@@ -276,6 +289,78 @@ fn stream_of(
     client.flush();
     let stats = reader.join().expect("reader");
     (started.elapsed(), stats.bytes - WARM_BYTES, stats.sleeps + client.stats().0.sleeps)
+}
+
+/// Checks the records published in one batch, as a server replaying in place would: how many.
+fn check_batch<M: RingMemory>(reader: &mut RingReader<M>) -> usize {
+    reader
+        .read_published(|record| {
+            canvas::check(record.payload).map_err(|_| RingViolation::Misaligned { offset: 0 })
+        })
+        .expect("well-formed")
+}
+
+/// Largest record of the ceiling row.
+const COALESCED_RECORD: usize = 8 * 1024;
+
+/// The ceiling of any stream of these items, for the goal: the client encodes items
+/// straight into the ring, many to a record (up to 8 KiB, each item behind a 4-byte length,
+/// so no ring header, room check or publish check per item), and the server only checks
+/// each item's shape (`canvas::check`), building nothing. What is left is encoding the
+/// items out of the client's memory and moving them between cores.
+fn coalesced_ceiling(set: &Items, count: usize) -> Duration {
+    let (client_end, server_end) = ends();
+    let mut client = StreamClient::connect(client_end).expect("client");
+    let (mut server, _replies) = StreamServer::accept(server_end).expect("server");
+    warm(client.raw_writer(), server.raw_reader());
+    let started = Instant::now();
+    let reader = std::thread::spawn(move || {
+        let (mut read, reader) = (0, server.raw_reader());
+        while read < count {
+            if !reader.wait(&mut || true).expect("well-formed") {
+                continue;
+            }
+            reader
+                .read_published(|record| {
+                    let mut rest = record.payload;
+                    while let Some((len, after)) = rest.split_first_chunk::<4>() {
+                        let len = u32::from_le_bytes(*len) as usize;
+                        let item = after.get(..len).ok_or(RingViolation::Misaligned { offset: 0 })?;
+                        canvas::check(item).map_err(|_| RingViolation::Misaligned { offset: 0 })?;
+                        read += 1;
+                        rest = after.get(len.next_multiple_of(4)..).unwrap_or_default();
+                    }
+                    Ok::<_, RingViolation>(())
+                })
+                .expect("well-formed");
+        }
+    });
+    let writer = client.raw_writer();
+    let items = &set.items[..count];
+    let framed = |item: &CanvasItem| 4 + canvas::encoded_len(item).next_multiple_of(4);
+    let mut first = 0;
+    while first < items.len() {
+        let (mut end, mut len) = (first, 0);
+        while end < items.len() && len + framed(&items[end]) <= COALESCED_RECORD {
+            len += framed(&items[end]);
+            end += 1;
+        }
+        let fill = |out: &mut [u8]| {
+            let mut at = 0;
+            for item in &items[first..end] {
+                let item_len = canvas::encoded_len(item);
+                out[at..at + 4].copy_from_slice(&(item_len as u32).to_le_bytes());
+                canvas::encode_into(BUFFER, item, &mut out[at + 4..at + 4 + item_len]);
+                out[at + 4 + item_len..at + framed(item)].fill(0);
+                at += framed(item);
+            }
+        };
+        writer.write_with(RecordKind::Canvas, len, fill, &mut || true).expect("room");
+        first = end;
+    }
+    writer.flush();
+    reader.join().expect("reader");
+    started.elapsed()
 }
 
 fn ipc_per_item(count: usize) -> Duration {
@@ -407,6 +492,8 @@ fn main() {
     };
     let stream_time = stream(None, Reading::Batches);
     let one_by_one_time = stream(None, Reading::OneByOne);
+    let checked_time = stream(None, Reading::CheckedOnly);
+    let ceiling_time = median((0..RUNS).map(|_| coalesced_ceiling(&set, ITEMS)).collect());
     let built_time = stream(Some(item), Reading::Batches);
     let ring_time = median((0..RUNS).map(|_| raw_ring(&set, ITEMS)).collect());
     let one_thread: Vec<_> = (0..RUNS).map(|_| ring_one_thread(&set, ITEMS)).collect();
@@ -436,6 +523,8 @@ fn main() {
         ("decode alone (server side, one thread, owned items)", decode_time),
         ("**stream** (encode + ring + decode, read in batches)", stream_time),
         ("stream, read one item at a time", one_by_one_time),
+        ("stream, records checked but no items built", checked_time),
+        ("ceiling: items coalesced into 8 KiB records, checked, none built", ceiling_time),
         ("build items alone (the caller's work, one thread)", build_time),
         ("stream, each item built as it is sent", built_time),
         ("ipc-channel, one message per item", ipc_time),
@@ -455,6 +544,12 @@ fn main() {
         ratio(built_time),
         ratio(ring_time),
         ratio(floor_time),
+    );
+    println!(
+        "without building items: {:.2}× memcpy; ceiling (coalesced, checked, none built): {:.2}×; encoding alone: {:.2}×",
+        ratio(checked_time),
+        ratio(ceiling_time),
+        ratio(encode_time),
     );
     println!();
     println!("item-size sweep: text runs only, about 13 MB per run, medians of {RUNS} runs");

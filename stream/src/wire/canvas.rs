@@ -62,6 +62,7 @@ pub fn encoded_len(item: &CanvasItem) -> usize {
 }
 
 /// `item`'s operation.
+#[inline(always)]
 fn op(item: &CanvasItem) -> u32 {
     match item {
         CanvasItem::SetFillColor(_) => SET_FILL_COLOR,
@@ -162,6 +163,7 @@ fn put<const N: usize>(out: &mut [u8], values: [u32; N]) {
     }
 }
 
+#[inline(always)]
 fn rect_words(rect: &LayoutRect) -> [u32; 4] {
     [rect.origin.x, rect.origin.y, rect.size.width, rect.size.height].map(f32::to_bits)
 }
@@ -177,18 +179,7 @@ pub fn decode(bytes: &[u8]) -> Result<ContentToGpu, WireError> {
 /// on every record).
 #[inline(always)]
 pub fn decode_with<R>(bytes: &[u8], emit: impl FnOnce(ContentToGpu) -> R) -> Result<R, WireError> {
-    let (head, operands) = bytes.split_first_chunk::<HEAD>().ok_or(WireError::CanvasTruncated)?;
-    let [op, namespace, index] = words(head)?;
-    let buffer = ImageBufferId(IdNamespace(namespace), index);
-    // Exact operand lengths first, so a short or padded record is named as such.
-    let well_sized = match (op, fixed_operands(op)) {
-        (FILL_TEXT, _) => operands.len() >= TEXT_HEAD && (operands.len() - TEXT_HEAD).is_multiple_of(GLYPH),
-        (_, Some(len)) => operands.len() == len,
-        (_, None) => return Err(WireError::UnknownCanvasOp(op)),
-    };
-    if !well_sized {
-        return Err(WireError::CanvasLength { op, len: bytes.len() });
-    }
+    let (op, buffer, operands) = shape(bytes)?;
     let floats = |bytes| Ok::<_, WireError>(words::<4>(bytes)?.map(f32::from_bits));
     let rect = |[x, y, width, height]: [f32; 4]| {
         LayoutRect::new(LayoutPoint::new(x, y), LayoutSize::new(width, height))
@@ -260,6 +251,39 @@ pub fn decode_with<R>(bytes: &[u8], emit: impl FnOnce(ContentToGpu) -> R) -> Res
         }
         _ => Err(WireError::UnknownCanvasOp(op)),
     }
+}
+
+/// Checks that `bytes` have the shape of a record written by [`encode`] (a known operation,
+/// exactly its length, a known image source) without building the item: what a reader that
+/// replays records in place would check as it reads them. The stream bench's ceiling row
+/// uses it.
+#[inline(always)]
+pub fn check(bytes: &[u8]) -> Result<(), WireError> {
+    let (op, _, operands) = shape(bytes)?;
+    if op == DRAW_IMAGE {
+        let [kind] = words(operands)?;
+        if !matches!(kind, SOURCE_IMAGE | SOURCE_BUFFER) {
+            return Err(WireError::UnknownImageSource(kind));
+        }
+    }
+    Ok(())
+}
+
+/// A record's operation, buffer and operands, once its operation is known and its length
+/// fits that operation exactly (so a short or padded record is named as such).
+#[inline(always)]
+fn shape(bytes: &[u8]) -> Result<(u32, ImageBufferId, &[u8]), WireError> {
+    let (head, operands) = bytes.split_first_chunk::<HEAD>().ok_or(WireError::CanvasTruncated)?;
+    let [op, namespace, index] = words(head)?;
+    let well_sized = match (op, fixed_operands(op)) {
+        (FILL_TEXT, _) => operands.len() >= TEXT_HEAD && (operands.len() - TEXT_HEAD).is_multiple_of(GLYPH),
+        (_, Some(len)) => operands.len() == len,
+        (_, None) => return Err(WireError::UnknownCanvasOp(op)),
+    };
+    if !well_sized {
+        return Err(WireError::CanvasLength { op, len: bytes.len() });
+    }
+    Ok((op, ImageBufferId(IdNamespace(namespace), index), operands))
 }
 
 /// The first `N` little-endian words of untrusted `bytes`.
@@ -373,6 +397,21 @@ mod tests {
             longer.extend_from_slice(&[0; 4]);
             assert!(matches!(decode(&longer), Err(WireError::CanvasLength { .. })), "{item:?} padded");
         }
+    }
+
+    #[test]
+    fn check_accepts_and_refuses_what_decode_does() {
+        let mut bytes = Vec::new();
+        for item in every_item() {
+            encode(buffer(), &item, &mut bytes);
+            for len in 0..=bytes.len() {
+                assert_eq!(check(&bytes[..len]), decode(&bytes[..len]).map(drop), "{item:?} cut to {len}");
+            }
+        }
+        let words = |values: &[u32]| values.iter().flat_map(|value| value.to_le_bytes()).collect::<Vec<u8>>();
+        let hostile = words(&[DRAW_IMAGE, 1, 1, 5, 1, 1, 0, 0, 0, 0]);
+        assert_eq!(check(&hostile), Err(WireError::UnknownImageSource(5)));
+        assert_eq!(check(&words(&[99, 1, 1])), Err(WireError::UnknownCanvasOp(99)));
     }
 
     #[test]

@@ -131,8 +131,7 @@ impl<'a> Builder<'a> {
     }
 
     fn style(&self, id: BoxId) -> Option<&'a ComputedStyle> {
-        let styles = self.styles;
-        self.page.get(id).node.and_then(|node| styles.get(node))
+        self.page.style(id, self.styles)
     }
 
     /// Paints the stacking context rooted at `id` (see the module docs), inside `clips`.
@@ -265,7 +264,9 @@ impl<'a> Builder<'a> {
         }
         if let Some(style) = self.style(id) {
             let radius = resolve_radius(style, rect.size);
-            let background_is_canvas = layout_box.node == self.page.canvas_background_source;
+            // (A generated box has no node; it is never the canvas's source.)
+            let background_is_canvas =
+                layout_box.node.is_some() && layout_box.node == self.page.canvas_background_source;
             if !background_is_canvas && !style.background_color.is_transparent() && self.visible(rect) {
                 self.items.push(DisplayItem::Rect { rect, color: style.background_color, radius });
             }

@@ -163,7 +163,11 @@ fn dump_box(page: &PageLayout, document: &Document, id: BoxId) -> DumpBox {
     let extent = layout_box.scroll_frame.map(|frame| page.scroll_frame(frame).extent);
     DumpBox {
         kind,
-        element: layout_box.node.map(|node| selector(document, node)),
+        element: match (layout_box.node, layout_box.generated) {
+            (Some(node), _) => Some(selector(document, node)),
+            (None, Some((node, pseudo))) => Some(format!("{}{}", selector(document, node), pseudo.name())),
+            (None, None) => None,
+        },
         x: round(layout_box.rect.origin.x),
         y: round(layout_box.rect.origin.y),
         width: round(layout_box.rect.size.width),

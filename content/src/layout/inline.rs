@@ -120,12 +120,22 @@ impl Paragraph {
 
     /// Adds a list item's inside marker: `text` in `style`, a span of no element.
     pub(super) fn push_marker(&mut self, style: &ComputedStyle, text: &str) {
+        self.push_text_span(style, ColorF::TRANSPARENT, text);
+    }
+
+    /// Adds an inline `::before` or `::after`: `text` in `style`, on its own background, a
+    /// span of no element (so a block that splits an inline around it never reopens it).
+    pub(super) fn push_generated(&mut self, style: &ComputedStyle, text: &str) {
+        self.push_text_span(style, style.background_color, text);
+    }
+
+    fn push_text_span(&mut self, style: &ComputedStyle, background: ColorF, text: &str) {
         self.items.push(InlineItem::PushSpan(self.styles.len()));
         self.styles.push(style.clone());
         self.spans.push(SpanPaint {
             node: None,
             color: style.color,
-            background: ColorF::TRANSPARENT,
+            background,
             decorations: style.decorations,
         });
         self.items.push(InlineItem::Text(text.to_owned()));

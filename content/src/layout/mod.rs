@@ -19,9 +19,10 @@ use taffy::{AvailableSpace, TaffyTree};
 use crate::dom::{Document, NodeData, NodeId};
 use crate::fonts::Fonts;
 use crate::images::{ImageContent, Images};
-use crate::style::{self, ComputedStyle, Display, Length, Sides, StyleMap};
+use crate::style::{self, ComputedStyle, Display, Length, Pseudo, Sides, StyleMap};
 
 pub mod dump;
+pub mod generated;
 pub mod inline;
 pub mod marker;
 pub mod overflow;
@@ -109,8 +110,11 @@ impl PageCanvas {
 pub struct LayoutBox {
     /// What it is.
     pub kind: BoxKind,
-    /// Its element; `None` for the viewport and anonymous boxes.
+    /// Its element; `None` for the viewport, anonymous boxes and generated ones.
     pub node: Option<NodeId>,
+    /// For the box of a `::before` or `::after`, its element and which (`node` is `None`:
+    /// the box is not its element's).
+    pub generated: Option<(NodeId, Pseudo)>,
     /// Border box in page coordinates (CSS px from the document's top-left).
     pub rect: LayoutRect,
     /// Border widths.
@@ -207,6 +211,17 @@ impl PageLayout {
             if overflow.x.scrolls_viewport() { past.width } else { 0.0 },
             if overflow.y.scrolls_viewport() { past.height } else { 0.0 },
         )
+    }
+
+    /// The style box `id` paints and lays out with: its element's, its pseudo-element's,
+    /// or `None` for anonymous boxes and the viewport.
+    pub fn style<'s>(&self, id: BoxId, styles: &'s StyleMap) -> Option<&'s ComputedStyle> {
+        let layout_box = self.get(id);
+        match (layout_box.node, layout_box.generated) {
+            (Some(node), _) => styles.get(node),
+            (None, Some((element, pseudo))) => styles.pseudo(element, pseudo),
+            (None, None) => None,
+        }
     }
 
     /// A paragraph.
@@ -329,6 +344,7 @@ pub fn layout(
         canvases_held: Held::default(),
         counters: Counters::new(),
         markers: Vec::new(),
+        quote_depth: 0,
     };
     let viewport_style = taffy::Style {
         size: taffy::Size { width: length(viewport.width), height: length(viewport.height) },
@@ -403,6 +419,9 @@ struct Builder<'a> {
     counters: Counters,
     /// Outside markers' paragraphs, shaped once taffy is done.
     markers: Vec<ParagraphId>,
+    /// How deeply quotes are nested at the element being built (`open-quote` and
+    /// `close-quote` in generated content step it, in tree order).
+    quote_depth: usize,
 }
 
 impl Builder<'_> {
@@ -429,6 +448,7 @@ impl Builder<'_> {
             padding: zero,
             children: Vec::new(),
             fixed: false,
+            generated: None,
             scroll_frame: None,
             marker: None,
             table_paint: None,
@@ -556,6 +576,7 @@ impl Builder<'_> {
     /// content wrapped in anonymous text boxes; `marker`, a list item's inside marker, starts
     /// the first run. In a flex or grid container (`items`) every child element is an item
     /// of its own, and the runs of text between them are anonymous items.
+    /// Its `::before` and `::after` boxes come first and last.
     fn children(
         &mut self,
         parent: NodeId,
@@ -564,22 +585,27 @@ impl Builder<'_> {
         marker: Option<&str>,
     ) -> Vec<BoxId> {
         let document = self.document;
-        self.children_of(&document.node(parent).children, parent_style, items, marker)
+        self.children_of(&document.node(parent).children, parent_style, items, marker, Some(parent))
     }
 
     /// [`children`](Self::children) of some of a container's child nodes (an anonymous
-    /// table cell holds a run of its row's).
+    /// table cell holds a run of its row's), between the generated boxes of `element`, the
+    /// container's element if it is one.
     fn children_of(
         &mut self,
         nodes: &[NodeId],
         parent_style: &ComputedStyle,
         items: bool,
         marker: Option<&str>,
+        element: Option<NodeId>,
     ) -> Vec<BoxId> {
         let mut boxes = Vec::new();
         let mut paragraph = Paragraph::new(parent_style, self.quantize_text);
         if let Some(text) = marker {
             paragraph.push_marker(&marker::marker_style(parent_style), text);
+        }
+        if let Some(element) = element {
+            self.generated(element, Pseudo::Before, &mut paragraph, parent_style, items, &mut boxes);
         }
         for &child in nodes {
             match &self.document.node(child).data {
@@ -602,6 +628,9 @@ impl Builder<'_> {
                 }
                 _ => {}
             }
+        }
+        if let Some(element) = element {
+            self.generated(element, Pseudo::After, &mut paragraph, parent_style, items, &mut boxes);
         }
         self.flush(&mut paragraph, parent_style, &mut boxes);
         boxes
@@ -638,6 +667,7 @@ impl Builder<'_> {
             return;
         }
         paragraph.push_span(node, style);
+        self.generated(node, Pseudo::Before, paragraph, container_style, false, boxes);
         for &child in &self.document.node(node).children {
             match &self.document.node(child).data {
                 NodeData::Text(text) => paragraph.items.push(InlineItem::Text(text.clone())),
@@ -665,6 +695,7 @@ impl Builder<'_> {
                 _ => {}
             }
         }
+        self.generated(node, Pseudo::After, paragraph, container_style, false, boxes);
         paragraph.pop_span();
     }
 
@@ -1081,6 +1112,82 @@ mod tests {
         let [paragraph] = page.paragraphs.as_slice() else { panic!("one paragraph") };
         let layout = paragraph.layout.as_ref().expect("shaped");
         layout.lines().map(|line| paragraph.text[line.text_range()].trim_end().to_owned()).collect()
+    }
+
+    /// Every box's element (or `anonymous`), with its rect, in tree order, below the body.
+    fn generated_tree(body: &str) -> Vec<(String, LayoutRect)> {
+        let page =
+            TestPage::new(&format!("<body style='margin: 0; font-size: 16px'>{body}</body>"), 200.0, 100.0);
+        let tag = |node: NodeId| page.document.tag(node).map_or("?".to_owned(), |tag| tag.to_string());
+        let (mut out, mut stack) = (Vec::new(), vec![page.layout.root()]);
+        while let Some(id) = stack.pop() {
+            let layout_box = page.layout.get(id);
+            let name = match (layout_box.node, layout_box.generated) {
+                (Some(node), _) => tag(node),
+                (None, Some((node, pseudo))) => format!("{}{}", tag(node), pseudo.name()),
+                (None, None) => "anonymous".into(),
+            };
+            out.push((name, layout_box.rect));
+            stack.extend(layout_box.children.iter().rev());
+        }
+        out
+    }
+
+    #[test]
+    fn generated_content_joins_its_elements_text_and_quotes_nest_in_tree_order() {
+        let page = "<style>p::before { content: '[' attr(data-n) '] ' } p::after { content: close-quote }                     .open::before { content: open-quote 'x' } em::after { content: '!' }</style>";
+        assert_eq!(lines(&format!("{page}<p data-n=7>one <em>two</em></p>")), ["[7] one two!"]);
+        // A missing attribute is empty; a close-quote with nothing open inserts nothing.
+        assert_eq!(lines(&format!("{page}<p>one</p>")), ["[] one"]);
+        // `<q>` quotes itself (UA sheet); quotes nest across elements: “ ‘ ’ ”.
+        assert_eq!(
+            lines("<q>a <q>b</q> c</q> <q>d</q>"),
+            ["\u{201c}a \u{2018}b\u{2019} c\u{201d} \u{201c}d\u{201d}"]
+        );
+        let quotes = "<style>div { quotes: '<' '>' '{' '}' } span::before { content: no-open-quote }                       span::after { content: no-close-quote }</style>";
+        assert_eq!(lines(&format!("{quotes}<div><q>a<span>b</span><q>c</q></q></div>")), ["<ab{c}>"]);
+    }
+
+    #[test]
+    fn generated_boxes_are_first_and_last_children_laid_out_like_elements() {
+        let style = "<style>div::before { content: ''; display: block; height: 10px; width: 30px }                      div::after { content: 'end'; display: inline-block; width: 50px; height: 20px }                      .flex { display: flex } .flex::before { width: 40px; height: 5px }                      .abs { position: relative; height: 30px }                      .abs::after { position: absolute; right: 0; top: 0; display: inline; height: 7px }</style>";
+        let boxes = generated_tree(&format!("{style}<div>text</div>"));
+        let names: Vec<&str> = boxes.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names[3..], ["div", "div::before", "anonymous", "div::after", "anonymous"], "{boxes:?}");
+        let rect = |name: &str| boxes.iter().find(|(box_name, _)| box_name == name).map(|(_, rect)| *rect);
+        // The block comes first; the text's line holds the inline-block after `text`.
+        assert_eq!(
+            rect("div::before"),
+            Some(LayoutRect::new(LayoutPoint::new(0.0, 0.0), LayoutSize::new(30.0, 10.0)))
+        );
+        let after = rect("div::after").expect("after");
+        assert!(after.origin.y >= 10.0 && after.origin.x > 20.0 && after.size.width == 50.0, "{after:?}");
+
+        // In a flex container each is an item, blockified.
+        let boxes = generated_tree(&format!("{style}<div class=flex><span>a</span></div>"));
+        let rect = |name: &str| boxes.iter().find(|(box_name, _)| box_name == name).map(|(_, rect)| *rect);
+        assert_eq!(rect("div::before").map(|rect| rect.origin.x), Some(0.0));
+        let span = rect("span").expect("span");
+        assert_eq!(span.origin.x, 40.0, "the span follows the 40px ::before item");
+        assert!(rect("div::after").expect("after").origin.x >= span.max_x());
+
+        // Out of flow, against a positioned element: right: 0 puts it at the right edge.
+        let boxes = generated_tree(&format!("{style}<div class=abs>x</div>"));
+        let after =
+            boxes.iter().find(|(name, _)| name == "div::after").map(|(_, rect)| *rect).expect("after");
+        assert_eq!((after.max_x(), after.origin.y, after.size.height), (200.0, 0.0, 7.0), "{after:?}");
+    }
+
+    #[test]
+    fn hostile_generated_content_lays_out() {
+        // Long content, many levels of quotes, and a pseudo-element on every element.
+        let long = "x".repeat(20_000);
+        let page = format!(
+            "<style>* {{ quotes: '<' '>' }} b::before {{ content: open-quote open-quote '{long}' }}              *::after {{ content: close-quote attr(id) no-close-quote }}</style>{}",
+            "<b id=deep>".repeat(200)
+        );
+        let layout = lay_out(&page);
+        assert!(layout.document_size.height > 0.0);
     }
 
     #[test]

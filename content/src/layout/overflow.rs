@@ -115,7 +115,7 @@ impl Walk<'_> {
     /// containing block of an absolute box, which escapes the frames and clips in between).
     fn visit(&mut self, id: BoxId, flow: Place, positioned: Place) {
         let layout_box = self.page.get(id);
-        let style = layout_box.node.and_then(|node| self.styles.get(node));
+        let style = self.page.style(id, self.styles);
         let position = style.map_or(style::Position::Static, |style| style.position);
         let place = match position {
             style::Position::Fixed if layout_box.fixed => Place { slot: Slot::Pinned, clip: None },

@@ -574,7 +574,7 @@ impl Builder<'_> {
                 let parent = row_style.unwrap_or(table_style);
                 let style = ComputedStyle { display: Display::TableCell, ..parent.inherit() };
                 let id = self.new_box(BoxKind::Block, None, taffy_style(&style), None);
-                let children = self.children_of(nodes, &style, false, None);
+                let children = self.children_of(nodes, &style, false, None, None);
                 self.set_children(id, children);
                 (id, (style.vertical_align, style.width, style.height))
             }

@@ -4,31 +4,43 @@
 //! Values are parsed with cssparser; unknown properties and values are ignored with a debug
 //! log, as browsers do. Runs on the content process's main thread.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use crate::dom::{Document, NodeData, NodeId};
 
+pub mod generated;
 pub mod grid;
 pub mod properties;
 pub mod selector;
 pub mod sheet;
 pub mod values;
 
+pub use generated::{Content, ContentItem, Pseudo, Quotes};
 pub use properties::*;
 use selector::{Matcher, SelectorMap, Specificity};
 use sheet::{Declaration, Stylesheet, parse_declarations};
 pub use values::{FontRelative, Length, Sides, parse_color, parse_length};
 
-/// Computed styles of every element (and, inherited, of every text node).
+/// Computed styles of every element (and, inherited, of every text node), and of the
+/// `::before` and `::after` pseudo-elements that generate a box.
 #[derive(Debug)]
 pub struct StyleMap {
     styles: Vec<Option<ComputedStyle>>,
+    /// By element, its `::before` and `::after` styles where their `content` makes a box.
+    generated: HashMap<NodeId, [Option<ComputedStyle>; 2]>,
 }
 
 impl StyleMap {
     /// The style of a node; `None` for nodes that are never rendered (comments, doctype).
     pub fn get(&self, id: NodeId) -> Option<&ComputedStyle> {
         self.styles.get(id.index()).and_then(Option::as_ref)
+    }
+
+    /// The style of `element`'s `pseudo`-element, if it generates a box (its `content` has
+    /// items and its element is rendered).
+    pub fn pseudo(&self, element: NodeId, pseudo: Pseudo) -> Option<&ComputedStyle> {
+        self.generated.get(&element)?[pseudo as usize].as_ref()
     }
 }
 
@@ -66,6 +78,8 @@ pre { white-space: pre }
 small { font-size: smaller }
 big { font-size: larger }
 center, th { text-align: center }
+q::before { content: open-quote }
+q::after { content: close-quote }
 :link { color: #0000ee }
 :visited { color: #551a8b }
 mark { background-color: yellow; color: black }
@@ -95,6 +109,20 @@ fn user_agent_map() -> &'static SelectorMap<(usize, usize)> {
             map.insert(&rule.selectors, (0, index));
         }
         map
+    })
+}
+
+/// The UA sheet's `::before` and `::after` selectors, by [`Pseudo`], filed once per process.
+fn user_agent_pseudo_maps() -> &'static [SelectorMap<(usize, usize)>; 2] {
+    static MAPS: OnceLock<[SelectorMap<(usize, usize)>; 2]> = OnceLock::new();
+    MAPS.get_or_init(|| {
+        Pseudo::ALL.map(|pseudo| {
+            let mut map = SelectorMap::for_pseudo(pseudo);
+            for (index, rule) in user_agent_sheet().rules.iter().enumerate() {
+                map.insert(&rule.selectors, (0, index));
+            }
+            map
+        })
     })
 }
 
@@ -128,6 +156,7 @@ pub fn compute(document: &Document) -> StyleMap {
     let mut rules = Rules::new(&author_sheets);
 
     let mut styles = vec![None; document.len()];
+    let mut generated = HashMap::new();
     let root_style = ComputedStyle { display: Display::Block, ..ComputedStyle::initial() };
     // rem refers to the root element's font size, known once the root is styled.
     let mut root_font_size = root_style.font_size;
@@ -142,6 +171,15 @@ pub fn compute(document: &Document) -> StyleMap {
                     let computed = compute_element(document, child, &style, &mut rules, root_font_size);
                     if id == NodeId::DOCUMENT {
                         root_font_size = computed.font_size;
+                    }
+                    // A pseudo-element box is a child of its element's box: none without one.
+                    if computed.display != Display::None {
+                        let pseudos = Pseudo::ALL.map(|pseudo| {
+                            compute_pseudo(document, child, pseudo, &computed, &mut rules, root_font_size)
+                        });
+                        if pseudos.iter().any(Option::is_some) {
+                            generated.insert(child, pseudos);
+                        }
                     }
                     Some(computed)
                 }
@@ -158,7 +196,7 @@ pub fn compute(document: &Document) -> StyleMap {
             styles[id.index()] = Some(style);
         }
     }
-    StyleMap { styles }
+    StyleMap { styles, generated }
 }
 
 /// A document's sheets, the UA sheet first, with every rule's selectors filed by rule
@@ -167,6 +205,9 @@ struct Rules<'a> {
     sheets: Vec<&'a Stylesheet>,
     /// The author sheets' selectors (sheets 1…; the UA sheet's are in [`user_agent_map`]).
     author_map: SelectorMap<(usize, usize)>,
+    /// The author sheets' `::before` and `::after` selectors, by [`Pseudo`] (the UA
+    /// sheet's are in [`user_agent_pseudo_maps`]).
+    pseudo_maps: [SelectorMap<(usize, usize)>; 2],
     matcher: Matcher,
     /// The rules that matched the element being styled, in cascade order.
     matched: Vec<((usize, usize), Specificity)>,
@@ -175,13 +216,17 @@ struct Rules<'a> {
 impl<'a> Rules<'a> {
     fn new(author_sheets: &'a [Stylesheet]) -> Rules<'a> {
         let mut author_map = SelectorMap::default();
+        let mut pseudo_maps = Pseudo::ALL.map(SelectorMap::for_pseudo);
         for (sheet_index, sheet) in author_sheets.iter().enumerate() {
             for (rule_index, rule) in sheet.rules.iter().enumerate() {
                 author_map.insert(&rule.selectors, (sheet_index + 1, rule_index));
+                for map in &mut pseudo_maps {
+                    map.insert(&rule.selectors, (sheet_index + 1, rule_index));
+                }
             }
         }
         let sheets = std::iter::once(user_agent_sheet()).chain(author_sheets).collect();
-        Rules { sheets, author_map, matcher: Matcher::default(), matched: Vec::new() }
+        Rules { sheets, author_map, pseudo_maps, matcher: Matcher::default(), matched: Vec::new() }
     }
 
     /// Finds the rules that match `element` (into `matched`, in cascade order).
@@ -190,6 +235,60 @@ impl<'a> Rules<'a> {
         user_agent_map().matching(document, element, &mut self.matcher, &mut self.matched);
         self.author_map.matching(document, element, &mut self.matcher, &mut self.matched);
     }
+
+    /// Finds the rules that match `element`'s `pseudo`-element (into `matched`).
+    fn match_pseudo(&mut self, document: &Document, element: NodeId, pseudo: Pseudo) {
+        self.matched.clear();
+        for map in [&user_agent_pseudo_maps()[pseudo as usize], &self.pseudo_maps[pseudo as usize]] {
+            if !map.is_empty() {
+                map.matching(document, element, &mut self.matcher, &mut self.matched);
+            }
+        }
+    }
+
+    /// The declarations of the rules in `matched`, keyed for the cascade; `order` counts on
+    /// from where it is (source order within one element's declarations).
+    fn declarations(&self, order: &mut usize) -> Vec<(CascadeKey, Declaration)> {
+        let mut declarations = Vec::new();
+        for &((sheet, rule), specificity) in &self.matched {
+            let user_agent = sheet == 0;
+            for declaration in &self.sheets[sheet].rules[rule].declarations {
+                let precedence = match (user_agent, declaration.important) {
+                    (true, false) => Precedence::UserAgent,
+                    (false, false) => Precedence::Author,
+                    (false, true) => Precedence::AuthorImportant,
+                    (true, true) => Precedence::UserAgentImportant,
+                };
+                *order += 1;
+                let key = CascadeKey { precedence, style_attribute: false, specificity, order: *order };
+                declarations.push((key, declaration.clone()));
+            }
+        }
+        declarations
+    }
+}
+
+/// The style of `element`'s `pseudo`-element, whose parent style is the element's, if its
+/// `content` makes a box.
+fn compute_pseudo(
+    document: &Document,
+    element: NodeId,
+    pseudo: Pseudo,
+    parent: &ComputedStyle,
+    rules: &mut Rules<'_>,
+    root_font_size: f32,
+) -> Option<ComputedStyle> {
+    rules.match_pseudo(document, element, pseudo);
+    if rules.matched.is_empty() {
+        return None;
+    }
+    let matched = rules.declarations(&mut 0);
+    let style = cascade(matched, parent, root_font_size);
+    // CSS Generated Content 3 §1.1: `::before` and `::after` of `display: none` or with
+    // `content: normal | none` generate no box. Inside a flex or grid container they are
+    // items, blockified like any child element.
+    let has_box = style.display != Display::None && style.content.items().is_some();
+    has_box.then_some(style)
 }
 
 fn compute_element(
@@ -212,20 +311,7 @@ fn compute_element(
         .collect();
     let mut order = 0;
     rules.match_element(document, id);
-    for &((sheet, rule), specificity) in &rules.matched {
-        let user_agent = sheet == 0;
-        for declaration in &rules.sheets[sheet].rules[rule].declarations {
-            let precedence = match (user_agent, declaration.important) {
-                (true, false) => Precedence::UserAgent,
-                (false, false) => Precedence::Author,
-                (false, true) => Precedence::AuthorImportant,
-                (true, true) => Precedence::UserAgentImportant,
-            };
-            order += 1;
-            let key = CascadeKey { precedence, style_attribute: false, specificity, order };
-            matched.push((key, declaration.clone()));
-        }
-    }
+    matched.extend(rules.declarations(&mut order));
     if let Some(attribute) = document.attr(id, "style") {
         for declaration in parse_declarations(attribute) {
             let precedence =
@@ -236,6 +322,16 @@ fn compute_element(
             matched.push((key, declaration));
         }
     }
+    cascade(matched, parent, root_font_size)
+}
+
+/// Applies `matched` declarations in cascade order over what `parent` passes down, then
+/// the fix-ups that depend on the result.
+fn cascade(
+    mut matched: Vec<(CascadeKey, Declaration)>,
+    parent: &ComputedStyle,
+    root_font_size: f32,
+) -> ComputedStyle {
     matched.sort_by_key(|(key, _)| *key);
 
     let mut style = parent.inherit();
@@ -407,6 +503,42 @@ mod tests {
 
     fn rgb(style_color: ColorF) -> [u8; 3] {
         [style_color.r, style_color.g, style_color.b].map(|channel| (channel * 255.0).round() as u8)
+    }
+
+    /// `id`'s `pseudo` style, if it generates a box.
+    fn pseudo_of(html: &str, id: &str, pseudo: Pseudo) -> Option<ComputedStyle> {
+        let document = Document::parse(html).expect("parses");
+        let styles = compute(&document);
+        let element = document
+            .descendants(NodeId::DOCUMENT)
+            .find(|&node| document.attr(node, "id") == Some(id))
+            .expect("element with that id");
+        styles.pseudo(element, pseudo).cloned()
+    }
+
+    #[test]
+    fn before_and_after_cascade_from_their_element_and_need_content() {
+        let page = "<style>p { color: blue; font-size: 20px }                     p::before { content: 'a'; color: red; display: block; margin-top: 1em }                     #x::before { content: 'b' } .quiet::before { content: none }                     p::after { color: green } p.z::after { content: ''; width: 5px }                     .gone { display: none } .gone::before { content: 'never' }                     div > p:first-child::before { font-weight: bold }</style>                    <div><p id=x class=z>one</p><p id=y class=quiet>two</p></div>                    <p id=g class=gone>three</p><q id=q>four</q>";
+        let before = pseudo_of(page, "x", Pseudo::Before).expect("x::before has content");
+        // The id rule beats the type rule; inherited font size and 1em from it; the
+        // `:first-child` rule applies through the pseudo-element's element.
+        assert_eq!(before.content.items(), Some(&[ContentItem::Text("b".into())][..]));
+        assert_eq!(rgb(before.color), [255, 0, 0]);
+        assert_eq!(before.display, Display::Block);
+        assert_eq!(before.margin.top, Length::Px(20.0));
+        assert!(before.is_bold());
+        assert!(!style_of(page, "x").is_bold(), "the element itself is not bold");
+        // `content: ''` makes a box; `content: none`, `normal` (no content given) and a
+        // hidden element make none.
+        let after = pseudo_of(page, "x", Pseudo::After).expect("x::after is empty but has a box");
+        assert_eq!((rgb(after.color), after.width), ([0, 128, 0], Length::Px(5.0)));
+        assert_eq!(pseudo_of(page, "y", Pseudo::Before), None);
+        assert_eq!(pseudo_of(page, "y", Pseudo::After), None);
+        assert_eq!(pseudo_of(page, "g", Pseudo::Before), None);
+        // The UA sheet quotes `<q>`.
+        let open = pseudo_of(page, "q", Pseudo::Before).expect("q::before");
+        assert_eq!(open.content.items(), Some(&[ContentItem::OpenQuote][..]));
+        assert!(pseudo_of(page, "q", Pseudo::After).is_some());
     }
 
     #[test]

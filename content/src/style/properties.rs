@@ -8,11 +8,13 @@
 //! place-items/-self, gap, flex(-grow/-shrink/-basis), grid (templates with line names and
 //! areas, auto tracks and flow, item lines and areas; see [`super::grid`]), overflow,
 //! position, top/right/bottom/left (and `inset`), z-index, tables (the `table*` displays,
-//! border-collapse, border-spacing, caption-side, vertical-align as table cells use it).
+//! border-collapse, border-spacing, caption-side, vertical-align as table cells use it),
+//! content and quotes (generated content; see [`super::generated`]).
 //! Units: px, pt, %, em, rem.
 
 use armature_api::ColorF;
 
+use super::generated::{Content, Quotes, parse_content, parse_quotes};
 use super::grid::{
     GridStyle, TrackList, parse_area, parse_areas, parse_auto_flow, parse_auto_tracks, parse_line,
     parse_line_pair, parse_track_list,
@@ -635,6 +637,10 @@ pub struct ComputedStyle {
     pub caption_side: CaptionSide,
     /// `vertical-align`.
     pub vertical_align: VerticalAlign,
+    /// `content` (what a `::before` or `::after` holds; see [`super::generated`]).
+    pub content: Content,
+    /// `quotes` (inherited).
+    pub quotes: Quotes,
 }
 
 impl ComputedStyle {
@@ -691,6 +697,8 @@ impl ComputedStyle {
             border_spacing: (0.0, 0.0),
             caption_side: CaptionSide::Top,
             vertical_align: VerticalAlign::Baseline,
+            content: Content::Normal,
+            quotes: Quotes::Auto,
         }
     }
 
@@ -711,6 +719,7 @@ impl ComputedStyle {
             border_collapse: self.border_collapse,
             border_spacing: self.border_spacing,
             caption_side: self.caption_side,
+            quotes: self.quotes.clone(),
             ..ComputedStyle::initial()
         }
     }
@@ -775,6 +784,8 @@ pub fn apply_property(
                 _ => return false,
             }
         }
+        "content" => return set(&mut style.content, parse_content(value)),
+        "quotes" => return set(&mut style.quotes, parse_quotes(value)),
         "width" => return set(&mut style.width, length()),
         "height" => return set(&mut style.height, length()),
         "min-width" => return set(&mut style.min_width, length()),

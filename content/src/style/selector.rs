@@ -8,8 +8,9 @@
 //! says what the other pseudo-classes mean in a page that is rendered, not interacted with:
 //! no element is hovered, active, focused, visited or targeted; `:link`, `:checked`,
 //! `:disabled`, `:enabled` and `:lang()` follow HTML §4.16.3 from the markup alone.
-//! Pseudo-elements parse (a rule may list `p, p::before`) but select no element: Armature
-//! generates no content for them yet.
+//! Pseudo-elements parse (a rule may list `p, p::before`); `::before` and `::after` rules
+//! are filed in maps of their own ([`SelectorMap::for_pseudo`]) and style generated content,
+//! the others select nothing.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ use selectors::matching::{
 use selectors::parser::{Component, ParseRelative, Selector, SelectorParseErrorKind};
 use selectors::{Element, OpaqueElement, SelectorList};
 
+use super::generated::Pseudo;
 use crate::dom::{Document, NodeData, NodeId};
 
 /// Specificity as (ids, classes, types); compared lexicographically.
@@ -78,6 +80,8 @@ impl Selectors {
 /// and nothing, not against every selector of every sheet. Each selector carries a `T`, its
 /// rule's place in the cascade.
 pub struct SelectorMap<T> {
+    /// The pseudo-element whose selectors this map files (`None`: elements').
+    pseudo: Option<PseudoElement>,
     ids: HashMap<Box<str>, Vec<Entry<T>>>,
     classes: HashMap<Box<str>, Vec<Entry<T>>>,
     tags: HashMap<LocalName, Vec<Entry<T>>>,
@@ -92,6 +96,7 @@ struct Entry<T> {
 impl<T> Default for SelectorMap<T> {
     fn default() -> Self {
         SelectorMap {
+            pseudo: None,
             ids: HashMap::new(),
             classes: HashMap::new(),
             tags: HashMap::new(),
@@ -101,12 +106,36 @@ impl<T> Default for SelectorMap<T> {
 }
 
 impl<T: Copy + Ord> SelectorMap<T> {
-    /// Files each selector of `selectors` with `value`. Selectors of pseudo-elements select
-    /// no element (see the module's header), so they are not filed.
+    /// A map of the selectors of `pseudo` (`p::before`, `.note::after`), matched against
+    /// the element the pseudo-element belongs to.
+    pub fn for_pseudo(pseudo: Pseudo) -> SelectorMap<T> {
+        let pseudo = match pseudo {
+            Pseudo::Before => PseudoElement::Before,
+            Pseudo::After => PseudoElement::After,
+        };
+        SelectorMap { pseudo: Some(pseudo), ..SelectorMap::default() }
+    }
+
+    /// Whether no selector is filed.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty() && self.classes.is_empty() && self.tags.is_empty() && self.universal.is_empty()
+    }
+
+    /// Files each selector of `selectors` that selects what this map is for (elements, or
+    /// its pseudo-element) with `value`.
     pub fn insert(&mut self, selectors: &Selectors, value: T) {
-        for selector in selectors.0.slice().iter().filter(|selector| !selector.has_pseudo_element()) {
+        for selector in
+            selectors.0.slice().iter().filter(|selector| selector.pseudo_element() == self.pseudo.as_ref())
+        {
             let (mut id, mut class, mut tag) = (None, None, None);
-            for component in selector.iter() {
+            let mut compound = selector.iter();
+            if self.pseudo.is_some() {
+                // `p.note::before` is stored as `::before`, a pseudo-element combinator,
+                // then `p.note`: file it by the element's compound.
+                compound.by_ref().for_each(drop);
+                compound.next_sequence();
+            }
+            for component in compound {
                 match component {
                     Component::ID(name) => id = Some(&name.0),
                     Component::Class(name) => class = Some(&name.0),
@@ -140,8 +169,12 @@ impl<T: Copy + Ord> SelectorMap<T> {
         let start = out.len();
         let element = DomElement { document, id: element };
         let Some(name) = element.name() else { return };
+        let mode = match self.pseudo {
+            Some(_) => MatchingMode::ForStatelessPseudoElement,
+            None => MatchingMode::Normal,
+        };
         let mut context = MatchingContext::new(
-            MatchingMode::Normal,
+            mode,
             None,
             &mut matcher.caches,
             QuirksMode::NoQuirks,
@@ -358,7 +391,8 @@ impl selectors::parser::NonTSPseudoClass for PseudoClass {
 }
 
 /// The pseudo-elements browsers know. They parse, so a rule that lists one with other
-/// selectors still applies to those; none selects an element.
+/// selectors still applies to those; `::before` and `::after` style generated content, the
+/// others nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PseudoElement {
     /// `::before`.

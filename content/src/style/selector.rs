@@ -188,14 +188,23 @@ impl<T: Copy + Ord> SelectorMap<T> {
                 }
             }
         };
-        if let Some(id) = element.attr("id") {
+        // Empty buckets are skipped before the attribute lookups: most maps of `::before`
+        // and `::after` selectors hold a few tags, and every element is matched against them.
+        if !self.ids.is_empty()
+            && let Some(id) = element.attr("id")
+        {
             consider(self.ids.get(id));
         }
-        for class in element.attr("class").unwrap_or("").split_ascii_whitespace() {
-            consider(self.classes.get(class));
+        if !self.classes.is_empty() {
+            for class in element.attr("class").unwrap_or("").split_ascii_whitespace() {
+                consider(self.classes.get(class));
+            }
         }
         consider(self.tags.get(&name.local));
         consider(Some(&self.universal));
+        if out.len() - start < 2 {
+            return;
+        }
         // Highest specificity first within a value, so `dedup` keeps it.
         out[start..].sort_unstable_by(|(value, specificity), (other, other_specificity)| {
             value.cmp(other).then(other_specificity.cmp(specificity))

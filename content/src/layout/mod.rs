@@ -575,8 +575,8 @@ impl Builder<'_> {
     /// The child boxes of a container: block-level children as they are, runs of inline
     /// content wrapped in anonymous text boxes; `marker`, a list item's inside marker, starts
     /// the first run. In a flex or grid container (`items`) every child element is an item
-    /// of its own, and the runs of text between them are anonymous items.
-    /// Its `::before` and `::after` boxes come first and last.
+    /// of its own, and the runs of text between them are anonymous items. The parent's
+    /// `::before` and `::after` boxes come first and last (after an inside marker).
     fn children(
         &mut self,
         parent: NodeId,
@@ -1135,7 +1135,8 @@ mod tests {
 
     #[test]
     fn generated_content_joins_its_elements_text_and_quotes_nest_in_tree_order() {
-        let page = "<style>p::before { content: '[' attr(data-n) '] ' } p::after { content: close-quote }                     .open::before { content: open-quote 'x' } em::after { content: '!' }</style>";
+        let page = "<style>p::before { content: '[' attr(data-n) '] ' } p::after { content: close-quote } \
+            em::after { content: '!' }</style>";
         assert_eq!(lines(&format!("{page}<p data-n=7>one <em>two</em></p>")), ["[7] one two!"]);
         // A missing attribute is empty; a close-quote with nothing open inserts nothing.
         assert_eq!(lines(&format!("{page}<p>one</p>")), ["[] one"]);
@@ -1144,13 +1145,18 @@ mod tests {
             lines("<q>a <q>b</q> c</q> <q>d</q>"),
             ["\u{201c}a \u{2018}b\u{2019} c\u{201d} \u{201c}d\u{201d}"]
         );
-        let quotes = "<style>div { quotes: '<' '>' '{' '}' } span::before { content: no-open-quote }                       span::after { content: no-close-quote }</style>";
+        let quotes = "<style>div { quotes: '<' '>' '{' '}' } span::before { content: no-open-quote } \
+            span::after { content: no-close-quote }</style>";
         assert_eq!(lines(&format!("{quotes}<div><q>a<span>b</span><q>c</q></q></div>")), ["<ab{c}>"]);
     }
 
     #[test]
     fn generated_boxes_are_first_and_last_children_laid_out_like_elements() {
-        let style = "<style>div::before { content: ''; display: block; height: 10px; width: 30px }                      div::after { content: 'end'; display: inline-block; width: 50px; height: 20px }                      .flex { display: flex } .flex::before { width: 40px; height: 5px }                      .abs { position: relative; height: 30px }                      .abs::after { position: absolute; right: 0; top: 0; display: inline; height: 7px }</style>";
+        let style = "<style>div::before { content: ''; display: block; height: 10px; width: 30px } \
+            div::after { content: 'end'; display: inline-block; width: 50px; height: 20px } \
+            .flex { display: flex } .flex::before { width: 40px; height: 5px } \
+            .abs { position: relative; height: 30px } \
+            .abs::after { position: absolute; right: 0; top: 0; display: inline; height: 7px }</style>";
         let boxes = generated_tree(&format!("{style}<div>text</div>"));
         let names: Vec<&str> = boxes.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(names[3..], ["div", "div::before", "anonymous", "div::after", "anonymous"], "{boxes:?}");
@@ -1183,7 +1189,8 @@ mod tests {
         // Long content, many levels of quotes, and a pseudo-element on every element.
         let long = "x".repeat(20_000);
         let page = format!(
-            "<style>* {{ quotes: '<' '>' }} b::before {{ content: open-quote open-quote '{long}' }}              *::after {{ content: close-quote attr(id) no-close-quote }}</style>{}",
+            "<style>* {{ quotes: '<' '>' }} b::before {{ content: open-quote open-quote '{long}' }} \
+                *::after {{ content: close-quote attr(id) no-close-quote }}</style>{}",
             "<b id=deep>".repeat(200)
         );
         let layout = lay_out(&page);

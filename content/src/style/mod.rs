@@ -518,7 +518,15 @@ mod tests {
 
     #[test]
     fn before_and_after_cascade_from_their_element_and_need_content() {
-        let page = "<style>p { color: blue; font-size: 20px }                     p::before { content: 'a'; color: red; display: block; margin-top: 1em }                     #x::before { content: 'b' } .quiet::before { content: none }                     p::after { color: green } p.z::after { content: ''; width: 5px }                     .gone { display: none } .gone::before { content: 'never' }                     div > p:first-child::before { font-weight: bold }</style>                    <div><p id=x class=z>one</p><p id=y class=quiet>two</p></div>                    <p id=g class=gone>three</p><q id=q>four</q>";
+        let page = "<style>p { color: blue; font-size: 20px } \
+            p::before { content: 'a'; color: red; display: block; margin-top: 1em } \
+            #x::before { content: 'b' } .quiet::before { content: none } \
+            p::after { color: green } p.z::after { content: ''; width: 5px } \
+            .gone { display: none } .gone::before { content: 'never' } \
+            #y::after:hover { content: 'hovered, never at rest' } \
+            div > p:first-child::before { font-weight: bold }</style> \
+            <div><p id=x class=z>one</p><p id=y class=quiet>two</p></div> \
+            <p id=g class=gone>three</p><q id=q>four</q>";
         let before = pseudo_of(page, "x", Pseudo::Before).expect("x::before has content");
         // The id rule beats the type rule; inherited font size and 1em from it; the
         // `:first-child` rule applies through the pseudo-element's element.
@@ -728,7 +736,9 @@ mod tests {
 
     #[test]
     fn overflow_per_axis_and_how_visible_and_clip_compute() {
-        let page = "<style>#a { overflow: hidden auto } #b { overflow-x: hidden } #c { overflow-x: clip }                     #d { overflow: scroll clip } #e { overflow: clip; overflow: hidden auto scroll }</style>                    <div id=a></div><div id=b></div><div id=c></div><div id=d></div><div id=e></div>";
+        let page = "<style>#a { overflow: hidden auto } #b { overflow-x: hidden } #c { overflow-x: clip } \
+            #d { overflow: scroll clip } #e { overflow: clip; overflow: hidden auto scroll }</style> \
+            <div id=a></div><div id=b></div><div id=c></div><div id=d></div><div id=e></div>";
         let axes = |id| {
             let style = style_of(page, id);
             (style.overflow_x, style.overflow_y)

@@ -208,6 +208,16 @@ fn raw_ring(set: &Items, count: usize) -> Duration {
     started.elapsed()
 }
 
+/// A client and server over a fresh ring, warmed (see `warm`), and the replies sender the
+/// client watches to know the GPU side is alive (held by the caller until the end).
+fn connected() -> (StreamClient, StreamServer, ipc::IpcSender<GpuToContent>) {
+    let (client_end, server_end) = ends();
+    let mut client = StreamClient::connect(client_end).expect("client");
+    let (mut server, replies) = StreamServer::accept(server_end).expect("server");
+    warm(client.raw_writer(), server.raw_reader());
+    (client, server, replies)
+}
+
 /// Takes a fresh ring twice around, from one thread, so neither side's first touch of a
 /// page (a fault in each process's mapping) is timed: a content process's ring lives as
 /// long as its page, and those faults are paid once.
@@ -241,10 +251,7 @@ fn stream_of(
     built: Option<fn(usize) -> CanvasItem>,
     reading: Reading,
 ) -> (Duration, u64, u64) {
-    let (client_end, server_end) = ends();
-    let mut client = StreamClient::connect(client_end).expect("client");
-    let (mut server, _replies) = StreamServer::accept(server_end).expect("server");
-    warm(client.raw_writer(), server.raw_reader());
+    let (mut client, mut server, _replies) = connected();
     let started = Instant::now();
     let reader = std::thread::spawn(move || {
         let stop = AtomicBool::new(false);
@@ -309,10 +316,7 @@ const COALESCED_RECORD: usize = 8 * 1024;
 /// each item's shape (`canvas::check`), building nothing. What is left is encoding the
 /// items out of the client's memory and moving them between cores.
 fn coalesced_ceiling(set: &Items, count: usize) -> Duration {
-    let (client_end, server_end) = ends();
-    let mut client = StreamClient::connect(client_end).expect("client");
-    let (mut server, _replies) = StreamServer::accept(server_end).expect("server");
-    warm(client.raw_writer(), server.raw_reader());
+    let (mut client, mut server, _replies) = connected();
     let started = Instant::now();
     let reader = std::thread::spawn(move || {
         let (mut read, reader) = (0, server.raw_reader());

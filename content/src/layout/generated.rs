@@ -10,7 +10,7 @@
 //! browsers.
 
 use super::inline::{InlineItem, Paragraph};
-use super::{BoxId, BoxKind, Builder, taffy_style};
+use super::{BoxId, Builder, box_kind, taffy_style};
 use crate::dom::NodeId;
 use crate::style::{ComputedStyle, ContentItem, Display, Pseudo};
 
@@ -63,15 +63,7 @@ impl Builder<'_> {
         text: String,
         is_item: bool,
     ) -> BoxId {
-        let kind = match style.display {
-            display if display.is_atomic_inline() && !is_item => BoxKind::InlineBlock,
-            display => match display.blockified() {
-                Display::Flex => BoxKind::Flex,
-                Display::Grid => BoxKind::Grid,
-                _ => BoxKind::Block,
-            },
-        };
-        let id = self.new_box(kind, None, taffy_style(style), None);
+        let id = self.new_box(box_kind(style.display, is_item), None, taffy_style(style), None);
         self.boxes[id.index()].generated = Some((element, pseudo));
         let mut paragraph = Paragraph::new(style, self.quantize_text);
         paragraph.items.push(InlineItem::Text(text));

@@ -477,16 +477,7 @@ impl Builder<'_> {
         if style.display.blockified() == Display::Table {
             return self.table_box(node, style);
         }
-        let kind = match style.display {
-            // A flex or grid item is blockified (CSS Display 3 §2.7).
-            display if display.is_atomic_inline() && !is_item => BoxKind::InlineBlock,
-            display => match display.blockified() {
-                Display::Flex => BoxKind::Flex,
-                Display::Grid => BoxKind::Grid,
-                _ => BoxKind::Block,
-            },
-        };
-        let id = self.new_box(kind, Some(node), taffy_style(style), None);
+        let id = self.new_box(box_kind(style.display, is_item), Some(node), taffy_style(style), None);
         let inside = self.list_marker(id, node, style);
         let owner = self.counters.enter(self.document, self.styles, node);
         let children = self.children(node, style, style.display.has_items(), inside.as_deref());
@@ -895,6 +886,20 @@ fn place(
                 page.boxes[id.index()].marker = Some(Marker { origin, ..marker });
             }
         }
+    }
+}
+
+/// The kind of box a non-replaced, non-table `display` makes: an atomic inline, or a
+/// block, flex or grid container (a flex or grid item, `is_item`, is blockified: CSS
+/// Display 3 §2.7; a table part outside a table is a block).
+fn box_kind(display: Display, is_item: bool) -> BoxKind {
+    match display {
+        display if display.is_atomic_inline() && !is_item => BoxKind::InlineBlock,
+        display => match display.blockified() {
+            Display::Flex => BoxKind::Flex,
+            Display::Grid => BoxKind::Grid,
+            _ => BoxKind::Block,
+        },
     }
 }
 

@@ -491,13 +491,18 @@ mod tests {
     use super::*;
     use armature_api::ColorF;
 
-    fn style_of(html: &str, id: &str) -> ComputedStyle {
+    /// The styles of `html`, and its element with id `id`.
+    fn styled(html: &str, id: &str) -> (StyleMap, NodeId) {
         let document = Document::parse(html).expect("parses");
-        let styles = compute(&document);
         let element = document
             .descendants(NodeId::DOCUMENT)
             .find(|&node| document.attr(node, "id") == Some(id))
             .expect("element with that id");
+        (compute(&document), element)
+    }
+
+    fn style_of(html: &str, id: &str) -> ComputedStyle {
+        let (styles, element) = styled(html, id);
         styles.get(element).expect("styled").clone()
     }
 
@@ -507,12 +512,7 @@ mod tests {
 
     /// `id`'s `pseudo` style, if it generates a box.
     fn pseudo_of(html: &str, id: &str, pseudo: Pseudo) -> Option<ComputedStyle> {
-        let document = Document::parse(html).expect("parses");
-        let styles = compute(&document);
-        let element = document
-            .descendants(NodeId::DOCUMENT)
-            .find(|&node| document.attr(node, "id") == Some(id))
-            .expect("element with that id");
+        let (styles, element) = styled(html, id);
         styles.pseudo(element, pseudo).cloned()
     }
 
